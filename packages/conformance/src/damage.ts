@@ -1,0 +1,35 @@
+import type { KeyLike, StoreCache } from "@sitecache/core"
+
+export type Damage = "truncate" | "flip" | "empty" | "garbage" | "header"
+
+/**
+ * Damage the stored bytes of an entry through its store (a test hook):
+ * `truncate` cuts it in half, `flip` flips one payload bit, `empty` leaves
+ * zero bytes, `garbage` replaces it with random bytes, `header` breaks the magic.
+ */
+export async function damageEntry(cache: StoreCache, key: KeyLike, how: Damage): Promise<void> {
+  const id = cache.entryId(key)
+  const stored = await cache.store.get(id)
+  if (stored === undefined) throw new Error(`damageEntry: no entry under ${String(key)}`)
+  let bytes = Uint8Array.from(stored)
+  switch (how) {
+    case "truncate":
+      bytes = bytes.subarray(0, Math.floor(bytes.length / 2))
+      break
+    case "flip": {
+      const at = Math.min(bytes.length - 9, 28 + Math.floor((bytes.length - 36) / 2))
+      bytes[at] = (bytes[at] ?? 0) ^ 0x10
+      break
+    }
+    case "empty":
+      bytes = new Uint8Array(0)
+      break
+    case "garbage":
+      bytes = Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + 11) & 0xff)
+      break
+    case "header":
+      bytes[0] = (bytes[0] ?? 0) ^ 0xff
+      break
+  }
+  await cache.store.set(id, bytes, { created: Date.now(), expires: 0 })
+}

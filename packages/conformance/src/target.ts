@@ -1,0 +1,72 @@
+import type { CacheMode, StoreCache } from "@sitecache/core"
+
+/** How the suite opens a backend. */
+export interface OpenOptions {
+  /** Storage location (a directory, a file, a namespace): the same location means the same data. */
+  readonly location: string
+  readonly clock?: () => number
+  readonly mode?: CacheMode
+  readonly onWarning?: (message: string, cause: unknown) => void
+  readonly strict?: boolean
+}
+
+export interface Capabilities {
+  /** Values round-trip (false for the null cache). Default true. */
+  readonly roundTrip?: boolean
+  /**
+   * Data survives `close()` and is visible to another process: the suite then
+   * re-opens the location in a child process. Needs `childModule`.
+   */
+  readonly persistent?: boolean
+}
+
+export interface ConformanceTarget {
+  /** Shown in test names, e.g. `sqlite`. */
+  readonly name: string
+  /** A fresh, empty storage location. */
+  location(): string | Promise<string>
+  open(options: OpenOptions): Promise<StoreCache>
+  /** Remove a location after its tests (optional). */
+  dispose?(location: string): void | Promise<void>
+  readonly capabilities?: Capabilities
+  /**
+   * For `persistent` backends: a module (file URL) whose default export is
+   * `(location: string) => Promise<Cache>`, imported by a child process.
+   */
+  readonly childModule?: string
+}
+
+/** Open a cache at a fresh location and remember it for cleanup. */
+export interface Harness {
+  readonly target: ConformanceTarget
+  /** A cache at a fresh location (closed and disposed after the test). */
+  fresh(options?: Omit<OpenOptions, "location">): Promise<{ cache: StoreCache; location: string }>
+  /** Another cache on an existing location (closed after the test). */
+  reopen(location: string, options?: Omit<OpenOptions, "location">): Promise<StoreCache>
+  /** Close and dispose everything opened by the current test. */
+  cleanup(): Promise<void>
+}
+
+export function createHarness(target: ConformanceTarget): Harness {
+  const open: StoreCache[] = []
+  const locations: string[] = []
+  return {
+    target,
+    async fresh(options = {}) {
+      const location = await target.location()
+      locations.push(location)
+      const cache = await target.open({ ...options, location })
+      open.push(cache)
+      return { cache, location }
+    },
+    async reopen(location, options = {}) {
+      const cache = await target.open({ ...options, location })
+      open.push(cache)
+      return cache
+    },
+    async cleanup() {
+      for (const cache of open.splice(0).reverse()) await cache.close()
+      for (const location of locations.splice(0)) await target.dispose?.(location)
+    },
+  }
+}

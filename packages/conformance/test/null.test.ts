@@ -1,0 +1,9 @@
+import { createNullCache } from "@sitecache/core"
+import { runConformance } from "../src/index.js"
+
+runConformance({
+  name: "null",
+  location: () => "",
+  open: async (options) => createNullCache(options),
+  capabilities: { roundTrip: false },
+})

@@ -1,0 +1,396 @@
+/**
+ * `StoreCache`: the `Cache` contract over any backend `Store`.
+ *
+ * Owns what must be the same on every backend: key normalization and
+ * prefixes, the entry format and its checks, TTL by an injectable clock, value
+ * isolation (values are stored encoded, decoded fresh on every read), the
+ * modes, the statistics, and fail-open fault handling.
+ */
+import { type Codec, v8Codec } from "./codec.js"
+import { decodeEntry, encodeEntry, FORMAT_VERSION, readEntryHeader } from "./entry.js"
+import { BadOptionError, CacheFaultError, ClosedError, CorruptEntryError, describeCause, SitecacheError } from "./errors.js"
+import { type Key, type KeyLike, key, toKey } from "./key.js"
+import type { EntryId, EntryMeta, PruneOptions, PruneResult, Store } from "./store.js"
+import type { Cache, CacheInfo, CacheMode, PutOptions } from "./types.js"
+
+export interface StoreCacheOptions {
+  /** Overrides the store's name in messages and `inspect()`. */
+  readonly name?: string
+  /** `read-only` never writes; `write-only` never serves a hit. Default `read-write`. */
+  readonly mode?: CacheMode
+  /** Default time to live of every entry, in ms. Default: none. */
+  readonly ttl?: number
+  /** Throw operational faults instead of failing open (for tests and tooling). */
+  readonly strict?: boolean
+  readonly codec?: Codec
+  /** Sign entries with HMAC-SHA256; at least 32 bytes. Unsigned or foreign-signed entries read as misses. */
+  readonly secret?: string | Uint8Array
+  /** Refuse to read payloads above this many bytes. Default 512 MiB. */
+  readonly maxEntrySize?: number
+  /** Gzip payloads of at least this many bytes. Default: never. */
+  readonly compressAbove?: number
+  /** Initial key prefix (see `setKeyPrefix`). */
+  readonly keyPrefix?: string | Uint8Array
+  /** Clock in ms since the epoch; injectable for TTL tests. */
+  readonly clock?: () => number
+  /** Where warnings go. Default: `process.emitWarning`. */
+  readonly onWarning?: (message: string, cause: unknown) => void
+}
+
+const DEFAULT_MAX_ENTRY_SIZE = 512 * 1024 * 1024
+
+function checkNonNegative(option: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new BadOptionError(option, `expected a finite number ≥ 0, got ${String(value)}`)
+  }
+  return value
+}
+
+function checkSecret(option: string, secret: unknown): Uint8Array | undefined {
+  if (secret === undefined) return undefined
+  let bytes: Uint8Array
+  if (typeof secret === "string") bytes = Buffer.from(secret, "utf8")
+  else if (secret instanceof Uint8Array) bytes = secret
+  else throw new BadOptionError(option, "expected a string or bytes")
+  if (bytes.length < 32) throw new BadOptionError(option, `a secret needs at least 32 bytes, got ${bytes.length}`)
+  return bytes
+}
+
+/** The prefix every key is scoped by: format, codec and the user's prefix. */
+export function derivePrefix(codec: Codec, userPrefix: string | Uint8Array): Key {
+  // A string prefix is its UTF-8 bytes, so "v2" and its encoding are one prefix.
+  const bytes = typeof userPrefix === "string" ? Buffer.from(userPrefix, "utf8") : userPrefix
+  return key("sitecache", FORMAT_VERSION, codec.name, codec.version, bytes)
+}
+
+export class StoreCache implements Cache {
+  readonly store: Store
+  readonly mode: CacheMode
+  readonly strict: boolean
+  readonly codec: Codec
+  #name: string
+  #ttl: number | undefined
+  #secret: Uint8Array | undefined
+  #maxEntrySize: number
+  #compressAbove: number | undefined
+  #clock: () => number
+  #onWarning: (message: string, cause: unknown) => void
+  #prefix: Key
+  #closed = false
+  /** Removals of expired or corrupt entries found by a read, awaited before the read resolves. */
+  #discards: Promise<unknown>[] = []
+  #warned = new Set<string>()
+  #hits = 0
+  #misses = 0
+  #puts = 0
+  #errors = 0
+
+  constructor(store: Store, options: StoreCacheOptions = {}) {
+    this.store = store
+    const mode = options.mode ?? "read-write"
+    if (mode !== "read-write" && mode !== "read-only" && mode !== "write-only") {
+      throw new BadOptionError("mode", `expected "read-write", "read-only" or "write-only", got ${JSON.stringify(mode)}`)
+    }
+    this.mode = mode
+    this.strict = options.strict === true
+    this.codec = options.codec ?? v8Codec
+    this.#name = options.name ?? store.name
+    this.#ttl = checkNonNegative("ttl", options.ttl)
+    this.#secret = checkSecret("secret", options.secret)
+    this.#maxEntrySize = checkNonNegative("maxEntrySize", options.maxEntrySize) ?? DEFAULT_MAX_ENTRY_SIZE
+    this.#compressAbove = checkNonNegative("compressAbove", options.compressAbove)
+    this.#clock = options.clock ?? Date.now
+    this.#onWarning = options.onWarning ?? ((message) => process.emitWarning(message, { type: "SitecacheWarning" }))
+    this.#prefix = derivePrefix(this.codec, checkPrefix(options.keyPrefix ?? ""))
+  }
+
+  get name(): string {
+    return this.#name
+  }
+
+  /** The current key prefix (derived from format, codec and the user's prefix). */
+  get keyPrefix(): Key {
+    return this.#prefix
+  }
+
+  setKeyPrefix(prefix: Uint8Array | string): void {
+    this.#prefix = derivePrefix(this.codec, checkPrefix(prefix))
+  }
+
+  /** Where `key` is stored under the current prefix. */
+  entryId(key: KeyLike): EntryId {
+    return { prefix: this.#prefix, key: toKey(key) }
+  }
+
+  async put(key: KeyLike, value: unknown, options?: PutOptions): Promise<boolean> {
+    const [result] = await this.putMany([[key, value]], options)
+    return result ?? false
+  }
+
+  async putMany(entries: readonly (readonly [KeyLike, unknown])[], options?: PutOptions): Promise<boolean[]> {
+    this.#open("putMany")
+    const ttl = checkNonNegative("ttl", options?.ttl) ?? this.#ttl
+    // Encode everything first: an unserializable value rejects the batch before anything is written.
+    const now = this.#clock()
+    const meta: EntryMeta = { created: now, expires: ttl === undefined || ttl === 0 ? 0 : now + ttl }
+    const encoded = entries.map(([k, value]) => [this.entryId(k), this.#encode(value, meta), meta] as const)
+    if (this.mode === "read-only" || encoded.length === 0) return encoded.map(() => false)
+    try {
+      const added = this.store.addMany
+        ? await this.store.addMany(encoded, now)
+        : await Promise.all(encoded.map(([id, bytes, m]) => this.store.add(id, bytes, m, now)))
+      for (const wasAdded of added) if (wasAdded) this.#puts++
+      return added
+    } catch (error) {
+      this.#fault("put", error)
+      return encoded.map(() => false)
+    }
+  }
+
+  async get<T = unknown>(key: KeyLike): Promise<T | undefined> {
+    const [value] = await this.getMany<T>([key])
+    return value
+  }
+
+  async getMany<T = unknown>(keys: readonly KeyLike[]): Promise<(T | undefined)[]> {
+    this.#open("getMany")
+    const ids = keys.map((k) => this.entryId(k))
+    if (this.mode === "write-only") {
+      this.#misses += ids.length
+      return ids.map(() => undefined)
+    }
+    const stored = await this.#read(ids)
+    const values = stored.map((bytes, i) => {
+      const value = bytes === undefined ? undefined : this.#decode<T>(ids[i] as EntryId, bytes)
+      if (value === undefined) this.#misses++
+      else this.#hits++
+      return value
+    })
+    if (this.#discards.length > 0) await this.#settleDiscards()
+    return values
+  }
+
+  async has(key: KeyLike): Promise<boolean> {
+    this.#open("has")
+    if (this.mode === "write-only") return false
+    const id = this.entryId(key)
+    const [bytes] = await this.#read([id])
+    const live = bytes !== undefined && this.#payload(id, bytes) !== undefined
+    if (this.#discards.length > 0) await this.#settleDiscards()
+    return live
+  }
+
+  async delete(key: KeyLike): Promise<boolean> {
+    return (await this.deleteMany([key])) > 0
+  }
+
+  async deleteMany(keys: readonly KeyLike[]): Promise<number> {
+    this.#open("deleteMany")
+    const ids = keys.map((k) => this.entryId(k))
+    if (this.mode === "read-only" || ids.length === 0) return 0
+    try {
+      if (this.store.deleteMany) return await this.store.deleteMany(ids)
+      let removed = 0
+      for (const id of ids) if (await this.store.delete(id)) removed++
+      return removed
+    } catch (error) {
+      this.#fault("delete", error)
+      return 0
+    }
+  }
+
+  async inspect(): Promise<CacheInfo> {
+    this.#open("inspect")
+    const counters = { hits: this.#hits, misses: this.#misses, puts: this.#puts, errors: this.#errors }
+    try {
+      const stats = await this.store.stats(this.#prefix)
+      return {
+        name: this.#name,
+        size: stats.size,
+        entryCount: stats.entryCount,
+        ...counters,
+        evictions: stats.evictions ?? 0,
+        ...(stats.orphanedCount === undefined ? {} : { orphanedCount: stats.orphanedCount }),
+        ...(stats.orphanedSize === undefined ? {} : { orphanedSize: stats.orphanedSize }),
+        ...(stats.tiers === undefined ? {} : { tiers: stats.tiers }),
+      }
+    } catch (error) {
+      this.#fault("inspect", error)
+      return { name: this.#name, size: 0, entryCount: 0, ...counters, errors: this.#errors, evictions: 0 }
+    }
+  }
+
+  async persist(): Promise<void> {
+    this.#open("persist")
+    if (this.mode === "read-only") return
+    try {
+      await this.store.persist?.()
+    } catch (error) {
+      this.#fault("persist", error)
+    }
+  }
+
+  async clear(): Promise<void> {
+    this.#open("clear")
+    if (this.mode === "read-only") return
+    try {
+      await this.store.clear()
+    } catch (error) {
+      this.#fault("clear", error)
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    try {
+      if (this.mode !== "read-only") await this.store.persist?.()
+    } catch (error) {
+      this.#fault("persist", error)
+    } finally {
+      this.#closed = true
+      try {
+        await this.store.close()
+      } catch (error) {
+        this.#fault("close", error)
+      }
+    }
+  }
+
+  /** Remove least recently used, old or orphaned entries (backends that support it). */
+  async prune(options: Omit<PruneOptions, "prefix" | "now">): Promise<PruneResult> {
+    this.#open("prune")
+    if (!this.store.prune) throw new BadOptionError("backend", `${this.#name} cannot \`prune\``)
+    if (this.mode === "read-only") return { removedCount: 0, removedSize: 0 }
+    return this.store.prune({ ...options, prefix: this.#prefix, now: this.#clock() })
+  }
+
+  /** Warm the local tiers (composite stores); returns how many entries were copied. */
+  async prefetch(keys: readonly KeyLike[]): Promise<number> {
+    this.#open("prefetch")
+    if (!this.store.prefetch || this.mode === "write-only" || keys.length === 0) return 0
+    try {
+      return await this.store.prefetch(keys.map((k) => this.entryId(k)))
+    } catch (error) {
+      this.#fault("prefetch", error)
+      return 0
+    }
+  }
+
+  /**
+   * Check one stored entry without counting a hit or a miss: `ok`, `expired`,
+   * or the reason it is corrupt. For `verify` and tests.
+   */
+  check(bytes: Uint8Array): { ok: true; expires: number; created: number } | { ok: false; reason: string } {
+    try {
+      const header = readEntryHeader(bytes)
+      const entry = decodeEntry(bytes, { maxPayload: this.#maxEntrySize, secret: this.#secret })
+      if (header.codecId !== this.codec.id) return { ok: false, reason: `codec ${header.codecId}` }
+      this.codec.decode(entry.payload)
+      return { ok: true, expires: entry.expires, created: entry.created }
+    } catch (error) {
+      return { ok: false, reason: describeCause(error) }
+    }
+  }
+
+  #open(operation: string): void {
+    if (this.#closed) throw new ClosedError(this.#name, operation)
+  }
+
+  #encode(value: unknown, meta: EntryMeta): Uint8Array {
+    return encodeEntry(this.codec.encode(value), {
+      codecId: this.codec.id,
+      created: meta.created,
+      expires: meta.expires,
+      ...(this.#compressAbove === undefined ? {} : { compressAbove: this.#compressAbove }),
+      secret: this.#secret,
+    })
+  }
+
+  async #read(ids: EntryId[]): Promise<(Uint8Array | undefined)[]> {
+    try {
+      if (ids.length === 1) return [await this.store.get(ids[0] as EntryId)]
+      if (this.store.getMany) return await this.store.getMany(ids)
+      return await Promise.all(ids.map((id) => this.store.get(id)))
+    } catch (error) {
+      this.#fault("get", error)
+      return ids.map(() => undefined)
+    }
+  }
+
+  /** The checked payload of a live entry, or `undefined` (expired or corrupt entries are removed). */
+  #payload(id: EntryId, bytes: Uint8Array): Uint8Array | undefined {
+    let entry: ReturnType<typeof decodeEntry>
+    try {
+      entry = decodeEntry(bytes, { maxPayload: this.#maxEntrySize, secret: this.#secret })
+      if (entry.codecId !== this.codec.id) throw new CorruptEntryError(`codec ${entry.codecId}, expected ${this.codec.id}`)
+    } catch (error) {
+      this.#corrupt(id, error)
+      return undefined
+    }
+    if (entry.expires !== 0 && entry.expires <= this.#clock()) {
+      this.#discard(id)
+      return undefined
+    }
+    return entry.payload
+  }
+
+  #decode<T>(id: EntryId, bytes: Uint8Array): T | undefined {
+    const payload = this.#payload(id, bytes)
+    if (payload === undefined) return undefined
+    try {
+      return this.codec.decode(payload) as T
+    } catch (error) {
+      this.#corrupt(id, error)
+      return undefined
+    }
+  }
+
+  #corrupt(id: EntryId, error: unknown): void {
+    this.#errors++
+    this.#warnOnce(`corrupt`, `${this.#name}: removed a corrupt entry (${describeCause(error)}); it reads as a miss`, error)
+    this.#discard(id)
+  }
+
+  /** Best-effort removal of an expired or corrupt entry; never fails a read. */
+  #discard(id: EntryId): void {
+    if (this.mode === "read-only") return
+    try {
+      const removal = this.store.delete(id)
+      if (removal instanceof Promise) this.#discards.push(removal.catch((error: unknown) => this.#fault("delete", error, false)))
+    } catch (error) {
+      this.#fault("delete", error, false)
+    }
+  }
+
+  async #settleDiscards(): Promise<void> {
+    const pending = this.#discards
+    this.#discards = []
+    await Promise.all(pending)
+  }
+
+  #fault(operation: string, error: unknown, mayThrow = true): void {
+    if (error instanceof SitecacheError && error.code !== "SITECACHE_FAULT") throw error
+    this.#errors++
+    const fault = error instanceof CacheFaultError ? error : new CacheFaultError(this.#name, operation, error)
+    if (this.strict && mayThrow) throw fault
+    const code = (error as { code?: unknown } | null)?.code
+    const cause = typeof code === "string" ? code : error instanceof Error ? error.name : "unknown"
+    this.#warnOnce(
+      `${operation}:${cause}`,
+      `${fault.message} (the build goes on without the cache for this operation; further ${cause} warnings are silenced)`,
+      error,
+    )
+  }
+
+  #warnOnce(cause: string, message: string, error: unknown): void {
+    if (this.#warned.has(cause)) return
+    this.#warned.add(cause)
+    this.#onWarning(message, error)
+  }
+}
+
+function checkPrefix(prefix: unknown): string | Uint8Array {
+  if (typeof prefix === "string" || prefix instanceof Uint8Array) return prefix
+  throw new BadOptionError("keyPrefix", "expected a string or bytes")
+}

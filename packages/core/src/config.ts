@@ -1,0 +1,394 @@
+/**
+ * `createCache(config)`: one configuration object picks and opens a backend;
+ * `resolveCacheConfig` maps command-line flags and environment variables onto
+ * it, so every adapter and example handles `--no-cache` the same way.
+ */
+import { createRequire } from "node:module"
+import { isAbsolute, join, resolve } from "node:path"
+import { pathToFileURL } from "node:url"
+import { StoreCache, type StoreCacheOptions } from "./cache.js"
+import { BackendMissingError, BadOptionError } from "./errors.js"
+import { MemoryStore, NullStore } from "./memory.js"
+import type { Store } from "./store.js"
+import type { CacheMode } from "./types.js"
+
+export type BackendName = "memory" | "fs" | "sqlite" | "redis" | "null"
+export type ConfigMode = CacheMode | "off"
+
+export const BACKENDS: readonly BackendName[] = ["memory", "fs", "sqlite", "redis", "null"]
+
+/** The package that provides each backend. */
+export const BACKEND_PACKAGES: Readonly<Record<BackendName, string>> = {
+  memory: "@sitecache/core",
+  null: "@sitecache/core",
+  fs: "@sitecache/backend-fs",
+  sqlite: "@sitecache/backend-sqlite",
+  redis: "@sitecache/backend-redis",
+}
+
+export interface RedisConfig {
+  /** `redis://[:password@]host:port/db`; or `nodes` for a cluster. */
+  readonly url?: string
+  readonly nodes?: readonly (string | { readonly host: string; readonly port: number })[]
+  /** HMAC secret of at least 32 bytes: entries are signed and checked. */
+  readonly secret?: string
+  /** Prefix of every Redis key of this cache. Default `sitecache`. */
+  readonly namespace?: string
+  /** An existing ioredis client or cluster to use (not closed by the cache). */
+  readonly client?: unknown
+  readonly [option: string]: unknown
+}
+
+export interface CacheConfig {
+  /** A backend, or several as tiers (fastest first). Default `fs`. */
+  readonly backend?: BackendName | readonly BackendName[]
+  /** Default `read-write`; `off` gives the null cache. */
+  readonly mode?: ConfigMode
+  /** Cache directory. Default `<root>/node_modules/.cache/sitecache`. */
+  readonly dir?: string
+  /** Project root, for the default `dir` and project-relative paths. Default `process.cwd()`. */
+  readonly root?: string
+  /** Size bound, `"500 MB"` or bytes. */
+  readonly maxSize?: string | number
+  /** Default time to live, `"30d"` or ms. */
+  readonly ttl?: string | number
+  readonly strict?: boolean
+  readonly redis?: RedisConfig
+  readonly sqlite?: Readonly<Record<string, unknown>>
+  readonly fs?: Readonly<Record<string, unknown>>
+  readonly memory?: { readonly maxSize?: string | number }
+  /** Sign entries (every tier) with HMAC-SHA256; at least 32 bytes. */
+  readonly secret?: string
+  readonly keyPrefix?: string
+  readonly name?: string
+}
+
+/** A configuration with every default applied and every value checked; what backends receive. */
+export interface ResolvedCacheConfig {
+  readonly backend: BackendName | readonly BackendName[]
+  readonly mode: ConfigMode
+  readonly dir: string
+  readonly root: string
+  readonly maxSize?: number
+  readonly ttl?: number
+  readonly strict: boolean
+  readonly redis?: RedisConfig
+  readonly sqlite?: Readonly<Record<string, unknown>>
+  readonly fs?: Readonly<Record<string, unknown>>
+  readonly memory?: { readonly maxSize?: number }
+  readonly secret?: string
+  readonly keyPrefix?: string
+  readonly name?: string
+}
+
+/** What a backend package exports for `createCache`. */
+export interface BackendModule {
+  createStore(config: ResolvedCacheConfig): Store | Promise<Store>
+}
+
+export interface CreateCacheOptions extends Pick<StoreCacheOptions, "clock" | "onWarning" | "codec"> {
+  /** Extra places to resolve backend packages from (a file URL or path), e.g. `import.meta.url`. */
+  readonly resolveFrom?: string | URL | readonly (string | URL)[]
+  /** Open tiers: given the stores of `backend` (fastest first), return one store. */
+  readonly tiers?: (stores: Store[], config: ResolvedCacheConfig) => Store | Promise<Store>
+}
+
+const CONFIG_KEYS = new Set([
+  "backend",
+  "mode",
+  "dir",
+  "root",
+  "maxSize",
+  "ttl",
+  "strict",
+  "redis",
+  "sqlite",
+  "fs",
+  "memory",
+  "secret",
+  "keyPrefix",
+  "name",
+])
+const MODES: readonly ConfigMode[] = ["read-write", "read-only", "write-only", "off"]
+
+const SIZE_UNITS: Readonly<Record<string, number>> = {
+  b: 1,
+  kb: 1024,
+  kib: 1024,
+  k: 1024,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  m: 1024 ** 2,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+  g: 1024 ** 3,
+  tb: 1024 ** 4,
+  tib: 1024 ** 4,
+}
+
+/** `"500 MB"`, `"1.5GiB"`, `"64k"` or a number of bytes. KB, MB, GB are binary (1024-based), as in npm's `bytes`. */
+export function parseSize(value: string | number, option = "maxSize"): number {
+  if (typeof value === "number") {
+    if (Number.isFinite(value) && value > 0) return Math.floor(value)
+  } else if (typeof value === "string") {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value)
+    const unit = SIZE_UNITS[(match?.[2] || "b").toLowerCase()]
+    if (match && unit !== undefined && Number(match[1]) > 0) return Math.floor(Number(match[1]) * unit)
+  }
+  throw new BadOptionError(option, `expected a size such as "500 MB" or a number of bytes > 0, got ${JSON.stringify(value)}`)
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1000,
+  sec: 1000,
+  m: 60_000,
+  min: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+}
+
+/** `"30d"`, `"12h"`, `"15m"`, `"10s"`, `"500ms"`, `"2w"` or a number of ms. */
+export function parseDuration(value: string | number, option = "ttl"): number {
+  if (typeof value === "number") {
+    if (Number.isFinite(value) && value >= 0) return value
+  } else if (typeof value === "string") {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value)
+    const unit = DURATION_UNITS[(match?.[2] || "ms").toLowerCase()]
+    if (match && unit !== undefined) return Number(match[1]) * unit
+  }
+  throw new BadOptionError(option, `expected a duration such as "30d", "12h" or a number of ms, got ${JSON.stringify(value)}`)
+}
+
+function checkBackend(name: unknown, option: string): BackendName {
+  if (typeof name === "string" && (BACKENDS as readonly string[]).includes(name)) return name as BackendName
+  throw new BadOptionError(
+    option,
+    `unknown backend ${JSON.stringify(name)}; expected one of ${BACKENDS.map((b) => `"${b}"`).join(", ")}`,
+  )
+}
+
+function checkObject(config: Record<string, unknown>, option: string): void {
+  const value = config[option]
+  if (value !== undefined && (typeof value !== "object" || value === null || Array.isArray(value))) {
+    throw new BadOptionError(option, "expected an object")
+  }
+}
+
+function checkString(config: Record<string, unknown>, option: string): void {
+  const value = config[option]
+  if (value !== undefined && (typeof value !== "string" || value === "")) {
+    throw new BadOptionError(option, `expected a non-empty string, got ${JSON.stringify(value)}`)
+  }
+}
+
+/** Apply defaults and check every value; throws `BadOptionError` naming the option. */
+export function normalizeCacheConfig(config: CacheConfig = {}): ResolvedCacheConfig {
+  if (typeof config !== "object" || config === null) throw new BadOptionError("config", "expected an object")
+  const raw = config as Record<string, unknown>
+  for (const name of Object.keys(raw)) {
+    if (!CONFIG_KEYS.has(name)) {
+      throw new BadOptionError(name, `unknown option; known options are ${[...CONFIG_KEYS].map((k) => `\`${k}\``).join(", ")}`)
+    }
+  }
+  const mode = config.mode ?? "read-write"
+  if (!MODES.includes(mode))
+    throw new BadOptionError("mode", `expected one of ${MODES.map((m) => `"${m}"`).join(", ")}, got ${JSON.stringify(mode)}`)
+  let backend: BackendName | readonly BackendName[]
+  if (Array.isArray(config.backend)) {
+    if (config.backend.length === 0) throw new BadOptionError("backend", "an empty list of tiers")
+    backend = config.backend.map((name, i) => checkBackend(name, `backend[${i}]`))
+  } else {
+    backend = checkBackend(config.backend ?? "fs", "backend")
+  }
+  for (const option of ["dir", "root", "secret", "keyPrefix", "name"]) checkString(raw, option)
+  for (const option of ["redis", "sqlite", "fs", "memory"]) checkObject(raw, option)
+  if (config.strict !== undefined && typeof config.strict !== "boolean") throw new BadOptionError("strict", "expected a boolean")
+  const root = resolve(config.root ?? process.cwd())
+  const dir =
+    config.dir === undefined
+      ? join(root, "node_modules", ".cache", "sitecache")
+      : isAbsolute(config.dir)
+        ? config.dir
+        : resolve(root, config.dir)
+  const memoryMaxSize = config.memory?.maxSize
+  return {
+    backend,
+    mode,
+    dir,
+    root,
+    strict: config.strict ?? false,
+    ...(config.maxSize === undefined ? {} : { maxSize: parseSize(config.maxSize) }),
+    ...(config.ttl === undefined ? {} : { ttl: parseDuration(config.ttl) }),
+    ...(config.redis === undefined ? {} : { redis: config.redis }),
+    ...(config.sqlite === undefined ? {} : { sqlite: config.sqlite }),
+    ...(config.fs === undefined ? {} : { fs: config.fs }),
+    ...(config.memory === undefined
+      ? {}
+      : { memory: memoryMaxSize === undefined ? {} : { maxSize: parseSize(memoryMaxSize, "memory.maxSize") } }),
+    ...(config.secret === undefined ? {} : { secret: config.secret }),
+    ...(config.keyPrefix === undefined ? {} : { keyPrefix: config.keyPrefix }),
+    ...(config.name === undefined ? {} : { name: config.name }),
+  }
+}
+
+async function loadBackend(name: BackendName, config: ResolvedCacheConfig, options: CreateCacheOptions): Promise<BackendModule> {
+  const packageName = BACKEND_PACKAGES[name]
+  const bases = [options.resolveFrom ?? [], pathToFileURL(join(config.root, "package.json")), import.meta.url].flat()
+  let lastError: unknown
+  for (const base of bases) {
+    try {
+      const resolved = createRequire(base).resolve(packageName)
+      return (await import(pathToFileURL(resolved).href)) as BackendModule
+    } catch (error) {
+      lastError = error
+      const code = (error as { code?: string }).code
+      if (code !== "MODULE_NOT_FOUND" && code !== "ERR_MODULE_NOT_FOUND" && code !== "ERR_PACKAGE_PATH_NOT_EXPORTED") throw error
+    }
+  }
+  throw new BackendMissingError(name, packageName, { cause: lastError })
+}
+
+async function openStore(name: BackendName, config: ResolvedCacheConfig, options: CreateCacheOptions): Promise<Store> {
+  switch (name) {
+    case "null":
+      return new NullStore()
+    case "memory": {
+      const maxSize = config.memory?.maxSize ?? (Array.isArray(config.backend) ? undefined : config.maxSize)
+      return new MemoryStore(maxSize === undefined ? {} : { maxSize })
+    }
+    default:
+      return (await loadBackend(name, config, options)).createStore(config)
+  }
+}
+
+/**
+ * Open the cache a configuration describes.
+ *
+ * @example
+ * const cache = await createCache({ backend: "sqlite", maxSize: "1 GB" })
+ */
+export async function createCache(config: CacheConfig = {}, options: CreateCacheOptions = {}): Promise<StoreCache> {
+  const resolved = normalizeCacheConfig(config)
+  const cacheOptions: StoreCacheOptions = {
+    mode: resolved.mode === "off" ? "read-write" : resolved.mode,
+    strict: resolved.strict,
+    ...(resolved.ttl === undefined ? {} : { ttl: resolved.ttl }),
+    ...(resolved.secret === undefined ? {} : { secret: resolved.secret }),
+    ...(resolved.keyPrefix === undefined ? {} : { keyPrefix: resolved.keyPrefix }),
+    ...(resolved.name === undefined ? {} : { name: resolved.name }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
+    ...(options.codec === undefined ? {} : { codec: options.codec }),
+  }
+  if (resolved.mode === "off" || resolved.backend === "null") return new StoreCache(new NullStore(), cacheOptions)
+  if (!Array.isArray(resolved.backend)) {
+    return new StoreCache(await openStore(resolved.backend as BackendName, resolved, options), cacheOptions)
+  }
+  if (options.tiers === undefined && resolved.backend.length > 1) {
+    const { createTieredStore } = await import("./tiered.js")
+    return new StoreCache(await openTiers(resolved, options, createTieredStore), cacheOptions)
+  }
+  return new StoreCache(await openTiers(resolved, options, options.tiers), cacheOptions)
+}
+
+async function openTiers(
+  config: ResolvedCacheConfig,
+  options: CreateCacheOptions,
+  combine: ((stores: Store[], config: ResolvedCacheConfig) => Store | Promise<Store>) | undefined,
+): Promise<Store> {
+  const stores: Store[] = []
+  try {
+    for (const name of config.backend as readonly BackendName[]) stores.push(await openStore(name, config, options))
+  } catch (error) {
+    await Promise.allSettled(stores.map((store) => store.close()))
+    throw error
+  }
+  if (stores.length === 1) return stores[0] as Store
+  return combine === undefined ? (stores[0] as Store) : combine(stores, config)
+}
+
+export interface ResolveCacheConfigInput {
+  readonly config?: CacheConfig
+  /** Command-line arguments, e.g. `process.argv.slice(2)`. */
+  readonly argv?: readonly string[]
+  /** Environment, e.g. `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>
+}
+
+const CACHE_FLAG_MODES: Readonly<Record<string, ConfigMode>> = {
+  read: "read-only",
+  "read-only": "read-only",
+  write: "write-only",
+  "write-only": "write-only",
+  "read-write": "read-write",
+  on: "read-write",
+  off: "off",
+}
+
+function flagMode(value: string, option: string): ConfigMode {
+  const mode = CACHE_FLAG_MODES[value]
+  if (mode === undefined)
+    throw new BadOptionError(option, `expected read, write, read-write or off, got ${JSON.stringify(value)}`)
+  return mode
+}
+
+function backendList(value: string, option: string): BackendName | BackendName[] {
+  const names = value.split(",").map((name, i, all) => checkBackend(name.trim(), all.length > 1 ? `${option}[${i}]` : option))
+  return names.length === 1 ? (names[0] as BackendName) : names
+}
+
+/** Read `--flag value` or `--flag=value`; the last occurrence wins. */
+function flagValue(argv: readonly string[], flag: string): string | undefined {
+  let value: string | undefined
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    if (arg === flag) {
+      const next = argv[i + 1]
+      if (next === undefined || next.startsWith("--")) throw new BadOptionError(flag, "expects a value")
+      value = next
+      i++
+    } else if (arg.startsWith(`${flag}=`)) {
+      value = arg.slice(flag.length + 1)
+    }
+  }
+  return value
+}
+
+/**
+ * Apply the command line and the environment to a cache configuration.
+ * Precedence: flags, then environment, then `config`.
+ *
+ * | flag | environment | effect |
+ * | --- | --- | --- |
+ * | `--no-cache` | `SITECACHE=off` | the null cache |
+ * | `--cache=read\|write\|read-write\|off` | `SITECACHE=read\|write\|…` | the mode |
+ * | `--cache-backend <name[,name…]>` | `SITECACHE_BACKEND` | the backend (a list makes tiers) |
+ * | `--cache-dir <dir>` | `SITECACHE_DIR` | the directory |
+ * | `--redis-url <url>` | `SITECACHE_REDIS_URL` | `redis.url` |
+ * | | `SITECACHE_SECRET` | `secret` |
+ */
+export function resolveCacheConfig(input: ResolveCacheConfigInput = {}): CacheConfig {
+  const argv = input.argv ?? []
+  const env = input.env ?? {}
+  const config: { -readonly [K in keyof CacheConfig]: CacheConfig[K] } = { ...input.config }
+
+  const envMode = env.SITECACHE
+  if (envMode !== undefined && envMode !== "") config.mode = flagMode(envMode.toLowerCase(), "SITECACHE")
+  if (env.SITECACHE_BACKEND) config.backend = backendList(env.SITECACHE_BACKEND, "SITECACHE_BACKEND")
+  if (env.SITECACHE_DIR) config.dir = env.SITECACHE_DIR
+  if (env.SITECACHE_REDIS_URL) config.redis = { ...config.redis, url: env.SITECACHE_REDIS_URL }
+  if (env.SITECACHE_SECRET) config.secret = env.SITECACHE_SECRET
+
+  const cacheFlag = flagValue(argv, "--cache")
+  if (cacheFlag !== undefined) config.mode = flagMode(cacheFlag, "--cache")
+  if (argv.includes("--no-cache")) config.mode = "off"
+  const backend = flagValue(argv, "--cache-backend")
+  if (backend !== undefined) config.backend = backendList(backend, "--cache-backend")
+  const dir = flagValue(argv, "--cache-dir")
+  if (dir !== undefined) config.dir = dir
+  const redisUrl = flagValue(argv, "--redis-url")
+  if (redisUrl !== undefined) config.redis = { ...config.redis, url: redisUrl }
+  return config
+}

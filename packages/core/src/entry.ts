@@ -1,0 +1,142 @@
+/**
+ * The entry format: how one value is stored, by every backend.
+ *
+ * ```
+ * offset  size  field
+ *  0      4     magic "SCE\0" (0x53 0x43 0x45 0x00)
+ *  4      1     format version (FORMAT_VERSION)
+ *  5      1     codec id (see codec.ts)
+ *  6      1     flags: bit 0 the payload is gzip-compressed; bit 1 the trailer is an HMAC
+ *  7      1     reserved, 0
+ *  8      8     created, ms since the epoch, float64 little-endian
+ * 16      8     expires, ms since the epoch, float64 little-endian; 0 = never
+ * 24      4     payload length n, uint32 little-endian
+ * 28      n     payload (the codec's bytes, compressed when flag 0 is set)
+ * 28+n    8|32  trailer over bytes [0, 28+n): xxh64 (seed 0, big-endian) or,
+ *               when flag 1 is set, HMAC-SHA256 with the cache's secret
+ * ```
+ *
+ * A reader checks magic, version, codec, length, size cap and trailer before
+ * it decodes anything; any mismatch is a `CorruptEntryError`, which the cache
+ * turns into a miss. The header is covered by the trailer too, so a flipped
+ * expiry time is caught like a flipped payload byte.
+ */
+import { createHmac, timingSafeEqual } from "node:crypto"
+import { gunzipSync, gzipSync } from "node:zlib"
+import { CorruptEntryError } from "./errors.js"
+import { xxh64 } from "./key.js"
+
+export const FORMAT_VERSION = 1
+export const HEADER_SIZE = 28
+const CHECKSUM_SIZE = 8
+const HMAC_SIZE = 32
+const MAGIC = 0x53_43_45_00
+const FLAG_GZIP = 1
+const FLAG_SIGNED = 2
+
+export interface EntryHeader {
+  readonly codecId: number
+  readonly created: number
+  /** 0 when the entry never expires. */
+  readonly expires: number
+}
+
+export interface EncodeEntryOptions extends EntryHeader {
+  /** Compress the payload when it is at least this many bytes. */
+  readonly compressAbove?: number
+  /** Sign with HMAC-SHA256 instead of the xxh64 checksum. */
+  readonly secret?: Uint8Array | undefined
+}
+
+export interface DecodeEntryOptions {
+  /** Refuse payloads larger than this many bytes. */
+  readonly maxPayload: number
+  /** When set, only entries signed with this secret are accepted. */
+  readonly secret?: Uint8Array | undefined
+}
+
+export interface DecodedEntry extends EntryHeader {
+  /** The codec's bytes, decompressed. */
+  readonly payload: Uint8Array
+}
+
+/** Build the stored bytes of one entry around a codec payload. */
+export function encodeEntry(payload: Uint8Array, options: EncodeEntryOptions): Uint8Array {
+  let flags = 0
+  let body = payload
+  if (options.compressAbove !== undefined && payload.length >= options.compressAbove) {
+    body = gzipSync(payload, { level: 1 })
+    flags |= FLAG_GZIP
+  }
+  const signed = options.secret !== undefined
+  if (signed) flags |= FLAG_SIGNED
+  const trailer = signed ? HMAC_SIZE : CHECKSUM_SIZE
+  const bytes = Buffer.allocUnsafe(HEADER_SIZE + body.length + trailer)
+  bytes.writeUInt32BE(MAGIC, 0)
+  bytes[4] = FORMAT_VERSION
+  bytes[5] = options.codecId
+  bytes[6] = flags
+  bytes[7] = 0
+  bytes.writeDoubleLE(options.created, 8)
+  bytes.writeDoubleLE(options.expires, 16)
+  bytes.writeUInt32LE(body.length, 24)
+  bytes.set(body, HEADER_SIZE)
+  const end = HEADER_SIZE + body.length
+  if (options.secret !== undefined) {
+    createHmac("sha256", options.secret).update(bytes.subarray(0, end)).digest().copy(bytes, end)
+  } else {
+    bytes.writeBigUInt64BE(xxh64(bytes.subarray(0, end)), end)
+  }
+  return bytes
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+/** Read only the header (for expiry checks and tools); throws `CorruptEntryError` when it is malformed. */
+export function readEntryHeader(stored: Uint8Array): EntryHeader & { readonly payloadLength: number; readonly flags: number } {
+  const bytes = asBuffer(stored)
+  if (bytes.length < HEADER_SIZE + CHECKSUM_SIZE) throw new CorruptEntryError(`${bytes.length} bytes is shorter than a header`)
+  if (bytes.readUInt32BE(0) !== MAGIC) throw new CorruptEntryError("bad magic")
+  if (bytes[4] !== FORMAT_VERSION) throw new CorruptEntryError(`format version ${bytes[4]}, expected ${FORMAT_VERSION}`)
+  return {
+    codecId: bytes[5] ?? 0,
+    flags: bytes[6] ?? 0,
+    created: bytes.readDoubleLE(8),
+    expires: bytes.readDoubleLE(16),
+    payloadLength: bytes.readUInt32LE(24),
+  }
+}
+
+/** Check an entry's header, length, size cap and trailer; return its payload. */
+export function decodeEntry(stored: Uint8Array, options: DecodeEntryOptions): DecodedEntry {
+  const bytes = asBuffer(stored)
+  const header = readEntryHeader(bytes)
+  const signed = (header.flags & FLAG_SIGNED) !== 0
+  if (options.secret !== undefined && !signed) throw new CorruptEntryError("unsigned entry in a signed cache")
+  if (options.secret === undefined && signed) throw new CorruptEntryError("signed entry in a cache without a secret")
+  if (header.payloadLength > options.maxPayload) {
+    throw new CorruptEntryError(`payload of ${header.payloadLength} bytes is over the cap of ${options.maxPayload}`)
+  }
+  const end = HEADER_SIZE + header.payloadLength
+  const trailer = signed ? HMAC_SIZE : CHECKSUM_SIZE
+  if (bytes.length !== end + trailer) {
+    throw new CorruptEntryError(`length ${bytes.length}, expected ${end + trailer} (truncated or padded)`)
+  }
+  if (options.secret !== undefined) {
+    const expected = createHmac("sha256", options.secret).update(bytes.subarray(0, end)).digest()
+    if (!timingSafeEqual(expected, bytes.subarray(end, end + HMAC_SIZE))) throw new CorruptEntryError("bad signature")
+  } else if (bytes.readBigUInt64BE(end) !== xxh64(bytes.subarray(0, end))) {
+    throw new CorruptEntryError("checksum mismatch")
+  }
+  let payload: Uint8Array = bytes.subarray(HEADER_SIZE, end)
+  if ((header.flags & FLAG_GZIP) !== 0) {
+    try {
+      payload = gunzipSync(payload, { maxOutputLength: options.maxPayload })
+    } catch (error) {
+      throw new CorruptEntryError(`bad compressed payload: ${(error as Error).message}`)
+    }
+  }
+  return { codecId: header.codecId, created: header.created, expires: header.expires, payload }
+}

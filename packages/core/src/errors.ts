@@ -1,0 +1,100 @@
+/**
+ * Errors thrown by sitecache. Every error has a stable `code` that scripts can
+ * test, names the package (and option or backend) in its message, and keeps
+ * the original error as `cause`.
+ */
+
+/** Stable error codes. */
+export type ErrorCode =
+  | "SITECACHE_BAD_OPTION"
+  | "SITECACHE_BACKEND_MISSING"
+  | "SITECACHE_UNSERIALIZABLE"
+  | "SITECACHE_BAD_KEY"
+  | "SITECACHE_CORRUPT"
+  | "SITECACHE_FAULT"
+  | "SITECACHE_CLOSED"
+
+/** Base class of every error sitecache throws. */
+export class SitecacheError extends Error {
+  readonly code: ErrorCode
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.name = new.target.name
+  }
+}
+
+/** A configuration value is missing, of the wrong type or out of range. */
+export class BadOptionError extends SitecacheError {
+  /** Dotted path of the offending option, e.g. `redis.secret`. */
+  readonly option: string
+  constructor(option: string, message: string, options?: { cause?: unknown }) {
+    super("SITECACHE_BAD_OPTION", `sitecache: bad option \`${option}\`: ${message}`, options)
+    this.option = option
+  }
+}
+
+/** A backend's package (or its host library) is not installed. */
+export class BackendMissingError extends SitecacheError {
+  readonly packageName: string
+  constructor(backend: string, packageName: string, options?: { cause?: unknown }) {
+    super(
+      "SITECACHE_BACKEND_MISSING",
+      `sitecache: backend \`${backend}\` needs the package \`${packageName}\`, which is not installed: run \`pnpm add ${packageName}\` (or npm/yarn)`,
+      options,
+    )
+    this.packageName = packageName
+  }
+}
+
+/** A value given to `put` cannot be stored (a function, a symbol, ...). */
+export class UnserializableError extends SitecacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("SITECACHE_UNSERIALIZABLE", `sitecache: cannot \`put\` this value: ${message}`, options)
+  }
+}
+
+/** A part given to `key()` has no stable serialization. */
+export class BadKeyError extends SitecacheError {
+  constructor(message: string) {
+    super("SITECACHE_BAD_KEY", `sitecache: cannot build a \`key\`: ${message}`)
+  }
+}
+
+/** Stored bytes failed a check (magic, version, length, checksum, signature). */
+export class CorruptEntryError extends SitecacheError {
+  constructor(message: string) {
+    super("SITECACHE_CORRUPT", `sitecache: corrupt entry: ${message}`)
+  }
+}
+
+/**
+ * An operational fault of a backend (disk full, permission lost, server down,
+ * timeout). Surfaced only in `strict` mode; otherwise it becomes a miss, a
+ * dropped write, an `errors` count and one warning per cause.
+ */
+export class CacheFaultError extends SitecacheError {
+  readonly backend: string
+  readonly operation: string
+  constructor(backend: string, operation: string, cause: unknown) {
+    super("SITECACHE_FAULT", `sitecache: ${backend}: \`${operation}\` failed: ${describeCause(cause)}`, { cause })
+    this.backend = backend
+    this.operation = operation
+  }
+}
+
+/** The cache was used after `close()`. */
+export class ClosedError extends SitecacheError {
+  constructor(name: string, operation: string) {
+    super("SITECACHE_CLOSED", `sitecache: cannot \`${operation}\` on ${name}: the cache is closed`)
+  }
+}
+
+/** A short, single-line description of any thrown value. */
+export function describeCause(cause: unknown): string {
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code
+    return typeof code === "string" && !cause.message.includes(code) ? `${code}: ${cause.message}` : cause.message
+  }
+  return String(cause)
+}

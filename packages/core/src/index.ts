@@ -1,0 +1,73 @@
+export { derivePrefix, StoreCache, type StoreCacheOptions } from "./cache.js"
+export { type Codec, v8Codec } from "./codec.js"
+export {
+  BACKEND_PACKAGES,
+  BACKENDS,
+  type BackendModule,
+  type BackendName,
+  type CacheConfig,
+  type ConfigMode,
+  type CreateCacheOptions,
+  createCache,
+  normalizeCacheConfig,
+  parseDuration,
+  parseSize,
+  type RedisConfig,
+  type ResolveCacheConfigInput,
+  type ResolvedCacheConfig,
+  resolveCacheConfig,
+} from "./config.js"
+export {
+  type DecodedEntry,
+  decodeEntry,
+  type EntryHeader,
+  encodeEntry,
+  FORMAT_VERSION,
+  HEADER_SIZE,
+  readEntryHeader,
+} from "./entry.js"
+export {
+  BackendMissingError,
+  BadKeyError,
+  BadOptionError,
+  CacheFaultError,
+  ClosedError,
+  CorruptEntryError,
+  describeCause,
+  type ErrorCode,
+  SitecacheError,
+  UnserializableError,
+} from "./errors.js"
+export { contentHash, Key, type KeyLike, type KeyPart, key, normalizeLineEndings, toKey, xxh64 } from "./key.js"
+export {
+  BuildStats,
+  FileHasher,
+  formatBytes,
+  formatMs,
+  type MemoContext,
+  type MemoEntry,
+  type MemoOptions,
+  type MemoResult,
+  memo,
+  memoize,
+} from "./memo.js"
+export {
+  createMemoryCache,
+  createNullCache,
+  type MemoryCacheOptions,
+  MemoryStore,
+  type MemoryStoreOptions,
+  NullStore,
+} from "./memory.js"
+export type {
+  Awaitable,
+  EntryId,
+  EntryMeta,
+  PruneOptions,
+  PruneResult,
+  Store,
+  StoredEntry,
+  StoreStats,
+} from "./store.js"
+export { createTieredStore, TieredStore } from "./tiered.js"
+export type { Cache, CacheInfo, CacheMode, PutOptions } from "./types.js"

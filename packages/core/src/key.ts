@@ -1,0 +1,281 @@
+/**
+ * Content-hash keys.
+ *
+ * A key is 128 bits: two runs of xxh64 (from `xxhash-wasm`) with two fixed,
+ * different seeds over the same framed bytes, concatenated big-endian.
+ *
+ * Collision bound: for n distinct inputs the chance that any two share a key is
+ * about n² / 2¹²⁹ (birthday bound), assuming the two seeded runs behave as
+ * independent 64-bit hashes: 1.5 × 10⁻²¹ for a billion entries. xxh64 is not a
+ * cryptographic hash: a shared cache that untrusted writers can reach must also
+ * sign its entries (see the `secret` option), since a collision can be built
+ * on purpose.
+ *
+ * Framing: the parts are written one after another into one buffer, each as a
+ * one-byte type tag followed by a length (where the type has one) and the
+ * content, preceded by the number of parts. So `key("ab", "c")` and
+ * `key("a", "bc")` hash different bytes, and so do `key("1")` and `key(1)`.
+ * Strings are written as UTF-16LE code units: one fast copy with no transcoding
+ * (UTF-8 encoding of non-ASCII text costs several times the hash itself), and
+ * the same on every platform. Plain objects are written with their properties
+ * sorted by name, so property order does not change a key; properties whose
+ * value is `undefined` are left out, as JSON does. Functions are written as
+ * their source text (for plugin options). Class instances, `Map`, `Set` and
+ * symbols are refused with a `BadKeyError`: they have no stable serialization.
+ */
+import xxhash from "xxhash-wasm"
+import { BadKeyError } from "./errors.js"
+
+const hasher = await xxhash()
+
+/** Seeds of the two xxh64 runs that make a 128-bit key. */
+const SEED_HIGH = 0x5349_5445_4341_4348n // "SITECACH"
+const SEED_LOW = 0x6b65_7973_2d31_3238n // "keys-128"
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
+
+/** A 128-bit content-hash key: 16 bytes, shown as 32 lowercase hex characters. */
+export class Key {
+  /** The 16 bytes of the key. Do not mutate. */
+  readonly bytes: Uint8Array
+  #hex: string | undefined
+
+  /** @internal Use `key(...parts)` or `Key.fromHex(hex)`. */
+  constructor(bytes: Uint8Array) {
+    if (bytes.length !== 16) throw new BadKeyError(`a key has 16 bytes, got ${bytes.length}`)
+    this.bytes = bytes
+  }
+
+  /** 32 lowercase hex characters. */
+  get hex(): string {
+    if (this.#hex === undefined) {
+      let out = ""
+      for (const byte of this.bytes) out += HEX[byte]
+      this.#hex = out
+    }
+    return this.#hex
+  }
+
+  toString(): string {
+    return this.hex
+  }
+
+  toJSON(): string {
+    return this.hex
+  }
+
+  equals(other: Key): boolean {
+    const a = this.bytes
+    const b = other.bytes
+    for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false
+    return true
+  }
+
+  /** Parse 32 hex characters back into a key. */
+  static fromHex(hex: string): Key {
+    if (!/^[0-9a-f]{32}$/i.test(hex)) throw new BadKeyError(`\`${hex}\` is not 32 hex characters`)
+    return new Key(Uint8Array.from(Buffer.from(hex, "hex")))
+  }
+}
+
+/** What every cache method accepts as a key: a `Key`, or a string or bytes that it hashes into one. */
+export type KeyLike = Key | string | Uint8Array
+
+/** A value that can be a part of a key. */
+export type KeyPart =
+  | string
+  | number
+  | bigint
+  | boolean
+  | null
+  | undefined
+  | Uint8Array
+  | Key
+  | Date
+  | RegExp
+  | ((...args: never[]) => unknown)
+  | readonly KeyPart[]
+  | { readonly [name: string]: KeyPart }
+
+enum Tag {
+  String = 1,
+  Bytes = 2,
+  Number = 3,
+  BigInt = 4,
+  True = 5,
+  False = 6,
+  Null = 7,
+  Undefined = 8,
+  Array = 9,
+  Object = 10,
+  Key = 11,
+  Function = 12,
+  Date = 13,
+  RegExp = 14,
+}
+
+const MAX_DEPTH = 64
+
+/** Reusable framing buffer: grows, never shrinks (keys are built on the hot path). */
+let frame = Buffer.allocUnsafe(64 * 1024)
+let length = 0
+
+function reserve(bytes: number): void {
+  if (length + bytes <= frame.length) return
+  let size = frame.length * 2
+  while (size < length + bytes) size *= 2
+  const bigger = Buffer.allocUnsafe(size)
+  frame.copy(bigger, 0, 0, length)
+  frame = bigger
+}
+
+function writeTag(tag: Tag): void {
+  reserve(1)
+  frame[length++] = tag
+}
+
+function writeUint32(value: number): void {
+  reserve(4)
+  frame.writeUInt32LE(value, length)
+  length += 4
+}
+
+function writeString(tag: Tag, value: string): void {
+  reserve(5 + value.length * 2)
+  frame[length++] = tag
+  frame.writeUInt32LE(value.length, length)
+  length += 4
+  length += frame.write(value, length, "utf16le")
+}
+
+function writeBytes(tag: Tag, value: Uint8Array): void {
+  reserve(5 + value.length)
+  frame[length++] = tag
+  frame.writeUInt32LE(value.length, length)
+  length += 4
+  frame.set(value, length)
+  length += value.length
+}
+
+function writeFloat(tag: Tag, value: number): void {
+  reserve(9)
+  frame[length++] = tag
+  // One representation for NaN and for 0/-0, so equal-looking options give one key.
+  frame.writeDoubleLE(Number.isNaN(value) ? Number.NaN : value === 0 ? 0 : value, length)
+  length += 8
+}
+
+function writePart(part: unknown, depth: number): void {
+  switch (typeof part) {
+    case "string":
+      writeString(Tag.String, part)
+      return
+    case "number":
+      writeFloat(Tag.Number, part)
+      return
+    case "bigint":
+      writeString(Tag.BigInt, part.toString())
+      return
+    case "boolean":
+      writeTag(part ? Tag.True : Tag.False)
+      return
+    case "undefined":
+      writeTag(Tag.Undefined)
+      return
+    case "function":
+      writeString(Tag.Function, Function.prototype.toString.call(part))
+      return
+    case "symbol":
+      throw new BadKeyError("a symbol has no stable serialization")
+  }
+  if (part === null) {
+    writeTag(Tag.Null)
+    return
+  }
+  if (depth > MAX_DEPTH) throw new BadKeyError(`parts nest deeper than ${MAX_DEPTH} levels (a cycle?)`)
+  if (part instanceof Uint8Array) {
+    writeBytes(Tag.Bytes, part)
+  } else if (part instanceof Key) {
+    writeBytes(Tag.Key, part.bytes)
+  } else if (Array.isArray(part)) {
+    writeTag(Tag.Array)
+    writeUint32(part.length)
+    for (const item of part) writePart(item, depth + 1)
+  } else if (part instanceof Date) {
+    writeFloat(Tag.Date, part.getTime())
+  } else if (part instanceof RegExp) {
+    writeString(Tag.RegExp, `/${part.source}/${part.flags}`)
+  } else {
+    const proto = Object.getPrototypeOf(part)
+    if (proto !== Object.prototype && proto !== null) {
+      const name = (proto?.constructor as { name?: string } | undefined)?.name ?? "unknown"
+      throw new BadKeyError(`a \`${name}\` instance has no stable serialization; pass plain objects, arrays and primitives`)
+    }
+    const record = part as Record<string, unknown>
+    const names = Object.keys(record)
+      .filter((name) => record[name] !== undefined)
+      .sort()
+    writeTag(Tag.Object)
+    writeUint32(names.length)
+    for (const name of names) {
+      writeString(Tag.String, name)
+      writePart(record[name], depth + 1)
+    }
+  }
+}
+
+function digest(bytes: Uint8Array): Key {
+  const out = new Uint8Array(16)
+  const view = new DataView(out.buffer)
+  view.setBigUint64(0, hasher.h64Raw(bytes, SEED_HIGH))
+  view.setBigUint64(8, hasher.h64Raw(bytes, SEED_LOW))
+  return new Key(out)
+}
+
+/**
+ * Hash an ordered list of parts into a 128-bit key.
+ *
+ * @example
+ * key("posts/hello.md", source, { gfm: true }) // Key 32 hex characters
+ */
+export function key(...parts: readonly KeyPart[]): Key {
+  length = 0
+  writeUint32(parts.length)
+  for (const part of parts) writePart(part, 0)
+  return digest(frame.subarray(0, length))
+}
+
+/** Turn a `KeyLike` into a `Key`: a `Key` is kept, a string or bytes is hashed. */
+export function toKey(value: KeyLike): Key {
+  if (value instanceof Key) return value
+  if (typeof value === "string" || value instanceof Uint8Array) return key(value)
+  throw new BadKeyError(`expected a \`Key\`, a string or bytes, got ${describe(value)}`)
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null"
+  if (typeof value === "object") return (value as object).constructor?.name ?? "object"
+  return typeof value
+}
+
+/** xxh64 of raw bytes (the entry checksum). */
+export function xxh64(bytes: Uint8Array, seed = 0n): bigint {
+  return hasher.h64Raw(bytes, seed)
+}
+
+/**
+ * A portable content hash of a file's or a document's text: line endings are
+ * normalized to `\n` so a checkout with CRLF gives the same hash. Bytes that
+ * look binary (a NUL in the first 8 KiB) are hashed as they are.
+ */
+export function contentHash(content: string | Uint8Array): string {
+  if (typeof content === "string") return key(normalizeLineEndings(content)).hex
+  const head = content.subarray(0, 8192)
+  if (head.includes(0)) return key(content).hex
+  return key(normalizeLineEndings(Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString("utf8"))).hex
+}
+
+/** `\r\n` and lone `\r` become `\n`. */
+export function normalizeLineEndings(text: string): string {
+  return text.includes("\r") ? text.replace(/\r\n?/g, "\n") : text
+}

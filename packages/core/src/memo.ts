@@ -1,0 +1,313 @@
+/**
+ * `memo(cache, keyParts, compute)`: run an expensive step once per distinct
+ * input, across builds.
+ *
+ * - In-process single flight: concurrent calls with one key share one `compute`.
+ * - Dependencies: `ctx.dependOn(path)` records a file (and its content hash)
+ *   that `compute` read beyond its key; a later lookup whose dependency
+ *   changed is a miss, and the new result replaces the old entry.
+ * - The entry keeps how long `compute` took, so a hit knows the time it saved.
+ */
+import { readFile, stat } from "node:fs/promises"
+import { isAbsolute, relative, resolve, sep } from "node:path"
+import type { StoreCache } from "./cache.js"
+import { contentHash, type Key, type KeyPart, key } from "./key.js"
+import type { Cache, PutOptions } from "./types.js"
+
+/** What `memo` stores under a key. */
+export interface MemoEntry<T = unknown> {
+  /** The computed value. */
+  readonly value: T
+  /** Dependencies beyond the key: project-relative path → content hash (`null`: the file did not exist). */
+  readonly deps?: Readonly<Record<string, string | null>>
+  /** How long `compute` took, in ms. */
+  readonly ms: number
+  /** Named hashes of the key's parts, for `sitecache explain`. */
+  readonly parts?: Readonly<Record<string, string>>
+}
+
+export interface MemoContext {
+  /** The key of this computation. */
+  readonly key: Key
+  /** Record a file read by `compute`: a change to it makes this entry a miss. */
+  dependOn(path: string): void
+  /** Do not store this result (e.g. it has side effects the cache cannot replay); the reason is counted. */
+  uncacheable(reason: string): void
+}
+
+export interface MemoOptions extends PutOptions {
+  /** File hashes for dependencies. Default: one shared `FileHasher` per project root (cwd). */
+  readonly files?: FileHasher
+  /** Counts hits, misses and time saved for the build summary. */
+  readonly stats?: BuildStats
+}
+
+export interface MemoResult<T> {
+  readonly value: T
+  readonly key: Key
+  readonly hit: boolean
+  /** On a hit: how long `compute` took when it ran. */
+  readonly savedMs: number
+  /** Project-relative paths of the recorded dependencies. */
+  readonly deps: readonly string[]
+  /** Set when the result was not stored. */
+  readonly uncacheable?: string
+}
+
+/** Counters of one build, shared by every adapter's summary line. */
+export class BuildStats {
+  readonly startedAt = performance.now()
+  hits = 0
+  misses = 0
+  savedMs = 0
+  computeMs = 0
+  readonly uncacheable = new Map<string, number>()
+
+  record(result: MemoResult<unknown>, computeMs = 0): void {
+    if (result.hit) {
+      this.hits++
+      this.savedMs += result.savedMs
+    } else {
+      this.misses++
+      this.computeMs += computeMs
+    }
+    if (result.uncacheable !== undefined)
+      this.uncacheable.set(result.uncacheable, (this.uncacheable.get(result.uncacheable) ?? 0) + 1)
+  }
+
+  get documents(): number {
+    return this.hits + this.misses
+  }
+
+  get hitRate(): number {
+    return this.documents === 0 ? 0 : this.hits / this.documents
+  }
+
+  /** One line: documents, hits, misses, hit rate, bytes, time, time saved. */
+  summary(options: { label?: string; bytes?: number; elapsedMs?: number } = {}): string {
+    const elapsed = options.elapsedMs ?? performance.now() - this.startedAt
+    const parts = [
+      `${options.label ?? "sitecache"}: ${this.documents} documents`,
+      `${this.hits} hits`,
+      `${this.misses} misses`,
+      `${(this.hitRate * 100).toFixed(1)}% hit rate`,
+    ]
+    const uncacheable = [...this.uncacheable.values()].reduce((a, b) => a + b, 0)
+    if (uncacheable > 0)
+      parts.push(`${uncacheable} uncacheable (${[...this.uncacheable].map(([r, n]) => `${r}: ${n}`).join(", ")})`)
+    if (options.bytes !== undefined) parts.push(formatBytes(options.bytes))
+    parts.push(`${formatMs(elapsed)}`, `saved ~${formatMs(this.savedMs)}`)
+    return parts.join(", ")
+  }
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`
+  const units = ["KiB", "MiB", "GiB", "TiB"]
+  let value = bytes / 1024
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`
+}
+
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms.toFixed(ms < 10 ? 1 : 0)} ms` : `${(ms / 1000).toFixed(2)} s`
+}
+
+interface FileState {
+  mtimeMs: number
+  size: number
+  hash: string | null
+}
+
+/**
+ * Content hashes of files, computed once per file per build: a file is
+ * hashed on first use and then served from memory until `invalidate(path)`
+ * (watch mode) or `refresh()` (a new build in the same process), after which
+ * it is re-read only if its mtime or size changed.
+ */
+export class FileHasher {
+  readonly root: string
+  #known = new Map<string, FileState>()
+  #pending = new Map<string, Promise<string | null>>()
+  #stale = new Set<string>()
+
+  constructor(options: { root?: string } = {}) {
+    this.root = resolve(options.root ?? process.cwd())
+  }
+
+  /** Project-relative path with `/` separators (absolute when outside the root). */
+  relative(path: string): string {
+    const absolute = resolve(this.root, path)
+    const rel = relative(this.root, absolute)
+    if (rel.startsWith("..") || isAbsolute(rel)) return absolute.split(sep).join("/")
+    return rel.split(sep).join("/")
+  }
+
+  /** The content hash of a file, or `null` when it does not exist. */
+  hash(path: string): Promise<string | null> {
+    const absolute = resolve(this.root, path)
+    const known = this.#known.get(absolute)
+    if (known !== undefined && !this.#stale.has(absolute)) return Promise.resolve(known.hash)
+    let pending = this.#pending.get(absolute)
+    if (pending === undefined) {
+      pending = this.#rehash(absolute, known).finally(() => this.#pending.delete(absolute))
+      this.#pending.set(absolute, pending)
+    }
+    return pending
+  }
+
+  /** Forget what is known of a file (it changed on disk). */
+  invalidate(path: string): void {
+    this.#stale.add(resolve(this.root, path))
+  }
+
+  /** Re-check every known file on next use (start of a new build). */
+  refresh(): void {
+    for (const path of this.#known.keys()) this.#stale.add(path)
+  }
+
+  async #rehash(absolute: string, known: FileState | undefined): Promise<string | null> {
+    this.#stale.delete(absolute)
+    let state: FileState
+    try {
+      const info = await stat(absolute)
+      if (known !== undefined && known.mtimeMs === info.mtimeMs && known.size === info.size && known.hash !== null)
+        return known.hash
+      state = { mtimeMs: info.mtimeMs, size: info.size, hash: contentHash(await readFile(absolute)) }
+    } catch (error) {
+      if ((error as { code?: string }).code !== "ENOENT" && (error as { code?: string }).code !== "ENOTDIR") throw error
+      state = { mtimeMs: 0, size: -1, hash: null }
+    }
+    this.#known.set(absolute, state)
+    return state.hash
+  }
+}
+
+const defaultHashers = new Map<string, FileHasher>()
+
+function defaultFiles(): FileHasher {
+  const root = process.cwd()
+  let files = defaultHashers.get(root)
+  if (files === undefined) {
+    files = new FileHasher({ root })
+    defaultHashers.set(root, files)
+  }
+  return files
+}
+
+const inFlight = new WeakMap<Cache, Map<string, Promise<MemoResult<unknown>>>>()
+
+function keyOf(parts: KeyPart | readonly KeyPart[]): { key: Key; parts?: Record<string, string> } {
+  if (Array.isArray(parts)) return { key: key(...(parts as KeyPart[])) }
+  if (parts !== null && typeof parts === "object" && Object.getPrototypeOf(parts) === Object.prototype) {
+    const named: Record<string, string> = {}
+    for (const [name, part] of Object.entries(parts as Record<string, KeyPart>))
+      if (part !== undefined) named[name] = key(part).hex
+    return { key: key(named), parts: named }
+  }
+  return { key: key(parts as KeyPart) }
+}
+
+/**
+ * Memoize `compute` in `cache` under the key of `parts`, with details of the lookup.
+ *
+ * `parts` is a list (hashed in order) or a record of named parts: with a
+ * record, the entry keeps each part's hash so `sitecache explain` can tell
+ * which one changed.
+ */
+export async function memoize<T>(
+  cache: Cache,
+  parts: KeyPart | readonly KeyPart[],
+  compute: (context: MemoContext) => T | Promise<T>,
+  options: MemoOptions = {},
+): Promise<MemoResult<T>> {
+  const { key: entryKey, parts: named } = keyOf(parts)
+  let flights = inFlight.get(cache)
+  if (flights === undefined) {
+    flights = new Map()
+    inFlight.set(cache, flights)
+  }
+  const prefix = (cache as Partial<StoreCache>).keyPrefix?.hex ?? ""
+  const flightKey = prefix + entryKey.hex
+  const running = flights.get(flightKey) as Promise<MemoResult<T>> | undefined
+  if (running !== undefined) {
+    const shared = await running
+    options.stats?.record({ ...shared, hit: true, savedMs: shared.hit ? shared.savedMs : 0 })
+    return shared
+  }
+  const started = performance.now()
+  const flight = lookupOrCompute(cache, entryKey, named, compute, options)
+  flights.set(flightKey, flight as Promise<MemoResult<unknown>>)
+  try {
+    const result = await flight
+    options.stats?.record(result, performance.now() - started)
+    return result
+  } finally {
+    flights.delete(flightKey)
+  }
+}
+
+/**
+ * Memoize `compute` in `cache` under the key of `parts`.
+ *
+ * @example
+ * const html = await memo(cache, [source, options], async (ctx) => {
+ *   ctx.dependOn("content/_includes/footer.md")
+ *   return render(source)
+ * })
+ */
+export async function memo<T>(
+  cache: Cache,
+  parts: KeyPart | readonly KeyPart[],
+  compute: (context: MemoContext) => T | Promise<T>,
+  options?: MemoOptions,
+): Promise<T> {
+  return (await memoize(cache, parts, compute, options)).value
+}
+
+async function lookupOrCompute<T>(
+  cache: Cache,
+  entryKey: Key,
+  named: Record<string, string> | undefined,
+  compute: (context: MemoContext) => T | Promise<T>,
+  options: MemoOptions,
+): Promise<MemoResult<T>> {
+  const files = options.files ?? defaultFiles()
+  const found = await cache.get<MemoEntry<T>>(entryKey)
+  if (found !== undefined && (await depsUnchanged(found.deps, files))) {
+    return { value: found.value, key: entryKey, hit: true, savedMs: found.ms, deps: Object.keys(found.deps ?? {}) }
+  }
+  const deps = new Set<string>()
+  let uncacheable: string | undefined
+  const context: MemoContext = {
+    key: entryKey,
+    dependOn(path) {
+      deps.add(files.relative(path))
+    },
+    uncacheable(reason) {
+      uncacheable ??= reason
+    },
+  }
+  const started = performance.now()
+  const value = await compute(context)
+  const ms = performance.now() - started
+  const result = { value, key: entryKey, hit: false, savedMs: 0, deps: [...deps] }
+  if (uncacheable !== undefined) return { ...result, uncacheable }
+  const depHashes: Record<string, string | null> = {}
+  for (const path of deps) depHashes[path] = await files.hash(path)
+  const entry: MemoEntry<T> = { value, ms, ...(deps.size > 0 ? { deps: depHashes } : {}), ...(named ? { parts: named } : {}) }
+  // A stale entry (a dependency changed) is replaced: put is put-if-absent.
+  if (found !== undefined) await cache.delete(entryKey)
+  await cache.put(entryKey, entry, options.ttl === undefined ? undefined : { ttl: options.ttl })
+  return result
+}
+
+async function depsUnchanged(deps: MemoEntry["deps"], files: FileHasher): Promise<boolean> {
+  if (deps === undefined) return true
+  for (const [path, hash] of Object.entries(deps)) if ((await files.hash(path)) !== hash) return false
+  return true
+}

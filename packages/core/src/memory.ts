@@ -1,0 +1,176 @@
+/**
+ * The memory backend: a byte-bounded least-recently-used map of encoded
+ * entries. Values are held encoded, so a cached object is isolated from its
+ * caller and its size is exact. Also the front tier of a tiered cache.
+ */
+import { StoreCache, type StoreCacheOptions } from "./cache.js"
+import { BadOptionError } from "./errors.js"
+import { Key } from "./key.js"
+import type { EntryId, EntryMeta, PruneOptions, PruneResult, Store, StoreStats } from "./store.js"
+import type { Cache } from "./types.js"
+
+export interface MemoryStoreOptions {
+  /** Upper bound of bytes held; least recently used entries are evicted past it. Default 256 MiB. */
+  readonly maxSize?: number
+}
+
+interface MemoryEntry {
+  readonly prefix: Key
+  readonly bytes: Uint8Array
+  readonly expires: number
+  accessed: number
+}
+
+const DEFAULT_MAX_SIZE = 256 * 1024 * 1024
+
+function slot(id: EntryId): string {
+  return id.prefix.hex + id.key.hex
+}
+
+export class MemoryStore implements Store {
+  readonly name = "memory"
+  readonly maxSize: number
+  /** Insertion order is recency order: the first entry is the least recently used. */
+  #entries = new Map<string, MemoryEntry>()
+  #size = 0
+  #evictions = 0
+
+  constructor(options: MemoryStoreOptions = {}) {
+    const maxSize = options.maxSize ?? DEFAULT_MAX_SIZE
+    if (typeof maxSize !== "number" || !(maxSize > 0))
+      throw new BadOptionError("maxSize", `expected bytes > 0, got ${String(maxSize)}`)
+    this.maxSize = maxSize
+  }
+
+  get(id: EntryId): Uint8Array | undefined {
+    const name = slot(id)
+    const entry = this.#entries.get(name)
+    if (entry === undefined) return undefined
+    this.#entries.delete(name)
+    this.#entries.set(name, entry)
+    entry.accessed = Date.now()
+    return entry.bytes
+  }
+
+  add(id: EntryId, bytes: Uint8Array, meta: EntryMeta, now: number): boolean {
+    const existing = this.#entries.get(slot(id))
+    if (existing !== undefined && (existing.expires === 0 || existing.expires > now)) return false
+    this.set(id, bytes, meta)
+    return true
+  }
+
+  set(id: EntryId, bytes: Uint8Array, meta: EntryMeta): void {
+    if (bytes.length > this.maxSize) return
+    this.delete(id)
+    this.#entries.set(slot(id), { prefix: id.prefix, bytes, expires: meta.expires, accessed: Date.now() })
+    this.#size += bytes.length
+    this.#evictLeastRecentlyUsed(this.maxSize)
+  }
+
+  delete(id: EntryId): boolean {
+    const name = slot(id)
+    const entry = this.#entries.get(name)
+    if (entry === undefined) return false
+    this.#entries.delete(name)
+    this.#size -= entry.bytes.length
+    return true
+  }
+
+  stats(prefix: Key): StoreStats {
+    let orphanedCount = 0
+    let orphanedSize = 0
+    for (const entry of this.#entries.values()) {
+      if (!entry.prefix.equals(prefix)) {
+        orphanedCount++
+        orphanedSize += entry.bytes.length
+      }
+    }
+    return { size: this.#size, entryCount: this.#entries.size, evictions: this.#evictions, orphanedCount, orphanedSize }
+  }
+
+  clear(): void {
+    this.#entries.clear()
+    this.#size = 0
+  }
+
+  close(): void {
+    this.clear()
+  }
+
+  async *entries(): AsyncIterable<{ id: EntryId; bytes: Uint8Array }> {
+    for (const [name, entry] of [...this.#entries]) {
+      yield { id: { prefix: entry.prefix, key: keyFromSlot(name) }, bytes: entry.bytes }
+    }
+  }
+
+  prune(options: PruneOptions): PruneResult {
+    let removedCount = 0
+    let removedSize = 0
+    for (const [name, entry] of [...this.#entries]) {
+      const old = options.olderThan !== undefined && entry.accessed <= options.now - options.olderThan
+      const orphan = options.orphans === true && !entry.prefix.equals(options.prefix)
+      const expired = entry.expires !== 0 && entry.expires <= options.now
+      if (old || orphan || expired) {
+        this.#entries.delete(name)
+        this.#size -= entry.bytes.length
+        removedCount++
+        removedSize += entry.bytes.length
+      }
+    }
+    if (options.maxSize !== undefined) {
+      const before = { count: this.#entries.size, size: this.#size }
+      this.#evictLeastRecentlyUsed(options.maxSize)
+      removedCount += before.count - this.#entries.size
+      removedSize += before.size - this.#size
+    }
+    return { removedCount, removedSize }
+  }
+
+  #evictLeastRecentlyUsed(limit: number): void {
+    for (const [name, entry] of this.#entries) {
+      if (this.#size <= limit) return
+      this.#entries.delete(name)
+      this.#size -= entry.bytes.length
+      this.#evictions++
+    }
+  }
+}
+
+function keyFromSlot(name: string): Key {
+  return Key.fromHex(name.slice(32))
+}
+
+export interface MemoryCacheOptions extends StoreCacheOptions, MemoryStoreOptions {}
+
+/** A cache held in this process's memory. */
+export function createMemoryCache(options: MemoryCacheOptions = {}): StoreCache & Cache {
+  return new StoreCache(new MemoryStore(options), options)
+}
+
+/**
+ * The store behind the null cache: holds nothing, so every read misses and
+ * every write is dropped. What `--no-cache` selects.
+ */
+export class NullStore implements Store {
+  readonly name = "null (caching off)"
+  get(): undefined {
+    return undefined
+  }
+  add(): boolean {
+    return false
+  }
+  set(): void {}
+  delete(): boolean {
+    return false
+  }
+  stats(): StoreStats {
+    return { size: 0, entryCount: 0 }
+  }
+  clear(): void {}
+  close(): void {}
+}
+
+/** A cache that stores nothing: `get` always misses, `put` returns `false`. */
+export function createNullCache(options: StoreCacheOptions = {}): StoreCache & Cache {
+  return new StoreCache(new NullStore(), options)
+}

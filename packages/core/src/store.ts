@@ -1,0 +1,95 @@
+/**
+ * The backend driver contract. A backend implements a `Store`: raw entry
+ * bytes by id, with put-if-absent. Everything the `Cache` contract promises on
+ * top (keys, prefixes, the entry format and its checks, TTL, value isolation,
+ * modes, statistics, fail-open fault handling) lives once in `StoreCache`, so
+ * every backend agrees on what a miss is.
+ *
+ * Required: `get`, `add`, `set`, `delete`, `stats`, `clear`, `close`.
+ * Optional, with fallbacks in the core: `getMany`, `addMany`, `deleteMany`,
+ * `persist`, `entries`, `prune`.
+ *
+ * A store may throw any error for an operational fault (ENOSPC, ECONNREFUSED,
+ * a timeout): the cache counts it, warns once per cause and fails open.
+ */
+import type { Key } from "./key.js"
+
+export type Awaitable<T> = T | Promise<T>
+
+/** Where an entry lives: the cache's current key prefix and the entry's key. */
+export interface EntryId {
+  readonly prefix: Key
+  readonly key: Key
+}
+
+export interface EntryMeta {
+  /** ms since the epoch, by the cache's clock. */
+  readonly created: number
+  /** ms since the epoch; 0 = never. */
+  readonly expires: number
+}
+
+export interface StoreStats {
+  /** Bytes stored, all prefixes. */
+  readonly size: number
+  /** Entries stored, all prefixes. */
+  readonly entryCount: number
+  /** Entries removed to respect a size limit, since open. */
+  readonly evictions?: number
+  /** Entries and bytes stored under another prefix than the current one. */
+  readonly orphanedCount?: number
+  readonly orphanedSize?: number
+  /** Per-tier detail, for composite stores. */
+  readonly tiers?: readonly (StoreStats & { readonly name: string })[]
+}
+
+export interface PruneOptions {
+  /** Evict least recently used entries until at most this many bytes remain. */
+  readonly maxSize?: number
+  /** Remove entries not read or written for this many ms. */
+  readonly olderThan?: number
+  /** Remove entries of every prefix but `prefix`. */
+  readonly orphans?: boolean
+  readonly prefix: Key
+  readonly now: number
+}
+
+export interface PruneResult {
+  readonly removedCount: number
+  readonly removedSize: number
+}
+
+export interface StoredEntry {
+  readonly id: EntryId
+  readonly bytes: Uint8Array
+}
+
+export interface Store {
+  /** Human-friendly, e.g. `sqlite (node_modules/.cache/sitecache/cache.db)`. */
+  readonly name: string
+  /** The raw stored bytes, or `undefined`. */
+  get(id: EntryId): Awaitable<Uint8Array | undefined>
+  getMany?(ids: readonly EntryId[]): Awaitable<(Uint8Array | undefined)[]>
+  /**
+   * Store `bytes` unless an entry exists under `id` whose `expires` is 0 or
+   * later than `now`. Returns `true` when stored. Never visible half-written.
+   */
+  add(id: EntryId, bytes: Uint8Array, meta: EntryMeta, now: number): Awaitable<boolean>
+  addMany?(entries: readonly (readonly [EntryId, Uint8Array, EntryMeta])[], now: number): Awaitable<boolean[]>
+  /** Store `bytes`, replacing any entry under `id` (metadata records, repairs, tests). */
+  set(id: EntryId, bytes: Uint8Array, meta: EntryMeta): Awaitable<void>
+  /** Remove the entry; `true` when there was one. Idempotent. */
+  delete(id: EntryId): Awaitable<boolean>
+  deleteMany?(ids: readonly EntryId[]): Awaitable<number>
+  stats(prefix: Key): Awaitable<StoreStats>
+  /** Make every write so far durable. */
+  persist?(): Awaitable<void>
+  /** Remove every entry of this store (every prefix, only this store's namespace). */
+  clear(): Awaitable<void>
+  close(): Awaitable<void>
+  /** Every stored entry, for `verify` and migrations. */
+  entries?(): AsyncIterable<StoredEntry>
+  prune?(options: PruneOptions): Awaitable<PruneResult>
+  /** Warm the local tiers of a composite store. */
+  prefetch?(ids: readonly EntryId[]): Awaitable<number>
+}
