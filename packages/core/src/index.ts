@@ -38,7 +38,19 @@ export {
   SitecacheError,
   UnserializableError,
 } from "./errors.js"
-export { contentHash, Key, type KeyLike, type KeyPart, key, normalizeLineEndings, toKey, xxh64 } from "./key.js"
+export {
+  contentHash,
+  framedBytes,
+  KEY_SEEDS,
+  Key,
+  type KeyLike,
+  type KeyPart,
+  key,
+  normalizeLineEndings,
+  toKey,
+  xxh64,
+} from "./key.js"
+export type { DocumentRecord } from "./memo.js"
 export {
   BuildStats,
   FileHasher,
@@ -59,6 +71,16 @@ export {
   type MemoryStoreOptions,
   NullStore,
 } from "./memory.js"
+export {
+  type BuildManifest,
+  finishBuild,
+  MAX_RUNS,
+  manifestKey,
+  type RunSummary,
+  readManifest,
+  readRuns,
+  runsKey,
+} from "./runs.js"
 export type {
   Awaitable,
   EntryId,

@@ -40,6 +40,8 @@ export interface MemoOptions extends PutOptions {
   readonly files?: FileHasher
   /** Counts hits, misses and time saved for the build summary. */
   readonly stats?: BuildStats
+  /** The document this computation belongs to (project-relative path), for the build manifest and `explain`. */
+  readonly document?: string
 }
 
 export interface MemoResult<T> {
@@ -52,18 +54,44 @@ export interface MemoResult<T> {
   readonly deps: readonly string[]
   /** Set when the result was not stored. */
   readonly uncacheable?: string
+  /** Named part hashes, when `parts` was a record. */
+  readonly parts?: Readonly<Record<string, string>>
+  /** Dependency hashes as stored with the entry. */
+  readonly depHashes?: Readonly<Record<string, string | null>>
 }
 
-/** Counters of one build, shared by every adapter's summary line. */
+/** What the build manifest keeps of one document. */
+export interface DocumentRecord {
+  /** Hex key of the document's entry. */
+  readonly key: string
+  readonly hit: boolean
+  /** Named part hashes (when memoized with a record of parts). */
+  readonly parts?: Readonly<Record<string, string>>
+  /** Dependencies: project-relative path → content hash at the time of the build. */
+  readonly deps?: Readonly<Record<string, string | null>>
+}
+
+/** Counters of one build, shared by every adapter's summary line, and the documents it touched. */
 export class BuildStats {
   readonly startedAt = performance.now()
+  readonly startedAtDate = new Date()
   hits = 0
   misses = 0
   savedMs = 0
   computeMs = 0
   readonly uncacheable = new Map<string, number>()
+  /** Document path → what this build saw of it (memoize calls with a `document` option). */
+  readonly documentRecords = new Map<string, DocumentRecord>()
 
-  record(result: MemoResult<unknown>, computeMs = 0): void {
+  record(result: MemoResult<unknown>, computeMs = 0, document?: string): void {
+    if (document !== undefined) {
+      this.documentRecords.set(document, {
+        key: result.key.hex,
+        hit: result.hit,
+        ...(result.parts === undefined ? {} : { parts: result.parts }),
+        ...(result.depHashes === undefined ? {} : { deps: result.depHashes }),
+      })
+    }
     if (result.hit) {
       this.hits++
       this.savedMs += result.savedMs
@@ -236,7 +264,7 @@ export async function memoize<T>(
   const running = flights.get(flightKey) as Promise<MemoResult<T>> | undefined
   if (running !== undefined) {
     const shared = await running
-    options.stats?.record({ ...shared, hit: true, savedMs: shared.hit ? shared.savedMs : 0 })
+    options.stats?.record({ ...shared, hit: true, savedMs: shared.hit ? shared.savedMs : 0 }, 0, options.document)
     return shared
   }
   const started = performance.now()
@@ -244,7 +272,7 @@ export async function memoize<T>(
   flights.set(flightKey, flight as Promise<MemoResult<unknown>>)
   try {
     const result = await flight
-    options.stats?.record(result, performance.now() - started)
+    options.stats?.record(result, performance.now() - started, options.document)
     return result
   } finally {
     flights.delete(flightKey)
@@ -279,7 +307,15 @@ async function lookupOrCompute<T>(
   const files = options.files ?? defaultFiles()
   const found = await cache.get<MemoEntry<T>>(entryKey)
   if (found !== undefined && (await depsUnchanged(found.deps, files))) {
-    return { value: found.value, key: entryKey, hit: true, savedMs: found.ms, deps: Object.keys(found.deps ?? {}) }
+    return {
+      value: found.value,
+      key: entryKey,
+      hit: true,
+      savedMs: found.ms,
+      deps: Object.keys(found.deps ?? {}),
+      ...(named ? { parts: named } : {}),
+      ...(found.deps ? { depHashes: found.deps } : {}),
+    }
   }
   const deps = new Set<string>()
   let uncacheable: string | undefined
@@ -295,10 +331,11 @@ async function lookupOrCompute<T>(
   const started = performance.now()
   const value = await compute(context)
   const ms = performance.now() - started
-  const result = { value, key: entryKey, hit: false, savedMs: 0, deps: [...deps] }
+  const result = { value, key: entryKey, hit: false, savedMs: 0, deps: [...deps], ...(named ? { parts: named } : {}) }
   if (uncacheable !== undefined) return { ...result, uncacheable }
   const depHashes: Record<string, string | null> = {}
   for (const path of deps) depHashes[path] = await files.hash(path)
+  if (deps.size > 0) Object.assign(result, { depHashes })
   const entry: MemoEntry<T> = { value, ms, ...(deps.size > 0 ? { deps: depHashes } : {}), ...(named ? { parts: named } : {}) }
   // A stale entry (a dependency changed) is replaced: put is put-if-absent.
   if (found !== undefined) await cache.delete(entryKey)

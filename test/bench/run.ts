@@ -1,0 +1,49 @@
+/**
+ * `pnpm bench [--smoke] [suite…]`: run the benchmark suites in `suites/`,
+ * print their tables, and write `out/results.json`.
+ */
+import { readdirSync } from "node:fs"
+import { basename, dirname, join } from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { type Bench, createBench, writeReport } from "./harness.js"
+
+const here = dirname(fileURLToPath(import.meta.url))
+const args = process.argv.slice(2).filter((arg) => arg !== "--")
+const smoke = args.includes("--smoke") || process.env.BENCH_SMOKE === "1"
+const wanted = args.filter((arg) => !arg.startsWith("--"))
+const repeat = Number(process.env.BENCH_REPEAT ?? (smoke ? 1 : 5))
+const outRoot = join(here, "out")
+
+const suites = readdirSync(join(here, "suites"))
+  .filter((file) => file.endsWith(".ts"))
+  .map((file) => basename(file, ".ts"))
+  .filter((name) => wanted.length === 0 || wanted.includes(name))
+  .sort()
+if (suites.length === 0) {
+  console.error(`bench: no suite matches ${wanted.join(", ")}`)
+  process.exit(2)
+}
+
+console.log(`sitecache bench: ${suites.join(", ")}${smoke ? " (smoke)" : ""}, median of ${repeat}, node ${process.version}`)
+const results: Record<string, unknown> = {}
+let failed = 0
+for (const suite of suites) {
+  const started = performance.now()
+  console.log(`\n=== ${suite} ===`)
+  const bench = createBench(suite, { smoke, repeat, outRoot })
+  try {
+    const run = (await import(pathToFileURL(join(here, "suites", `${suite}.ts`)).href)) as {
+      default: (bench: Bench) => Promise<void>
+    }
+    await run.default(bench)
+    results[suite] = { ...bench.report, seconds: (performance.now() - started) / 1000 }
+  } catch (error) {
+    failed++
+    console.error(`bench ${suite} failed:`, error)
+    results[suite] = { error: String(error) }
+  }
+  console.log(`(${suite}: ${((performance.now() - started) / 1000).toFixed(1)} s)`)
+}
+writeReport(join(outRoot, "results.json"), { node: process.version, smoke, repeat, date: new Date().toISOString(), results })
+console.log(`\nwrote ${join("test/bench/out", "results.json")}`)
+process.exit(failed > 0 ? 1 : 0)
