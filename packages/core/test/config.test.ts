@@ -1,0 +1,135 @@
+import { join, resolve } from "node:path"
+import { describe, expect, it } from "vitest"
+import {
+  BackendMissingError,
+  BadOptionError,
+  createCache,
+  normalizeCacheConfig,
+  parseDuration,
+  parseSize,
+  resolveCacheConfig,
+} from "../src/index.js"
+
+describe("parseSize / parseDuration", () => {
+  it("reads sizes with binary units", () => {
+    expect(parseSize("500 MB")).toBe(500 * 1024 ** 2)
+    expect(parseSize("1.5GiB")).toBe(1.5 * 1024 ** 3)
+    expect(parseSize("64k")).toBe(65_536)
+    expect(parseSize(1234)).toBe(1234)
+    expect(() => parseSize("lots")).toThrow(BadOptionError)
+    expect(() => parseSize("-1 MB")).toThrow(/`maxSize`/)
+    expect(() => parseSize(0)).toThrow(/`maxSize`/)
+  })
+
+  it("reads durations", () => {
+    expect(parseDuration("30d")).toBe(30 * 86_400_000)
+    expect(parseDuration("12h")).toBe(12 * 3_600_000)
+    expect(parseDuration("500ms")).toBe(500)
+    expect(parseDuration("2w")).toBe(14 * 86_400_000)
+    expect(parseDuration(10)).toBe(10)
+    expect(() => parseDuration("soon")).toThrow(/`ttl`/)
+  })
+})
+
+describe("normalizeCacheConfig", () => {
+  it("applies defaults: fs backend under node_modules/.cache/sitecache of the root", () => {
+    const config = normalizeCacheConfig({ root: "/project" })
+    expect(config).toMatchObject({ backend: "fs", mode: "read-write", strict: false, root: resolve("/project") })
+    expect(config.dir).toBe(join(resolve("/project"), "node_modules", ".cache", "sitecache"))
+    expect(normalizeCacheConfig({ root: "/p", dir: "cache" }).dir).toBe(resolve("/p/cache"))
+  })
+
+  it("names the bad option", () => {
+    const cases: [unknown, RegExp][] = [
+      [{ backend: "mongo" }, /`backend`: unknown backend "mongo"/],
+      [{ backend: ["memory", "nope"] }, /`backend\[1\]`/],
+      [{ backend: [] }, /`backend`/],
+      [{ mode: "readonly" }, /`mode`/],
+      [{ maxsize: "1 GB" }, /`maxsize`: unknown option/],
+      [{ maxSize: "big" }, /`maxSize`/],
+      [{ ttl: "forever" }, /`ttl`/],
+      [{ dir: 42 }, /`dir`/],
+      [{ redis: "redis://x" }, /`redis`: expected an object/],
+      [{ strict: "yes" }, /`strict`/],
+      [{ memory: { maxSize: "huge" } }, /`memory.maxSize`/],
+    ]
+    for (const [config, message] of cases) {
+      expect(() => normalizeCacheConfig(config as never)).toThrow(message)
+      expect(() => normalizeCacheConfig(config as never)).toThrow(expect.objectContaining({ code: "SITECACHE_BAD_OPTION" }))
+    }
+  })
+})
+
+describe("createCache", () => {
+  it("opens memory and null caches from the core", async () => {
+    const memory = await createCache({ backend: "memory", maxSize: "1 MB" })
+    expect(memory.name).toBe("memory")
+    await memory.put("k", 1)
+    expect(await memory.get("k")).toBe(1)
+    await memory.close()
+    const off = await createCache({ backend: "memory", mode: "off" })
+    expect(off.name).toMatch(/null/)
+    expect(await off.put("k", 1)).toBe(false)
+  })
+
+  it("honours read-only and write-only modes", async () => {
+    const readOnly = await createCache({ backend: "memory", mode: "read-only" })
+    expect(await readOnly.put("k", 1)).toBe(false)
+    const writeOnly = await createCache({ backend: "memory", mode: "write-only" })
+    expect(await writeOnly.put("k", 1)).toBe(true)
+    expect(await writeOnly.get("k")).toBeUndefined()
+  })
+
+  it("names the package to install when a backend is missing", async () => {
+    // The core package depends on no backend; resolve from a directory that has none.
+    const error = await createCache({ backend: "redis", root: "/" }, { resolveFrom: "/nonexistent/x.js" }).catch(
+      (e: unknown) => e,
+    )
+    if (error instanceof BackendMissingError) {
+      expect(error.code).toBe("SITECACHE_BACKEND_MISSING")
+      expect(error.message).toMatch(/`@sitecache\/backend-redis`.*pnpm add @sitecache\/backend-redis/)
+    } else {
+      // Hoisted installs can find it anyway; then it opened (or failed on its own options).
+      expect(error === undefined || error instanceof Error).toBe(true)
+    }
+  })
+})
+
+describe("resolveCacheConfig", () => {
+  const config = { backend: "sqlite", dir: "cache" } as const
+
+  it("maps --no-cache and SITECACHE=off to the null cache", () => {
+    expect(resolveCacheConfig({ config, argv: ["--no-cache"] }).mode).toBe("off")
+    expect(resolveCacheConfig({ config, env: { SITECACHE: "off" } }).mode).toBe("off")
+    expect(resolveCacheConfig({ config, env: { SITECACHE: "OFF" } }).mode).toBe("off")
+  })
+
+  it("maps --cache=read|write|off and SITECACHE to modes; flags win over the environment", () => {
+    expect(resolveCacheConfig({ config, argv: ["--cache=read"] }).mode).toBe("read-only")
+    expect(resolveCacheConfig({ config, argv: ["--cache", "write"] }).mode).toBe("write-only")
+    expect(resolveCacheConfig({ config, argv: ["--cache=off"] }).mode).toBe("off")
+    expect(resolveCacheConfig({ config, env: { SITECACHE: "read" }, argv: ["--cache=read-write"] }).mode).toBe("read-write")
+    expect(() => resolveCacheConfig({ argv: ["--cache=sometimes"] })).toThrow(/`--cache`/)
+  })
+
+  it("overrides dir, backend and redis url; a comma list makes tiers", () => {
+    const resolved = resolveCacheConfig({
+      config,
+      argv: ["--cache-dir", "/tmp/c", "--cache-backend=memory,fs", "--redis-url", "redis://127.0.0.1:1"],
+      env: { SITECACHE_DIR: "/ignored", SITECACHE_BACKEND: "fs" },
+    })
+    expect(resolved).toMatchObject({ dir: "/tmp/c", backend: ["memory", "fs"], redis: { url: "redis://127.0.0.1:1" } })
+    expect(resolveCacheConfig({ config, env: { SITECACHE_DIR: "/env", SITECACHE_BACKEND: "fs" } })).toMatchObject({
+      dir: "/env",
+      backend: "fs",
+    })
+    expect(() => resolveCacheConfig({ argv: ["--cache-backend", "mongo"] })).toThrow(/`--cache-backend`/)
+    expect(() => resolveCacheConfig({ argv: ["--cache-dir"] })).toThrow(/`--cache-dir`: expects a value/)
+  })
+
+  it("leaves the input config untouched", () => {
+    const input = { backend: "fs" as const }
+    resolveCacheConfig({ config: input, argv: ["--no-cache"] })
+    expect(input).toEqual({ backend: "fs" })
+  })
+})

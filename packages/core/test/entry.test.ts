@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest"
+import { decodeEntry, encodeEntry, HEADER_SIZE, readEntryHeader } from "../src/index.js"
+
+const payload = Buffer.from("payload bytes ".repeat(100))
+const header = { codecId: 1, created: 1_700_000_000_000, expires: 1_800_000_000_000 }
+const secret = Buffer.alloc(32, 7)
+
+describe("entry format", () => {
+  it("round-trips header and payload, with an xxh64 trailer", () => {
+    const stored = encodeEntry(payload, header)
+    expect(stored.length).toBe(HEADER_SIZE + payload.length + 8)
+    expect(Buffer.from(stored.subarray(0, 4)).toString("latin1")).toBe("SCE\0")
+    const entry = decodeEntry(stored, { maxPayload: 1e6 })
+    expect(entry).toMatchObject(header)
+    expect(Buffer.from(entry.payload).equals(payload)).toBe(true)
+    expect(readEntryHeader(stored)).toMatchObject({ ...header, payloadLength: payload.length })
+  })
+
+  it("detects a flipped bit anywhere: header, payload or trailer", () => {
+    const stored = encodeEntry(payload, header)
+    for (const at of [4, 5, 9, 17, 25, HEADER_SIZE, HEADER_SIZE + 500, stored.length - 1]) {
+      const damaged = Uint8Array.from(stored)
+      damaged[at] = (damaged[at] ?? 0) ^ 1
+      expect(() => decodeEntry(damaged, { maxPayload: 1e6 }), `byte ${at}`).toThrow(
+        expect.objectContaining({ code: "SITECACHE_CORRUPT" }),
+      )
+    }
+  })
+
+  it("refuses truncated, padded, empty and oversized entries", () => {
+    const stored = encodeEntry(payload, header)
+    const cases = [
+      stored.subarray(0, stored.length - 1),
+      Buffer.concat([stored, Buffer.from([0])]),
+      new Uint8Array(0),
+      stored.subarray(0, 20),
+    ]
+    for (const bytes of cases) expect(() => decodeEntry(bytes, { maxPayload: 1e6 })).toThrow(/corrupt entry/)
+    expect(() => decodeEntry(stored, { maxPayload: 10 })).toThrow(/over the cap/)
+  })
+
+  it("signs with HMAC-SHA256 when a secret is set; refuses unsigned, foreign-signed and tampered entries", () => {
+    const signed = encodeEntry(payload, { ...header, secret })
+    expect(signed.length).toBe(HEADER_SIZE + payload.length + 32)
+    expect(Buffer.from(decodeEntry(signed, { maxPayload: 1e6, secret }).payload).equals(payload)).toBe(true)
+    expect(() => decodeEntry(signed, { maxPayload: 1e6, secret: Buffer.alloc(32, 8) })).toThrow(/bad signature/)
+    expect(() => decodeEntry(encodeEntry(payload, header), { maxPayload: 1e6, secret })).toThrow(/unsigned/)
+    expect(() => decodeEntry(signed, { maxPayload: 1e6 })).toThrow(/without a secret/)
+    const tampered = Uint8Array.from(signed)
+    tampered[HEADER_SIZE + 3] = (tampered[HEADER_SIZE + 3] ?? 0) ^ 1
+    expect(() => decodeEntry(tampered, { maxPayload: 1e6, secret })).toThrow(/bad signature/)
+  })
+
+  it("compresses payloads above the threshold and restores them", () => {
+    const stored = encodeEntry(payload, { ...header, compressAbove: 100 })
+    expect(stored.length).toBeLessThan(payload.length)
+    expect(Buffer.from(decodeEntry(stored, { maxPayload: 1e6 }).payload).equals(payload)).toBe(true)
+    expect(() => decodeEntry(stored, { maxPayload: 100 })).toThrow(/corrupt entry/)
+  })
+})

@@ -1,0 +1,146 @@
+import { mkdtemp, rm, utimes, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import {
+  BuildStats,
+  createMemoryCache,
+  createNullCache,
+  FileHasher,
+  finishBuild,
+  key,
+  memo,
+  memoize,
+  readManifest,
+  readRuns,
+} from "../src/index.js"
+
+let root: string
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), "sitecache-memo-"))
+})
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true })
+})
+
+describe("memo", () => {
+  it("computes once, then serves the stored value", async () => {
+    const cache = createMemoryCache()
+    let runs = 0
+    const render = async () => {
+      runs++
+      return `<p>${runs}</p>`
+    }
+    expect(await memo(cache, ["doc", "source"], render)).toBe("<p>1</p>")
+    expect(await memo(cache, ["doc", "source"], render)).toBe("<p>1</p>")
+    expect(await memo(cache, ["doc", "changed"], render)).toBe("<p>2</p>")
+    expect(runs).toBe(2)
+  })
+
+  it("runs compute once for concurrent calls with one key (single flight)", async () => {
+    const cache = createMemoryCache()
+    let runs = 0
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const compute = async () => {
+      runs++
+      await gate
+      return { html: "x" }
+    }
+    const calls = Array.from({ length: 10 }, () => memo(cache, ["same"], compute))
+    release()
+    const results = await Promise.all(calls)
+    expect(runs).toBe(1)
+    expect(results.every((r) => r.html === "x")).toBe(true)
+  })
+
+  it("a changed dependency is a miss; the new result replaces the entry", async () => {
+    const cache = createMemoryCache()
+    const files = new FileHasher({ root })
+    const partial = join(root, "footer.md")
+    await writeFile(partial, "footer v1")
+    let runs = 0
+    const compute = async (ctx: { dependOn(path: string): void }) => {
+      ctx.dependOn(partial)
+      return ++runs
+    }
+    expect(await memo(cache, ["page"], compute, { files })).toBe(1)
+    expect(await memo(cache, ["page"], compute, { files })).toBe(1)
+    await writeFile(partial, "footer v2, longer")
+    files.invalidate(partial)
+    const result = await memoize(cache, ["page"], compute, { files })
+    expect(result).toMatchObject({ value: 2, hit: false, deps: ["footer.md"] })
+    expect(await memo(cache, ["page"], compute, { files })).toBe(2)
+    await rm(partial)
+    files.refresh()
+    expect(await memo(cache, ["page"], compute, { files })).toBe(3)
+  })
+
+  it("the file hasher re-reads only when mtime or size changed, and normalizes line endings", async () => {
+    const files = new FileHasher({ root })
+    const path = join(root, "a.md")
+    await writeFile(path, "a\r\nb")
+    const first = await files.hash("a.md")
+    expect(first).toBe(await new FileHasher({ root }).hash(path))
+    await writeFile(path, "a\nb")
+    expect(await files.hash("a.md")).toBe(first) // served from memory until refresh
+    files.refresh()
+    expect(await files.hash("a.md")).toBe(first) // same text after normalization
+    expect(files.relative(path)).toBe("a.md")
+    expect(await files.hash("missing.md")).toBeNull()
+    await writeFile(path, "c\nd")
+    await utimes(path, new Date(0), new Date(0))
+    files.invalidate(path)
+    expect(await files.hash(path)).not.toBe(first)
+  })
+
+  it("uncacheable results are returned but not stored, and counted", async () => {
+    const cache = createMemoryCache()
+    const stats = new BuildStats()
+    const result = await memoize(
+      cache,
+      ["emits"],
+      (ctx) => {
+        ctx.uncacheable("emitFile")
+        return 1
+      },
+      { stats },
+    )
+    expect(result).toMatchObject({ value: 1, uncacheable: "emitFile" })
+    expect(await cache.has(key("emits"))).toBe(false)
+    expect(stats.summary()).toMatch(/1 uncacheable \(emitFile: 1\)/)
+  })
+
+  it("records stats, time saved, the manifest and the run history", async () => {
+    const cache = createMemoryCache()
+    const first = new BuildStats()
+    const slow = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      return "html"
+    }
+    await memoize(cache, { content: "a", pipeline: "p1" }, slow, { stats: first, document: "a.md" })
+    await memoize(cache, { content: "b", pipeline: "p1" }, slow, { stats: first, document: "b.md" })
+    await finishBuild(cache, first, "test")
+    const second = new BuildStats()
+    const hit = await memoize(cache, { content: "a", pipeline: "p1" }, slow, { stats: second, document: "a.md" })
+    expect(hit.hit).toBe(true)
+    expect(hit.savedMs).toBeGreaterThan(0)
+    await memoize(cache, { content: "b2", pipeline: "p1" }, slow, { stats: second, document: "b.md" })
+    expect(second.summary({ label: "test" })).toMatch(/^test: 2 documents, 1 hits, 1 misses, 50\.0% hit rate/)
+    const summary = await finishBuild(cache, second, "test")
+    expect(summary).toMatchObject({ tool: "test", documents: 2, hits: 1, misses: 1 })
+    const runs = await readRuns(cache, "test")
+    expect(runs.map((run) => run.hits)).toEqual([0, 1])
+    const manifest = await readManifest(cache, "test")
+    expect(manifest?.documents["a.md"]).toMatchObject({ hit: true, key: hit.key.hex })
+    expect(manifest?.documents["b.md"]?.parts?.content).toBe(key("b2").hex)
+  })
+
+  it("works on the null cache: always computes", async () => {
+    const cache = createNullCache()
+    let runs = 0
+    await memo(cache, ["x"], () => ++runs)
+    await memo(cache, ["x"], () => ++runs)
+    expect(runs).toBe(2)
+  })
+})
