@@ -77,6 +77,9 @@ export class StoreCache implements Cache {
   #clock: () => number
   #onWarning: (message: string, cause: unknown) => void
   #prefix: Key
+  #options: StoreCacheOptions
+  /** A view made by `withKeyPrefix`: closing it leaves the store open. */
+  #view = false
   #closed = false
   /** Removals of expired or corrupt entries found by a read, awaited before the read resolves. */
   #discards: Promise<unknown>[] = []
@@ -85,9 +88,11 @@ export class StoreCache implements Cache {
   #misses = 0
   #puts = 0
   #errors = 0
+  #bytesWritten = 0
 
   constructor(store: Store, options: StoreCacheOptions = {}) {
     this.store = store
+    this.#options = options
     const mode = options.mode ?? "read-write"
     if (mode !== "read-write" && mode !== "read-only" && mode !== "write-only") {
       throw new BadOptionError("mode", `expected "read-write", "read-only" or "write-only", got ${JSON.stringify(mode)}`)
@@ -118,6 +123,17 @@ export class StoreCache implements Cache {
     this.#prefix = derivePrefix(this.codec, checkPrefix(prefix))
   }
 
+  /**
+   * The same store, codec, secret and options under another key prefix, with
+   * its own counters; closing the view leaves the store open. For records
+   * that must outlive a prefix change (run history, build manifests).
+   */
+  withKeyPrefix(prefix: Uint8Array | string, options: Pick<StoreCacheOptions, "mode"> = {}): StoreCache {
+    const view = new StoreCache(this.store, { ...this.#options, name: this.#name, ...options, keyPrefix: prefix })
+    view.#view = true
+    return view
+  }
+
   /** Where `key` is stored under the current prefix. */
   entryId(key: KeyLike): EntryId {
     return { prefix: this.#prefix, key: toKey(key) }
@@ -140,7 +156,11 @@ export class StoreCache implements Cache {
       const added = this.store.addMany
         ? await this.store.addMany(encoded, now)
         : await Promise.all(encoded.map(([id, bytes, m]) => this.store.add(id, bytes, m, now)))
-      for (const wasAdded of added) if (wasAdded) this.#puts++
+      added.forEach((wasAdded, i) => {
+        if (!wasAdded) return
+        this.#puts++
+        this.#bytesWritten += (encoded[i] as (typeof encoded)[number])[1].length
+      })
       return added
     } catch (error) {
       this.#fault("put", error)
@@ -202,7 +222,13 @@ export class StoreCache implements Cache {
 
   async inspect(): Promise<CacheInfo> {
     this.#open("inspect")
-    const counters = { hits: this.#hits, misses: this.#misses, puts: this.#puts, errors: this.#errors }
+    const counters = {
+      hits: this.#hits,
+      misses: this.#misses,
+      puts: this.#puts,
+      errors: this.#errors,
+      bytesWritten: this.#bytesWritten,
+    }
     try {
       const stats = await this.store.stats(this.#prefix)
       return {
@@ -250,7 +276,7 @@ export class StoreCache implements Cache {
     } finally {
       this.#closed = true
       try {
-        await this.store.close()
+        if (!this.#view) await this.store.close()
       } catch (error) {
         this.#fault("close", error)
       }

@@ -73,13 +73,18 @@ export {
 } from "./memory.js"
 export {
   type BuildManifest,
+  buildRecords,
   finishBuild,
   MAX_RUNS,
   manifestKey,
+  type PreviousBuild,
+  RECORDS_KEY_PREFIX,
   type RunSummary,
   readManifest,
   readRuns,
+  readTools,
   runsKey,
+  toolsKey,
 } from "./runs.js"
 export type {
   Awaitable,

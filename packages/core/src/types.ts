@@ -17,6 +17,8 @@ export interface CacheInfo {
   readonly puts: number
   readonly evictions: number
   readonly errors: number
+  /** Bytes of the entries this cache added, since open. */
+  readonly bytesWritten?: number
   /** Entries and bytes under older key prefixes, where the backend can tell. */
   readonly orphanedCount?: number
   readonly orphanedSize?: number
