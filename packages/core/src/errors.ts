@@ -13,6 +13,7 @@ export type ErrorCode =
   | "SITECACHE_CORRUPT"
   | "SITECACHE_FAULT"
   | "SITECACHE_CLOSED"
+  | "SITECACHE_UNSUPPORTED"
 
 /** Base class of every error sitecache throws. */
 export class SitecacheError extends Error {
