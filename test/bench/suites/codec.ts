@@ -24,14 +24,19 @@ export default async function codec(bench: Bench): Promise<void> {
   const packr = new Packr({ structuredClone: true, useRecords: false, moreTypes: true })
   const rows = []
   const data: Record<string, unknown> = {}
-  for (const [label, size] of [["2 KiB page", 2048], ["20 KiB page", 20_480], ["200 KiB page", 204_800]] as const) {
+  for (const [label, size] of [
+    ["2 KiB page", 2048],
+    ["20 KiB page", 20_480],
+    ["200 KiB page", 204_800],
+  ] as const) {
     const count = bench.smoke ? 200 : Math.max(500, Math.floor(4e7 / size))
     const values = Array.from({ length: 64 }, (_, i) => page(i, size))
     const v8Bytes = values.map((v) => v8Codec.encode(v))
     const mpBytes = values.map((v) => packr.pack(v))
     // Both must round-trip the value before their speed matters.
     const back = packr.unpack(mpBytes[0] as Uint8Array) as ReturnType<typeof page>
-    if (!(back.data.matter.date instanceof Date) || !(back.data.matter.tags instanceof Set)) throw new Error("msgpackr lost a type")
+    if (!(back.data.matter.date instanceof Date) || !(back.data.matter.tags instanceof Set))
+      throw new Error("msgpackr lost a type")
     const v8Encode = await bench.measure(`v8 encode ${label}`, count, (i) => v8Codec.encode(values[i % 64]))
     const mpEncode = await bench.measure(`msgpackr encode ${label}`, count, (i) => packr.pack(values[i % 64]))
     const v8Decode = await bench.measure(`v8 decode ${label}`, count, (i) => v8Codec.decode(v8Bytes[i % 64] as Uint8Array))
@@ -39,11 +44,33 @@ export default async function codec(bench: Bench): Promise<void> {
     const v8Size = v8Bytes.reduce((s, b) => s + b.length, 0) / 64
     const mpSize = mpBytes.reduce((s, b) => s + b.length, 0) / 64
     rows.push(
-      { label: `${label}: v8 decode`, value: formatNs(v8Decode.nsPerOp), ratio: ratio(v8Decode, mpDecode), note: `vs msgpackr ${formatNs(mpDecode.nsPerOp)}` },
-      { label: `${label}: v8 encode`, value: formatNs(v8Encode.nsPerOp), ratio: ratio(v8Encode, mpEncode), note: `vs msgpackr ${formatNs(mpEncode.nsPerOp)}` },
-      { label: `${label}: v8 bytes`, value: `${Math.round(v8Size)}`, ratio: ratio(v8Size, mpSize), note: `vs msgpackr ${Math.round(mpSize)}` },
+      {
+        label: `${label}: v8 decode`,
+        value: formatNs(v8Decode.nsPerOp),
+        ratio: ratio(v8Decode, mpDecode),
+        note: `vs msgpackr ${formatNs(mpDecode.nsPerOp)}`,
+      },
+      {
+        label: `${label}: v8 encode`,
+        value: formatNs(v8Encode.nsPerOp),
+        ratio: ratio(v8Encode, mpEncode),
+        note: `vs msgpackr ${formatNs(mpEncode.nsPerOp)}`,
+      },
+      {
+        label: `${label}: v8 bytes`,
+        value: `${Math.round(v8Size)}`,
+        ratio: ratio(v8Size, mpSize),
+        note: `vs msgpackr ${Math.round(mpSize)}`,
+      },
     )
-    data[label] = { v8Encode: v8Encode.nsPerOp, mpEncode: mpEncode.nsPerOp, v8Decode: v8Decode.nsPerOp, mpDecode: mpDecode.nsPerOp, v8Size, mpSize }
+    data[label] = {
+      v8Encode: v8Encode.nsPerOp,
+      mpEncode: mpEncode.nsPerOp,
+      v8Decode: v8Decode.nsPerOp,
+      mpDecode: mpDecode.nsPerOp,
+      v8Size,
+      mpSize,
+    }
   }
   bench.table("Codec: v8.serialize vs msgpackr (structured clone), ratio < 1 means v8 is faster/smaller", rows)
   bench.record("codec", data)
