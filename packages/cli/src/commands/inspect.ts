@@ -1,0 +1,224 @@
+/** `sitecache inspect`: what the cache holds and how recent builds used it. */
+import { formatBytes, formatMs, type RunSummary, readEntryHeader, type StoreCache } from "@sitecache/core"
+import { parseCount } from "../args.js"
+import { type CommandContext, count, percent, print, printJson, shortTime, table } from "../output.js"
+import { Largest, livePrefixes, readToolRecords, selectTool, storedEntries } from "../scan.js"
+import type { Target } from "./target.js"
+
+interface Tally {
+  entries: number
+  bytes: number
+}
+
+export interface LargestEntry {
+  readonly key: string
+  readonly prefix: string
+  readonly size: number
+  readonly created: number | null
+  readonly expires: number | null
+  readonly orphaned: boolean
+  /** The document whose entry this is in the last build of `tool`, when known. */
+  readonly document: string | null
+  readonly tool: string | null
+}
+
+export interface RecentBuilds {
+  readonly builds: number
+  readonly documents: number
+  readonly hits: number
+  readonly misses: number
+  /** hits / documents, 0..1; `null` without documents. */
+  readonly hitRate: number | null
+  readonly savedMs: number
+  readonly bytesWritten: number
+  readonly errors: number
+}
+
+function summarize(runs: readonly RunSummary[]): RecentBuilds {
+  const total = { documents: 0, hits: 0, misses: 0, savedMs: 0, bytesWritten: 0, errors: 0 }
+  for (const run of runs) {
+    total.documents += run.documents
+    total.hits += run.hits
+    total.misses += run.misses
+    total.savedMs += run.savedMs
+    total.bytesWritten += run.bytesWritten ?? 0
+    total.errors += run.errors
+  }
+  return { builds: runs.length, ...total, hitRate: total.documents === 0 ? null : total.hits / total.documents }
+}
+
+export async function inspect(context: CommandContext, cache: StoreCache, target: Target): Promise<number> {
+  const { io, values } = context
+  const top = parseCount(values.top, "top", 10)
+  const recent = parseCount(values.runs, "runs", 10)
+  const tool = typeof values.tool === "string" ? values.tool : undefined
+  const allRecords = await readToolRecords(cache)
+  const records = selectTool(allRecords, tool)
+  const live = livePrefixes(cache, allRecords)
+  const documents = new Map<string, { document: string; tool: string }>()
+  for (const { tool, manifest } of records) {
+    for (const [document, record] of Object.entries(manifest?.documents ?? {})) documents.set(record.key, { document, tool })
+  }
+
+  const info = await cache.inspect()
+  const listed = cache.store.entries !== undefined
+  const all: Tally = { entries: 0, bytes: 0 }
+  const orphaned: Tally = { entries: 0, bytes: 0 }
+  const expired: Tally = { entries: 0, bytes: 0 }
+  const unreadable: Tally = { entries: 0, bytes: 0 }
+  const prefixes = new Map<string, Tally>()
+  const largest = new Largest<Omit<LargestEntry, "document" | "tool">>(top)
+  const now = Date.now()
+  if (listed) {
+    for await (const { id, bytes } of storedEntries(cache, "`inspect`")) {
+      const size = bytes.length
+      const prefix = id.prefix.hex
+      all.entries++
+      all.bytes += size
+      let tally = prefixes.get(prefix)
+      if (tally === undefined) prefixes.set(prefix, (tally = { entries: 0, bytes: 0 }))
+      tally.entries++
+      tally.bytes += size
+      const isOrphan = !live.has(prefix)
+      if (isOrphan) {
+        orphaned.entries++
+        orphaned.bytes += size
+      }
+      let header: { created: number; expires: number } | undefined
+      try {
+        header = readEntryHeader(bytes)
+        if (header.expires !== 0 && header.expires <= now) {
+          expired.entries++
+          expired.bytes += size
+        }
+      } catch {
+        unreadable.entries++
+        unreadable.bytes += size
+      }
+      largest.offer({
+        key: id.key.hex,
+        prefix,
+        size,
+        created: header?.created ?? null,
+        expires: header === undefined || header.expires === 0 ? null : header.expires,
+        orphaned: isOrphan,
+      })
+    }
+  } else {
+    all.entries = info.entryCount
+    all.bytes = info.size
+    orphaned.entries = info.orphanedCount ?? 0
+    orphaned.bytes = info.orphanedSize ?? 0
+  }
+
+  const tools = records.map(({ tool, runs, manifest }) => {
+    const shown = recent === 0 ? [] : runs.slice(-recent)
+    return {
+      tool,
+      lastBuild: runs[runs.length - 1]?.startedAt ?? manifest?.startedAt ?? null,
+      documents: manifest === undefined ? 0 : Object.keys(manifest.documents).length,
+      recorded: runs.length,
+      recent: summarize(shown),
+      runs: shown,
+    }
+  })
+  const report = {
+    backend: target.backend,
+    name: cache.name,
+    location: target.location,
+    config: target.source?.file ?? null,
+    entries: all.entries,
+    bytes: all.bytes,
+    live: { entries: all.entries - orphaned.entries, bytes: all.bytes - orphaned.bytes },
+    orphaned: {
+      entries: orphaned.entries,
+      bytes: orphaned.bytes,
+      prefixes: [...prefixes.keys()].filter((prefix) => !live.has(prefix)).length,
+    },
+    expired,
+    unreadable,
+    listed,
+    prefixes: [...prefixes].map(([prefix, tally]) => ({ prefix, ...tally, use: live.uses.get(prefix) ?? null })),
+    tools,
+    largest: largest.items.map((entry) => {
+      const known = documents.get(entry.key)
+      return { ...entry, document: known?.document ?? null, tool: known?.tool ?? null }
+    }),
+  }
+  if (context.json) {
+    printJson(io, report)
+    return 0
+  }
+
+  print(io, `${target.backend} cache at ${target.location}`)
+  if (target.source) print(io, `config: ${target.source.file}${target.source.key ? ` (its \`${target.source.key}\` key)` : ""}`)
+  print(io, `entries: ${count(report.entries, "entry", "entries")}, ${formatBytes(report.bytes)}`)
+  if (listed) {
+    print(io, `  in use:   ${count(report.live.entries, "entry", "entries")}, ${formatBytes(report.live.bytes)}`)
+    print(
+      io,
+      `  orphaned: ${count(orphaned.entries, "entry", "entries")}, ${formatBytes(orphaned.bytes)}` +
+        (orphaned.entries > 0
+          ? ` under ${count(report.orphaned.prefixes, "older key prefix", "older key prefixes")} (\`sitecache prune --orphans\` removes them)`
+          : ""),
+    )
+    if (expired.entries > 0)
+      print(
+        io,
+        `  expired:  ${count(expired.entries, "entry", "entries")}, ${formatBytes(expired.bytes)} (\`prune\` removes them)`,
+      )
+    if (unreadable.entries > 0)
+      print(
+        io,
+        `  damaged:  ${count(unreadable.entries, "entry", "entries")} with a bad header (\`sitecache verify\` removes them)`,
+      )
+  } else {
+    print(io, `  orphaned: ${count(orphaned.entries, "entry", "entries")}, ${formatBytes(orphaned.bytes)}`)
+    print(io, `  (${cache.name} cannot list its entries: no largest entries)`)
+  }
+
+  if (tools.length === 0) {
+    print(io)
+    print(io, "no recorded builds yet (adapters record one per build with `finishBuild`)")
+  }
+  for (const entry of tools) {
+    print(io)
+    const shown =
+      entry.runs.length < entry.recorded ? `last ${entry.runs.length} of ${entry.recorded}` : count(entry.recorded, "build")
+    print(io, `recent builds of ${entry.tool} (${shown}; the last one had ${count(entry.documents, "document")}):`)
+    if (entry.runs.length > 0) {
+      const rows = [...entry.runs]
+        .reverse()
+        .map((run) => [
+          shortTime(run.startedAt),
+          String(run.documents),
+          String(run.hits),
+          String(run.misses),
+          percent(run.hits, run.documents),
+          formatMs(run.savedMs),
+          run.bytesWritten === undefined ? "-" : formatBytes(run.bytesWritten),
+          String(run.errors),
+        ])
+      for (const line of table(["started (UTC)", "documents", "hits", "misses", "hit rate", "saved", "written", "errors"], rows))
+        print(io, line)
+      const r = entry.recent
+      print(
+        io,
+        `  over these builds: ${percent(r.hits, r.documents)} hit rate, ~${formatMs(r.savedMs)} saved, ` +
+          `${formatBytes(r.bytesWritten)} written, ${count(r.errors, "error")}`,
+      )
+    }
+  }
+
+  if (report.largest.length > 0) {
+    print(io)
+    print(io, `largest entries:`)
+    const rows = report.largest.map((entry) => [
+      formatBytes(entry.size),
+      entry.key,
+      entry.document ?? (entry.orphaned ? "(orphaned)" : live.uses.get(entry.prefix) === "build records" ? "(build record)" : ""),
+    ])
+    for (const line of table(["size", "key", "document"], rows)) print(io, line)
+  }
+  return 0
+}

@@ -1,0 +1,235 @@
+/**
+ * Finding the cache the build uses.
+ *
+ * Precedence, per setting: flags (`--cache-backend`, `--cache-dir`,
+ * `--redis-url`), then `SITECACHE_*` environment variables (both applied by
+ * core's `resolveCacheConfig`, as every adapter does), then a config file in
+ * the project root (`--root`, default the current directory):
+ *
+ * 1. `--config <file>`: its `cache` key when it has one, else the whole file;
+ * 2. `sitecache.config.js`, `.mjs` or `.json`: the whole file is the cache configuration;
+ * 3. a project config, `<name>.config.json`, `.mjs` or `.js` (e.g. the blog
+ *    example's `blog.config.json`) with a `cache` key. Modules are imported
+ *    only when their text has a `cache:` key, and the configs of well-known
+ *    tools (Vite, Eleventy, ...) never, since importing them may open the cache.
+ *
+ * A relative `dir` in a file is relative to the file's directory; from a flag
+ * or the environment, to the current directory.
+ */
+import { readdir, readFile } from "node:fs/promises"
+import { dirname, isAbsolute, join, resolve } from "node:path"
+import { pathToFileURL } from "node:url"
+import {
+  type BackendName,
+  BadOptionError,
+  type CacheConfig,
+  createCache,
+  normalizeCacheConfig,
+  type ResolvedCacheConfig,
+  resolveCacheConfig,
+  type StoreCache,
+} from "@sitecache/core"
+import { UsageError } from "./args.js"
+
+export interface ConfigSource {
+  /** The file read, absolute. */
+  readonly file: string
+  /** `cache` when the configuration is that key of a project config. */
+  readonly key?: "cache"
+}
+
+export interface CliConfig {
+  /** Checked configuration, with the CLI's overrides (read-write, strict). */
+  readonly resolved: ResolvedCacheConfig
+  /** The configuration to open each tier with. */
+  readonly config: CacheConfig
+  /** Where the configuration file came from, if any. */
+  readonly source?: ConfigSource
+  /** The persistent tiers this command works on (one, unless `clear`/`prune` on tiers). */
+  readonly backends: readonly BackendName[]
+}
+
+/** Tool configs never imported: importing them runs a build tool's setup, which may open the cache. */
+const TOOL_CONFIGS =
+  /^(vite|vitest|eleventy|\.eleventy|astro|next|nuxt|svelte|tailwind|postcss|webpack|rollup|rspack|eslint|prettier|babel|jest|playwright|biome|tsup|docusaurus|remix|gatsby-config|tsconfig|jsconfig)(\.|$)/
+
+const SITECACHE_CONFIGS = ["sitecache.config.js", "sitecache.config.mjs", "sitecache.config.json"]
+const PROJECT_CONFIG = /^[\w.-]+\.config\.(json|mjs|js)$/
+
+async function readConfigFile(file: string): Promise<unknown> {
+  if (file.endsWith(".json")) {
+    const text = await readFile(file, "utf8")
+    try {
+      return JSON.parse(text)
+    } catch (error) {
+      throw new UsageError(`cannot read ${file}: ${(error as Error).message}`)
+    }
+  }
+  const module = (await import(pathToFileURL(file).href)) as { default?: unknown }
+  return module.default
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+}
+
+/** The cache configuration in a file's value: `cache: false` means caching is off. */
+function cacheConfigOf(value: unknown, file: string, key: "cache" | undefined): CacheConfig {
+  const config = key === undefined ? value : (value as Record<string, unknown>)[key]
+  if (config === false) return { backend: "null" }
+  if (!isPlainObject(config)) {
+    throw new UsageError(`${file}: expected ${key === undefined ? "an object" : `\`${key}\` to be an object`}`)
+  }
+  return config as CacheConfig
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await readFile(file)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Find and read the configuration file of a project; `undefined` when there is none. */
+export async function findConfigFile(
+  root: string,
+  explicit?: string,
+): Promise<{ config: CacheConfig; source: ConfigSource } | undefined> {
+  if (explicit !== undefined) {
+    const file = resolve(explicit)
+    if (!(await exists(file))) throw new UsageError(`bad value for \`--config\`: ${file} does not exist`)
+    const value = await readConfigFile(file)
+    const key = isPlainObject(value) && "cache" in value ? "cache" : undefined
+    return { config: cacheConfigOf(value, file, key), source: { file, ...(key ? { key } : {}) } }
+  }
+  for (const name of SITECACHE_CONFIGS) {
+    const file = join(root, name)
+    if (await exists(file)) return { config: cacheConfigOf(await readConfigFile(file), file, undefined), source: { file } }
+  }
+  let names: string[]
+  try {
+    names = (await readdir(root)).filter((name) => PROJECT_CONFIG.test(name) && !TOOL_CONFIGS.test(name)).sort()
+  } catch {
+    return undefined
+  }
+  // JSON first (reading it has no side effects), then modules.
+  names.sort((a, b) => Number(!a.endsWith(".json")) - Number(!b.endsWith(".json")))
+  for (const name of names) {
+    const file = join(root, name)
+    if (!name.endsWith(".json")) {
+      const text = await readFile(file, "utf8")
+      if (!/(^|[\s{,])["']?cache["']?\s*:/m.test(text)) continue
+    }
+    let value: unknown
+    try {
+      value = await readConfigFile(file)
+    } catch (error) {
+      if (error instanceof UsageError) throw error
+      throw new UsageError(`cannot load ${file}: ${(error as Error).message}`)
+    }
+    if (isPlainObject(value) && "cache" in value) {
+      return { config: cacheConfigOf(value, file, "cache"), source: { file, key: "cache" } }
+    }
+  }
+  return undefined
+}
+
+export interface LoadConfigInput {
+  readonly values: Readonly<Record<string, string | boolean | undefined>>
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly cwd: string
+  /** `clear` and `prune` work on every persistent tier unless `--tier` picks one. */
+  readonly allTiers: boolean
+}
+
+function flag(values: LoadConfigInput["values"], name: string): string | undefined {
+  const value = values[name]
+  if (value === undefined) return undefined
+  if (typeof value !== "string" || value.trim() === "") throw new UsageError(`bad value for \`--${name}\`: expected a value`)
+  return value
+}
+
+/** Resolve the configuration of the cache to work on; throws `UsageError` or `BadOptionError`. */
+export async function loadConfig(input: LoadConfigInput): Promise<CliConfig> {
+  const { values, cwd } = input
+  const rootFlag = flag(values, "root")
+  const root = resolve(cwd, rootFlag ?? ".")
+  const configFlag = flag(values, "config")
+  const found = await findConfigFile(root, configFlag === undefined ? undefined : resolve(cwd, configFlag))
+  const fileConfig: CacheConfig = found?.config ?? {}
+  const fileRoot = found === undefined ? root : dirname(found.source.file)
+  const base: CacheConfig = {
+    ...fileConfig,
+    root: fileConfig.root === undefined ? root : resolve(fileRoot, fileConfig.root),
+    ...(fileConfig.dir === undefined || isAbsolute(fileConfig.dir) ? {} : { dir: resolve(fileRoot, fileConfig.dir) }),
+  }
+  // Flags and environment through core, as every adapter applies them; paths from either are relative to cwd.
+  const argv: string[] = []
+  const backendFlag = flag(values, "cache-backend")
+  if (backendFlag !== undefined) argv.push("--cache-backend", backendFlag)
+  const dirFlag = flag(values, "cache-dir")
+  if (dirFlag !== undefined) argv.push("--cache-dir", resolve(cwd, dirFlag))
+  const redisFlag = flag(values, "redis-url")
+  if (redisFlag !== undefined) argv.push("--redis-url", redisFlag)
+  const env = { ...input.env }
+  if (env.SITECACHE_DIR) env.SITECACHE_DIR = resolve(cwd, env.SITECACHE_DIR)
+  // The command looks at the configured backend even when builds run with the cache off.
+  delete env.SITECACHE
+  const merged = resolveCacheConfig({ config: base, argv, env })
+  const config: CacheConfig = { ...merged, mode: "read-write", strict: true }
+  const resolved = normalizeCacheConfig(config)
+
+  const where = found === undefined ? "" : ` (from ${found.source.file})`
+  const listed = Array.isArray(resolved.backend) ? resolved.backend : [resolved.backend as BackendName]
+  if (listed.includes("null")) {
+    throw new BadOptionError("backend", `the configured cache is off (backend \`null\`)${where}: there is nothing to look at`)
+  }
+  const persistent = listed.filter((name) => name !== "memory")
+  if (persistent.length === 0) {
+    throw new BadOptionError(
+      "backend",
+      `the configured cache is \`memory\`${where}: it lives only inside a build process; configure fs, sqlite or redis`,
+    )
+  }
+  const tier = flag(values, "tier")
+  let backends: BackendName[]
+  if (tier !== undefined) {
+    if (!(persistent as string[]).includes(tier)) {
+      throw new UsageError(`bad value for \`--tier\`: expected one of ${persistent.join(", ")}, got ${JSON.stringify(tier)}`)
+    }
+    backends = [tier as BackendName]
+  } else {
+    // Every entry lands in the last tier; `clear` and `prune` work on all of them.
+    backends = input.allTiers ? persistent : [persistent[persistent.length - 1] as BackendName]
+  }
+  return { resolved, config, backends, ...(found === undefined ? {} : { source: found.source }) }
+}
+
+/** Open one tier of the configured cache, strict (faults throw) and read-write. */
+export function openCache(cli: CliConfig, backend: BackendName, onWarning: (message: string) => void): Promise<StoreCache> {
+  return createCache({ ...cli.config, backend }, { resolveFrom: import.meta.url, onWarning })
+}
+
+/** Where a cache lives, for people: a path, or a Redis URL without its password, and namespace. */
+export function describeLocation(cache: StoreCache, backend: BackendName, resolved: ResolvedCacheConfig): string {
+  const store = cache.store as unknown as Record<string, unknown>
+  for (const property of ["location", "file", "path", "filename"]) {
+    const value = store[property]
+    if (typeof value === "string" && value !== "") return value
+  }
+  if (backend === "redis") {
+    const url = resolved.redis?.url ?? "redis://127.0.0.1:6379"
+    let shown = url
+    try {
+      const parsed = new URL(url)
+      if (parsed.password) parsed.password = "***"
+      shown = parsed.toString()
+    } catch {}
+    const namespace = typeof store.namespace === "string" ? store.namespace : (resolved.redis?.namespace ?? "sitecache")
+    return `${shown} (namespace ${namespace})`
+  }
+  if (typeof store.dir === "string") return store.dir
+  return resolved.dir
+}

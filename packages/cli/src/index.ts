@@ -1,0 +1,5 @@
+export { COMMANDS, type CommandName, helpText, parseCommandLine, UsageError } from "./args.js"
+export { type CliConfig, type ConfigSource, findConfigFile, loadConfig } from "./config.js"
+export { describeChange, type Explanation, explainDocument, type KeyChange, pluginOf } from "./explain.js"
+export { main } from "./main.js"
+export type { CliIO } from "./output.js"
