@@ -1,0 +1,462 @@
+/**
+ * `cacheTransforms(plugins, options)`: the same plugins, with their
+ * `transform` hooks memoized in a sitecache cache, plus one small `sitecache`
+ * plugin that opens the cache when a build starts and, when it ends, records
+ * the build and prints one summary line.
+ */
+import { isAbsolute, relative, resolve, sep } from "node:path"
+import {
+  BuildStats,
+  type Cache,
+  type CacheConfig,
+  createCache,
+  FileHasher,
+  finishBuild,
+  type KeyPart,
+  type MemoContext,
+  type MemoResult,
+  memoize,
+  type RunSummary,
+  resolveCacheConfig,
+} from "@sitecache/core"
+import type { Plugin, PluginOption } from "vite"
+import { type RecordedLog, type Recording, recordingContext, replayLogs } from "./context.js"
+import { createIdFilter, type IdFilterPattern } from "./filter.js"
+import { fingerprint, installedVersion } from "./fingerprint.js"
+
+/** This package, as it appears in every key: a new release of the adapter starts cold. */
+export const ADAPTER = "@sitecache/vite@0.1.0"
+
+export interface CacheTransformsOptions {
+  /** An open cache to use (never closed by the adapter). Default: one opened from `cacheConfig`. */
+  readonly cache?: Cache
+  /**
+   * Configuration of the cache to open when a build starts (DESIGN §7; `SITECACHE=off`,
+   * `SITECACHE_BACKEND`, `--no-cache`... apply). Default `{}`: the `fs` backend
+   * under `<root>/node_modules/.cache/sitecache`.
+   */
+  readonly cacheConfig?: CacheConfig
+  /** Module ids to cache (globs relative to the root, RegExps, functions). Default: all. */
+  readonly include?: IdFilterPattern
+  /** Module ids never to cache. Default: none. */
+  readonly exclude?: IdFilterPattern
+  /** Bump to invalidate every entry of these plugins (what the fingerprint cannot see). */
+  readonly version?: string | number
+  /**
+   * The options the wrapped plugins were created with: hashed into every key
+   * (functions by their source), so changing one misses. Pass them: a plugin
+   * object does not expose the options it closed over.
+   */
+  readonly pluginOptions?: unknown
+  /** Project root for relative ids and the default cache directory. Default: Vite's `root`, else `process.cwd()`. */
+  readonly root?: string
+  /** Environment for `resolveCacheConfig`. Default `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>
+  /** Command line for `resolveCacheConfig` (`--no-cache`, `--cache=read`). Default `process.argv.slice(2)`. */
+  readonly argv?: readonly string[]
+  /** Where the summary line goes: `false` for nowhere. Default: Vite's logger, else `console.log`. */
+  readonly log?: false | ((line: string) => void)
+  /** Called once per build, after the summary is recorded. */
+  readonly onBuildEnd?: (report: TransformCacheReport) => void | Promise<void>
+}
+
+/** What a build did with the cache. */
+export interface TransformCacheReport {
+  /** `false` when the cache was off (`SITECACHE=off`, `--no-cache`, `mode: "off"`). */
+  readonly enabled: boolean
+  /** The summary line. */
+  readonly line: string
+  readonly hits: number
+  readonly misses: number
+  /** Results not cached, by reason (`this.emitFile`, `meta`, ...). */
+  readonly uncacheable: Readonly<Record<string, number>>
+  /** What the hits' transforms took when they ran, in ms. */
+  readonly savedMs: number
+  /** Time spent inside the wrapped `transform` hooks for included modules (lookups included), in ms. */
+  readonly transformMs: number
+  readonly stats: BuildStats
+  /** The run recorded in the cache (absent when off). */
+  readonly run?: RunSummary
+}
+
+type TransformResultValue = string | null | undefined | Readonly<Record<string, unknown>>
+type TransformHandler = (this: object, code: string, id: string, options?: { ssr?: boolean }) => unknown
+
+/** What an entry keeps of one `transform` call. */
+interface StoredTransform {
+  /** The hook returned a plain string. */
+  readonly string?: true
+  readonly code?: string | null
+  readonly map?: unknown
+  readonly meta?: unknown
+  readonly moduleSideEffects?: unknown
+  readonly syntheticNamedExports?: unknown
+  readonly attributes?: unknown
+  readonly logs?: readonly RecordedLog[]
+  /** Project root when stored: absolute paths in the output are moved to a new root on a hit. */
+  readonly root: string
+}
+
+/** Result fields a cached entry can restore; `ast` (a parse Rollup would redo differently) cannot. */
+const RESULT_FIELDS = new Set(["code", "map", "meta", "moduleSideEffects", "syntheticNamedExports", "attributes"])
+/** A hook that returned nothing: not stored, not counted. */
+const NO_OUTPUT = "no output"
+
+function isPlainData(value: unknown, depth = 0): boolean {
+  if (depth > 64) return false
+  switch (typeof value) {
+    case "string":
+    case "number":
+    case "boolean":
+    case "undefined":
+      return true
+    case "object": {
+      if (value === null) return true
+      if (Array.isArray(value)) return value.every((item) => isPlainData(item, depth + 1))
+      const proto = Object.getPrototypeOf(value)
+      if (proto !== Object.prototype && proto !== null) return false
+      return Object.values(value).every((item) => isPlainData(item, depth + 1))
+    }
+    default:
+      return false
+  }
+}
+
+/** A source map as plain data (a `SourceMap` class instance loses its methods, which Rollup does not need). */
+function plainMap(map: unknown): unknown {
+  if (map === null || map === undefined || typeof map === "string") return map
+  if (typeof map !== "object") return undefined
+  const out: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(map)) if (typeof value !== "function") out[name] = value
+  return isPlainData(out) ? out : undefined
+}
+
+function toStored(value: TransformResultValue, recording: Recording, memo: MemoContext, root: string): StoredTransform {
+  const logs = recording.logs.length > 0 ? { logs: recording.logs } : {}
+  if (value === null || value === undefined) {
+    memo.uncacheable(NO_OUTPUT)
+    return { root }
+  }
+  if (typeof value === "string") return { string: true, code: value, root, ...logs }
+  const stored: Record<string, unknown> = { root, ...logs }
+  for (const [name, field] of Object.entries(value)) {
+    if (field === undefined) continue
+    if (!RESULT_FIELDS.has(name)) {
+      if (name === "ast") memo.uncacheable("ast")
+      continue
+    }
+    if (name === "map") {
+      const map = plainMap(field)
+      if (map === undefined) memo.uncacheable("map")
+      stored.map = map
+    } else if (isPlainData(field)) {
+      stored[name] = field
+    } else {
+      memo.uncacheable(name)
+    }
+  }
+  return stored as unknown as StoredTransform
+}
+
+function relocate(text: string, from: string, to: string): string {
+  return text.includes(from) ? text.split(from).join(to) : text
+}
+
+/** The hook's result rebuilt from an entry, with paths under the old root moved to the current one. */
+function fromStored(stored: StoredTransform, root: string): TransformResultValue {
+  const moved = stored.root !== root
+  const code = moved && typeof stored.code === "string" ? relocate(stored.code, stored.root, root) : stored.code
+  if (stored.string) return code
+  const result: Record<string, unknown> = {}
+  if (code !== undefined) result.code = code
+  if (stored.map !== undefined) {
+    result.map =
+      moved && stored.map !== null
+        ? (JSON.parse(
+            relocate(JSON.stringify(stored.map), JSON.stringify(stored.root).slice(1, -1), JSON.stringify(root).slice(1, -1)),
+          ) as unknown)
+        : stored.map
+  }
+  for (const name of ["meta", "moduleSideEffects", "syntheticNamedExports", "attributes"] as const)
+    if (stored[name] !== undefined) result[name] = stored[name]
+  return result
+}
+
+/** The module id relative to the root, `/`-separated, query kept; virtual and outside ids as they are. */
+export function relativeId(id: string, root: string): string {
+  if (id.startsWith("\0") || !isAbsolute(id)) return id
+  const query = id.indexOf("?")
+  const path = query === -1 ? id : id.slice(0, query)
+  const rel = relative(root, path)
+  if (rel.startsWith("..") || isAbsolute(rel)) return id
+  return rel.split(sep).join("/") + (query === -1 ? "" : id.slice(query))
+}
+
+interface Session {
+  readonly cache: Cache
+  readonly owned: boolean
+  readonly stats: BuildStats
+  readonly files: FileHasher
+  transformMs: number
+}
+
+/** The cache's life across one build (several environments may build at once). */
+class BuildSession {
+  readonly options: CacheTransformsOptions
+  readonly filter: (relativePath: string, id: string) => boolean
+  root: string
+  mode: string | undefined
+  log: (line: string) => void
+  #active = 0
+  #opening: Promise<Session | null> | undefined
+  #session: Session | null = null
+  #files: FileHasher | undefined
+
+  constructor(options: CacheTransformsOptions) {
+    this.options = options
+    this.filter = createIdFilter(options.include, options.exclude)
+    this.root = resolve(options.root ?? process.cwd())
+    this.log = options.log === false ? () => {} : (options.log ?? ((line) => console.log(line)))
+  }
+
+  /** The open session, or `null` when the cache is off or no build started. */
+  get current(): Session | null {
+    return this.#session
+  }
+
+  async start(): Promise<void> {
+    this.#active++
+    if (this.#active === 1) this.#opening = this.#open()
+    this.#session = await this.#opening!
+  }
+
+  async #open(): Promise<Session | null> {
+    const env = this.options.env ?? process.env
+    const argv = this.options.argv ?? process.argv.slice(2)
+    const config = resolveCacheConfig({ config: { root: this.root, ...this.options.cacheConfig }, env, argv })
+    if (config.mode === "off") return null
+    const owned = this.options.cache === undefined
+    const cache = this.options.cache ?? (await createCache(config))
+    if (this.#files === undefined || this.#files.root !== this.root) this.#files = new FileHasher({ root: this.root })
+    else this.#files.refresh()
+    return { cache, owned, stats: new BuildStats(), files: this.#files, transformMs: 0 }
+  }
+
+  async finish(): Promise<void> {
+    if (this.#active === 0) return
+    this.#active--
+    if (this.#active > 0) return
+    const session = this.#session
+    this.#session = null
+    this.#opening = undefined
+    if (session === null) {
+      const line = "sitecache: off (no cache read or written)"
+      this.log(line)
+      await this.options.onBuildEnd?.({
+        enabled: false,
+        line,
+        hits: 0,
+        misses: 0,
+        uncacheable: {},
+        savedMs: 0,
+        transformMs: 0,
+        stats: new BuildStats(),
+      })
+      return
+    }
+    const { cache, stats } = session
+    let run: RunSummary | undefined
+    try {
+      run = await finishBuild(cache, stats, "vite")
+    } finally {
+      if (session.owned) await cache.close()
+    }
+    const line = stats.summary()
+    this.log(line)
+    await this.options.onBuildEnd?.({
+      enabled: true,
+      line,
+      hits: stats.hits,
+      misses: stats.misses,
+      uncacheable: Object.fromEntries(stats.uncacheable),
+      savedMs: stats.savedMs,
+      transformMs: session.transformMs,
+      stats,
+      run,
+    })
+  }
+}
+
+interface PluginIdentity {
+  readonly name: string
+  readonly part: KeyPart
+}
+
+function hookSources(plugin: Plugin): Record<string, string> {
+  const sources: Record<string, string> = {}
+  for (const [name, hook] of Object.entries(plugin)) {
+    const handler = typeof hook === "function" ? hook : (hook as { handler?: unknown } | null)?.handler
+    if (typeof handler === "function") sources[name] = Function.prototype.toString.call(handler)
+  }
+  return sources
+}
+
+function identify(plugin: Plugin, root: string): PluginIdentity {
+  const name = plugin.name ?? "anonymous"
+  const candidates = [name, name.split(":")[0] ?? name]
+  let pkg: string | null = null
+  for (const candidate of candidates) {
+    const version = installedVersion(candidate, root)
+    if (version !== null) {
+      pkg = `${candidate}@${version}`
+      break
+    }
+  }
+  const declared = (plugin as { version?: unknown }).version
+  return {
+    name,
+    part: {
+      name,
+      package: pkg,
+      version: typeof declared === "string" ? declared : null,
+      hooks: hookSources(plugin),
+    },
+  }
+}
+
+function wrapHandler(plugin: Plugin, handler: TransformHandler, session: BuildSession, documentSuffix: string): TransformHandler {
+  let identity: PluginIdentity | undefined
+  let optionsPart: KeyPart | undefined
+  return async function cachedTransform(this: object, code: string, id: string, options?: { ssr?: boolean }) {
+    const current = session.current
+    const root = session.root
+    const path = current === null ? "" : relativeId(id, root)
+    if (current === null || !session.filter(path.split("?")[0] as string, id)) return handler.call(this, code, id, options)
+    const started = performance.now()
+    identity ??= identify(plugin, root)
+    if (optionsPart === undefined && session.options.pluginOptions !== undefined)
+      optionsPart = fingerprint(session.options.pluginOptions)
+    const environment = (this as { environment?: { config?: { consumer?: string } } }).environment
+    const ssr = options?.ssr ?? environment?.config?.consumer === "server"
+    const parts: { [name: string]: KeyPart } = {
+      adapter: ADAPTER,
+      plugin: identity.part,
+      options: optionsPart,
+      version: session.options.version,
+      id: path,
+      code,
+      build: { ssr, mode: session.mode },
+    }
+    let computedHere = false
+    let output: TransformResultValue
+    let result: MemoResult<StoredTransform>
+    try {
+      result = await memoize<StoredTransform>(
+        current.cache,
+        parts,
+        async (memo) => {
+          computedHere = true
+          const recording: Recording = { logs: [] }
+          output = (await handler.call(recordingContext(this, recording, memo), code, id, options)) as TransformResultValue
+          return toStored(output, recording, memo, root)
+        },
+        { files: current.files },
+      )
+    } finally {
+      current.transformMs += performance.now() - started
+    }
+    const document = path + documentSuffix + (ssr ? " [ssr]" : "")
+    if (result.uncacheable === NO_OUTPUT) return output
+    if (computedHere) {
+      current.stats.record(result, performance.now() - started, document)
+      return output
+    }
+    // A hit, or a result shared with a concurrent identical call: replay what the hook did.
+    current.stats.record(result.hit ? result : { ...result, hit: true, savedMs: 0 }, 0, document)
+    for (const dep of result.deps) (this as { addWatchFile?: (file: string) => void }).addWatchFile?.(resolve(root, dep))
+    if (result.value.logs) replayLogs(this, result.value.logs)
+    return fromStored(result.value, root)
+  }
+}
+
+function wrapPlugin(plugin: Plugin, session: BuildSession, documentSuffix: (name: string) => string): Plugin {
+  const hook = plugin.transform
+  if (hook === undefined || hook === null) return plugin
+  const wrapped = Object.defineProperties(
+    Object.create(Object.getPrototypeOf(plugin)),
+    Object.getOwnPropertyDescriptors(plugin),
+  ) as Plugin
+  const suffix = documentSuffix(plugin.name)
+  type Hook = NonNullable<Plugin["transform"]>
+  if (typeof hook === "function") {
+    wrapped.transform = wrapHandler(plugin, hook as TransformHandler, session, suffix) as Hook
+  } else {
+    const handler = (hook as { handler: TransformHandler }).handler
+    wrapped.transform = { ...hook, handler: wrapHandler(plugin, handler, session, suffix) } as Hook
+  }
+  return wrapped
+}
+
+function isPromise(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function"
+}
+
+function flatten(option: PluginOption, into: (Plugin | PromiseLike<unknown>)[]): void {
+  if (!option) return
+  if (Array.isArray(option)) {
+    for (const item of option) flatten(item as PluginOption, into)
+  } else if (isPromise(option)) {
+    into.push(option)
+  } else {
+    into.push(option as Plugin)
+  }
+}
+
+/** The controller: opens the cache at build start, records and reports at the end. */
+function sessionPlugin(session: BuildSession, rootGiven: boolean): Plugin {
+  return {
+    name: "sitecache",
+    configResolved(config) {
+      if (!rootGiven) session.root = config.root
+      session.mode = config.mode
+      if (session.options.log === undefined) session.log = (line) => config.logger.info(line)
+    },
+    async buildStart() {
+      await session.start()
+    },
+    async closeBundle() {
+      await session.finish()
+    },
+  }
+}
+
+/**
+ * Wrap the `transform` hooks of `plugins` with a sitecache memo.
+ *
+ * Returns a list: the plugins (those without a `transform` hook unchanged)
+ * and a `sitecache` plugin that manages the cache. Vite and Rollup both accept
+ * nested lists in `plugins`.
+ *
+ * @example
+ * // vite.config.ts
+ * plugins: [cacheTransforms(mdx(mdxOptions), { cacheConfig: { backend: "sqlite" }, pluginOptions: mdxOptions })]
+ */
+export function cacheTransforms(plugins: PluginOption, options: CacheTransformsOptions = {}): Plugin[] {
+  const session = new BuildSession(options)
+  const flat: (Plugin | PromiseLike<unknown>)[] = []
+  flatten(plugins, flat)
+  const names = flat.filter((p): p is Plugin => !isPromise(p) && Boolean((p as Plugin).transform)).map((p) => p.name)
+  const several = names.length > 1 || flat.some(isPromise)
+  const suffix = (name: string) => (several ? ` (${name})` : "")
+  const wrap = (plugin: Plugin) => wrapPlugin(plugin, session, suffix)
+  const out = flat.map((plugin) =>
+    isPromise(plugin)
+      ? (plugin.then((resolved) => {
+          const list: (Plugin | PromiseLike<unknown>)[] = []
+          flatten(resolved as PluginOption, list)
+          return list.map((p) => (isPromise(p) ? p : wrap(p)))
+        }) as unknown as Plugin)
+      : wrap(plugin),
+  )
+  return [...out, sessionPlugin(session, options.root !== undefined)]
+}

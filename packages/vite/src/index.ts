@@ -1,0 +1,10 @@
+export {
+  ADAPTER,
+  type CacheTransformsOptions,
+  cacheTransforms,
+  relativeId,
+  type TransformCacheReport,
+} from "./cache-transforms.js"
+export type { RecordedLog } from "./context.js"
+export type { IdFilterPattern, IdPattern } from "./filter.js"
+export { fingerprint, installedVersion } from "./fingerprint.js"
