@@ -154,7 +154,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     const command = argv.find((arg) => isCommand(arg))
     // parseArgs adds advice on positionals starting with "-", which is noise here.
     const message = (error as Error).message.split(". To specify a positional")[0] as string
-    throw new UsageError(message.replace(/^Unknown option '([^']*)'/, "unknown option `$1`"), command)
+    const tidy = message.replace(/^Unknown option '([^']*)'/, "unknown option `$1`").replace(/\.?\n/g, ". ")
+    throw new UsageError(tidy, command)
   }
   const [first, ...rest] = parsed.positionals
   const values = parsed.values as Record<string, string | boolean | undefined>

@@ -11,7 +11,7 @@ import { BackendMissingError, BadOptionError, SitecacheError, type StoreCache } 
 import { type CommandName, helpText, parseCommandLine, UsageError } from "./args.js"
 import { clear } from "./commands/clear.js"
 import { explain } from "./commands/explain.js"
-import { inspect } from "./commands/inspect.js"
+import { type InspectRequest, inspect, inspectRequest } from "./commands/inspect.js"
 import { prune, pruneRequest } from "./commands/prune.js"
 import type { Target } from "./commands/target.js"
 import { verify } from "./commands/verify.js"
@@ -31,6 +31,7 @@ async function run(command: CommandName, context: CommandContext): Promise<numbe
   const { io, values } = context
   // Check option values before opening anything.
   const request = command === "prune" ? pruneRequest(values) : undefined
+  const inspection = command === "inspect" ? inspectRequest(values) : undefined
   const cli = await loadConfig({ values, env: io.env, cwd: io.cwd, allTiers: command === "clear" || command === "prune" })
   const warnings = new Set<string>()
   const onWarning = (message: string) => {
@@ -54,7 +55,7 @@ async function run(command: CommandName, context: CommandContext): Promise<numbe
     if (first === undefined) return 2
     switch (command) {
       case "inspect":
-        return await inspect(context, first.cache, first.target)
+        return await inspect(context, first.cache, first.target, inspection as InspectRequest)
       case "clear":
         return await clear(context, opened)
       case "prune":

@@ -47,11 +47,28 @@ function summarize(runs: readonly RunSummary[]): RecentBuilds {
   return { builds: runs.length, ...total, hitRate: total.documents === 0 ? null : total.hits / total.documents }
 }
 
-export async function inspect(context: CommandContext, cache: StoreCache, target: Target): Promise<number> {
-  const { io, values } = context
-  const top = parseCount(values.top, "top", 10)
-  const recent = parseCount(values.runs, "runs", 10)
-  const tool = typeof values.tool === "string" ? values.tool : undefined
+export interface InspectRequest {
+  readonly top: number
+  readonly runs: number
+  readonly tool: string | undefined
+}
+
+/** The options of `inspect`, checked; throws `UsageError` naming the flag. */
+export function inspectRequest(values: CommandContext["values"]): InspectRequest {
+  return {
+    top: parseCount(values.top, "top", 10),
+    runs: parseCount(values.runs, "runs", 10),
+    tool: typeof values.tool === "string" ? values.tool : undefined,
+  }
+}
+
+export async function inspect(
+  context: CommandContext,
+  cache: StoreCache,
+  target: Target,
+  { top, runs: recent, tool }: InspectRequest,
+): Promise<number> {
+  const { io } = context
   const allRecords = await readToolRecords(cache)
   const records = selectTool(allRecords, tool)
   const live = livePrefixes(cache, allRecords)
