@@ -1,0 +1,313 @@
+/**
+ * The database file: its schema, and how it is opened, checked and, when
+ * damaged or of an unknown version, moved aside and recreated.
+ *
+ * ## On-disk format (schema version 1)
+ *
+ * One SQLite file (default `node_modules/.cache/sitecache/cache.db`) in WAL
+ * mode, `PRAGMA application_id` 0x53434442 ("SCDB") and `PRAGMA user_version`
+ * 1. Auto-vacuum is incremental, so `clear` and `prune` give space back.
+ *
+ * - `entries`: one row per entry. `prefix` (16 bytes, the cache's key prefix
+ *   when the entry was written) and `key` (16 bytes) form the primary key;
+ *   `size` is the length of `value`; `created` and `expires` are ms since the
+ *   epoch (`expires` 0: never); `value` is the stored entry exactly as
+ *   `@sitecache/core` encodes it (header, payload, checksum or HMAC), and is
+ *   the last column, so reading the others never touches its overflow pages.
+ * - `access`: one row per entry, by the entry's rowid: `accessed` (ms since
+ *   the epoch, last read or write) and `hits` (reads since written). Kept
+ *   apart from `entries` because SQLite rewrites a whole row on update: a hit
+ *   counter beside a 40 KiB value would rewrite 40 KiB per hit. Indexed by
+ *   `accessed` for least-recently-used eviction and `prune --older-than`.
+ * - `totals`: a single row, `entry_count` and `total_size`, kept exact by
+ *   triggers on `entries` (which also create and remove `access` rows), so
+ *   `inspect()` and the `maxSize` check cost one row read.
+ *
+ * A reader never sees a half-written entry: every write is a SQLite
+ * transaction. Several processes may use one file at once; SQLite's locks
+ * serialize their writes.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from "node:fs"
+import { basename, dirname, join } from "node:path"
+import { BadOptionError, describeCause } from "@sitecache/core"
+import type { Database, DatabaseConstructor } from "./load.js"
+import type { QuickCheck } from "./options.js"
+
+export const SCHEMA_VERSION = 1
+/** "SCDB": marks a file as a sitecache database. */
+export const APPLICATION_ID = 0x53_43_44_42
+/** Moved-aside files kept next to the database (older ones are removed). */
+const KEEP_MOVED_ASIDE = 2
+
+const SCHEMA = `
+CREATE TABLE entries (
+  prefix BLOB NOT NULL,
+  key BLOB NOT NULL,
+  size INTEGER NOT NULL,
+  created INTEGER NOT NULL,
+  expires INTEGER NOT NULL,
+  value BLOB NOT NULL,
+  PRIMARY KEY (prefix, key)
+);
+CREATE TABLE access (
+  entry INTEGER PRIMARY KEY,
+  accessed INTEGER NOT NULL,
+  hits INTEGER NOT NULL
+);
+CREATE INDEX access_by_time ON access (accessed);
+CREATE TABLE totals (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  entry_count INTEGER NOT NULL,
+  total_size INTEGER NOT NULL
+);
+INSERT INTO totals VALUES (1, 0, 0);
+CREATE TRIGGER entries_added AFTER INSERT ON entries BEGIN
+  INSERT OR REPLACE INTO access VALUES (new.rowid, new.created, 0);
+  UPDATE totals SET entry_count = entry_count + 1, total_size = total_size + new.size WHERE id = 1;
+END;
+CREATE TRIGGER entries_replaced AFTER UPDATE OF value ON entries BEGIN
+  UPDATE access SET accessed = new.created, hits = 0 WHERE entry = new.rowid;
+  UPDATE totals SET total_size = total_size - old.size + new.size WHERE id = 1;
+END;
+CREATE TRIGGER entries_removed AFTER DELETE ON entries BEGIN
+  DELETE FROM access WHERE entry = old.rowid;
+  UPDATE totals SET entry_count = entry_count - 1, total_size = total_size - old.size WHERE id = 1;
+END;
+PRAGMA application_id = ${APPLICATION_ID};
+PRAGMA user_version = ${SCHEMA_VERSION};
+`
+
+export interface OpenDatabaseOptions {
+  readonly path: string
+  /** The option that named `path`, for errors (`dir` or `sqlite.path`). */
+  readonly pathOption: string
+  readonly readOnly: boolean
+  readonly quickCheck: QuickCheck
+  /** Wait for locks at open, in ms (creating the schema needs the write lock). */
+  readonly lockWait: number
+  readonly warn: (message: string, cause: unknown) => void
+}
+
+export interface OpenedDatabase {
+  readonly db: Database
+  /** Identity of the file opened, to tell whether another process already replaced it. */
+  readonly file: { readonly dev: number; readonly ino: number } | undefined
+}
+
+const CORRUPT_CODES = new Set(["SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_CORRUPT_INDEX", "SQLITE_CORRUPT_SEQUENCE"])
+
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === "string" ? code : ""
+}
+
+/** The file is damaged or is not a database. */
+export function isCorruptError(error: unknown): boolean {
+  const code = errorCode(error)
+  return CORRUPT_CODES.has(code) || code.startsWith("SQLITE_CORRUPT")
+}
+
+/** Another connection holds a lock we need. */
+export function isBusyError(error: unknown): boolean {
+  const code = errorCode(error)
+  return code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")
+}
+
+/** Why a file cannot be used as it is, or `undefined` when it can. */
+type Verdict = { kind: "ok" } | { kind: "empty" } | { kind: "aside"; reason: string; cause?: unknown }
+
+function inspectFile(db: Database, options: OpenDatabaseOptions, walLeftOver: boolean): Verdict {
+  let applicationId: number
+  let version: number
+  let tables: number
+  try {
+    applicationId = db.pragma("application_id", { simple: true }) as number
+    version = db.pragma("user_version", { simple: true }) as number
+    tables = (db.prepare("SELECT count(*) FROM sqlite_master").pluck().get() as number) ?? 0
+  } catch (error) {
+    if (isCorruptError(error))
+      return { kind: "aside", reason: `it is not a readable database (${describeCause(error)})`, cause: error }
+    throw error
+  }
+  if (applicationId === 0 && version === 0 && tables === 0) return { kind: "empty" }
+  if (applicationId !== APPLICATION_ID && applicationId !== 0) {
+    throw new BadOptionError(
+      options.pathOption,
+      `${options.path} is a database of another application (application_id ${applicationId}); point \`${options.pathOption}\` at a file of its own`,
+    )
+  }
+  if (applicationId !== APPLICATION_ID || version !== SCHEMA_VERSION) {
+    return { kind: "aside", reason: `its format version is ${version}, and this version of sitecache reads ${SCHEMA_VERSION}` }
+  }
+  if (options.quickCheck === "always" || (options.quickCheck === "auto" && walLeftOver)) {
+    const problem = quickCheck(db)
+    if (problem !== undefined) return { kind: "aside", reason: `it fails \`PRAGMA quick_check\` (${problem})` }
+  }
+  return { kind: "ok" }
+}
+
+/** `undefined` when the file passes `PRAGMA quick_check`, else the first problem. */
+export function quickCheck(db: Database): string | undefined {
+  try {
+    const rows = db.pragma("quick_check") as { quick_check: string }[]
+    const first = rows[0]?.quick_check
+    return first === "ok" ? undefined : (first ?? "no result")
+  } catch (error) {
+    if (isCorruptError(error)) return describeCause(error)
+    throw error
+  }
+}
+
+function setPragmas(db: Database, readOnly: boolean): void {
+  if (!readOnly) {
+    // Persistent in the file; a no-op when already set. Needs no transaction.
+    db.pragma("journal_mode = WAL")
+    // Keep the WAL file from growing past this after a checkpoint resets it.
+    db.pragma(`journal_size_limit = ${32 * 1024 * 1024}`)
+  }
+  // WAL + NORMAL: a commit survives a killed process; a power loss may lose the last commits, never corrupt.
+  db.pragma("synchronous = NORMAL")
+  db.pragma("temp_store = MEMORY")
+  // 32 MiB of page cache per connection.
+  db.pragma("cache_size = -32768")
+}
+
+function createSchema(db: Database): void {
+  // auto_vacuum must be chosen before the first table.
+  db.pragma("auto_vacuum = INCREMENTAL")
+  db.pragma("journal_mode = WAL")
+  db.exec("BEGIN IMMEDIATE")
+  try {
+    // Another process may have created it between our look and our lock.
+    const tables = db.prepare("SELECT count(*) FROM sqlite_master").pluck().get() as number
+    if (tables === 0) db.exec(SCHEMA)
+    db.exec("COMMIT")
+  } catch (error) {
+    if (db.inTransaction) db.exec("ROLLBACK")
+    throw error
+  }
+}
+
+function fileIdentity(path: string): { dev: number; ino: number } | undefined {
+  try {
+    const stat = statSync(path)
+    return { dev: stat.dev, ino: stat.ino }
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Move a damaged or foreign-version database (and its WAL) aside as
+ * `<name>.corrupt-<time>`, keeping the newest few, so the next open starts
+ * empty. Returns the new name.
+ */
+export function moveAside(path: string): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-")
+  const aside = `${path}.corrupt-${stamp}`
+  renameSync(path, aside)
+  if (existsSync(`${path}-wal`)) renameSync(`${path}-wal`, `${aside}-wal`)
+  rmSync(`${path}-shm`, { force: true })
+  const prefix = `${basename(path)}.corrupt-`
+  const kept = readdirSync(dirname(path))
+    .filter((name) => name.startsWith(prefix) && !name.endsWith("-wal"))
+    .sort()
+    .reverse()
+  for (const old of kept.slice(KEEP_MOVED_ASIDE)) {
+    rmSync(join(dirname(path), old), { force: true })
+    rmSync(join(dirname(path), `${old}-wal`), { force: true })
+  }
+  return aside
+}
+
+function prepareDirectory(options: OpenDatabaseOptions): void {
+  const dir = dirname(options.path)
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    if (!existsSync(options.path)) {
+      // A WAL without its database would be replayed into the new, empty file.
+      rmSync(`${options.path}-wal`, { force: true })
+      rmSync(`${options.path}-shm`, { force: true })
+      try {
+        closeSync(openSync(options.path, "wx", 0o600))
+      } catch (error) {
+        if (errorCode(error) !== "EEXIST") throw error
+      }
+    }
+  } catch (error) {
+    throw new BadOptionError(options.pathOption, `cannot create the database ${options.path}: ${describeCause(error)}`, {
+      cause: error,
+    })
+  }
+}
+
+function emptyInMemory(Database: DatabaseConstructor): OpenedDatabase {
+  const db = new Database(":memory:")
+  db.exec(SCHEMA)
+  return { db, file: undefined }
+}
+
+/**
+ * Open (creating when missing) the database at `options.path`, check it, and
+ * move it aside when it is damaged or of another format version.
+ */
+export function openDatabase(Database: DatabaseConstructor, options: OpenDatabaseOptions): OpenedDatabase {
+  // Read-only never writes, not even an empty file: an empty in-memory database reads as all misses.
+  if (options.readOnly && !existsSync(options.path)) return emptyInMemory(Database)
+  if (!options.readOnly) prepareDirectory(options)
+  for (let attempt = 0; ; attempt++) {
+    const walLeftOver = (() => {
+      try {
+        return statSync(`${options.path}-wal`).size > 0
+      } catch {
+        return false
+      }
+    })()
+    const file = fileIdentity(options.path)
+    let db: Database
+    try {
+      db = new Database(options.path, { timeout: options.lockWait, readonly: options.readOnly, fileMustExist: true })
+    } catch (error) {
+      throw new BadOptionError(options.pathOption, `cannot open the database ${options.path}: ${describeCause(error)}`, {
+        cause: error,
+      })
+    }
+    try {
+      const verdict = inspectFile(db, options, walLeftOver)
+      if (verdict.kind === "empty") {
+        if (options.readOnly) {
+          db.close()
+          return emptyInMemory(Database)
+        }
+        createSchema(db)
+      } else if (verdict.kind === "aside") {
+        db.close()
+        if (options.readOnly) {
+          options.warn(
+            `sitecache: sqlite: cannot read ${options.path} because ${verdict.reason}; reading nothing (read-only)`,
+            verdict.cause,
+          )
+          return emptyInMemory(Database)
+        }
+        if (attempt > 0) {
+          throw new BadOptionError(options.pathOption, `cannot use the database ${options.path}: ${verdict.reason}`, {
+            cause: verdict.cause,
+          })
+        }
+        const aside = moveAside(options.path)
+        options.warn(
+          `sitecache: sqlite: moved ${options.path} aside to ${basename(aside)} because ${verdict.reason}; starting with an empty cache`,
+          verdict.cause,
+        )
+        prepareDirectory(options)
+        continue
+      }
+      setPragmas(db, options.readOnly)
+      db.pragma(`busy_timeout = ${options.lockWait}`)
+      return { db, file }
+    } catch (error) {
+      if (db.open) db.close()
+      throw error
+    }
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * Opening the SQLite backend: from a `createCache` configuration
+ * (`createStore`), or from typed options (`createSqliteCache`).
+ */
+import { isAbsolute, join, resolve } from "node:path"
+import {
+  BadOptionError,
+  type Cache,
+  type EntryId,
+  type ResolvedCacheConfig,
+  type Store,
+  StoreCache,
+  type StoreCacheOptions,
+  type StoreStats,
+} from "@sitecache/core"
+import { isBusyError, openDatabase } from "./database.js"
+import { loadBetterSqlite3 } from "./load.js"
+import { checkMaxSize, checkSqliteOptions, DEFAULT_BUSY_TIMEOUT, type QuickCheck, type SqliteOptions } from "./options.js"
+import { SqliteStore } from "./store.js"
+
+export interface OpenSqliteStoreOptions {
+  /** The database file. */
+  readonly path: string
+  /** The option that named the file, for errors. Default `path`. */
+  readonly pathOption?: string
+  readonly maxSize?: number
+  readonly busyTimeout?: number
+  readonly quickCheck?: QuickCheck
+  /** Never write (the cache's `read-only` mode). */
+  readonly readOnly?: boolean
+  /** Where `better-sqlite3` may also be found (a project root). */
+  readonly root?: string
+  readonly clock?: () => number
+  /** Where warnings go (a database moved aside). Default `process.emitWarning`. */
+  readonly onWarning?: (message: string, cause: unknown) => void
+}
+
+function defaultWarning(message: string): void {
+  process.emitWarning(message, { type: "SitecacheWarning" })
+}
+
+/** Open (creating when missing) a SQLite store at `options.path`. */
+export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<Store> {
+  const Database = await loadBetterSqlite3(options.root)
+  const busyTimeout = options.busyTimeout ?? DEFAULT_BUSY_TIMEOUT
+  const warn = options.onWarning ?? defaultWarning
+  const open = () =>
+    openDatabase(Database, {
+      path: options.path,
+      pathOption: options.pathOption ?? "path",
+      readOnly: options.readOnly === true,
+      quickCheck: options.quickCheck ?? "auto",
+      lockWait: busyTimeout,
+      warn,
+    })
+  let opened: ReturnType<typeof open>
+  try {
+    opened = open()
+  } catch (error) {
+    // Locked by another process past the bound: this build goes on without the cache.
+    if (isBusyError(error)) return new UnavailableStore(`sqlite (${options.path})`, error)
+    throw error
+  }
+  return new SqliteStore(opened, {
+    path: options.path,
+    busyTimeout,
+    readOnly: options.readOnly === true,
+    reopen: open,
+    warn,
+    ...(options.maxSize === undefined ? {} : { maxSize: options.maxSize }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+  })
+}
+
+/**
+ * For `createCache({ backend: "sqlite", dir, maxSize, sqlite: { path, busyTimeout, quickCheck } })`.
+ * The database is `<dir>/cache.db` unless `sqlite.path` names another file.
+ */
+export function createStore(config: ResolvedCacheConfig): Promise<Store> {
+  const sqlite = checkSqliteOptions(config.sqlite ?? {}, "sqlite.")
+  const path = sqlite.path === undefined ? join(config.dir, "cache.db") : resolve(config.root, sqlite.path)
+  return openSqliteStore({
+    path,
+    pathOption: sqlite.path === undefined ? "dir" : "sqlite.path",
+    readOnly: config.mode === "read-only",
+    root: config.root,
+    ...(config.maxSize === undefined ? {} : { maxSize: config.maxSize }),
+    ...(sqlite.busyTimeout === undefined ? {} : { busyTimeout: sqlite.busyTimeout }),
+    ...(sqlite.quickCheck === undefined ? {} : { quickCheck: sqlite.quickCheck }),
+  })
+}
+
+export interface SqliteCacheOptions extends StoreCacheOptions, SqliteOptions {
+  /** Cache directory: the database is `<dir>/cache.db`. Default `node_modules/.cache/sitecache` under the current directory. */
+  readonly dir?: string
+  /** Evict least recently used entries past this size: bytes, or `"500 MB"`. Default: no bound. */
+  readonly maxSize?: number | string
+}
+
+/**
+ * A cache on one SQLite database file.
+ *
+ * @example
+ * const cache = await createSqliteCache({ dir: "node_modules/.cache/sitecache", maxSize: "1 GB" })
+ */
+export async function createSqliteCache(options: SqliteCacheOptions = {}): Promise<StoreCache & Cache> {
+  const { dir, maxSize, path, busyTimeout, quickCheck, ...cacheOptions } = options
+  const sqlite = checkSqliteOptions(
+    {
+      ...(path === undefined ? {} : { path }),
+      ...(busyTimeout === undefined ? {} : { busyTimeout }),
+      ...(quickCheck === undefined ? {} : { quickCheck }),
+    },
+    "",
+  )
+  if (dir !== undefined && (typeof dir !== "string" || dir === "")) {
+    throw new BadOptionError("dir", `expected a non-empty string, got ${JSON.stringify(dir)}`)
+  }
+  const bytes = checkMaxSize(maxSize, "maxSize")
+  const directory = dir === undefined ? join(process.cwd(), "node_modules", ".cache", "sitecache") : resolve(dir)
+  const file =
+    sqlite.path === undefined ? join(directory, "cache.db") : isAbsolute(sqlite.path) ? sqlite.path : resolve(sqlite.path)
+  const store = await openSqliteStore({
+    path: file,
+    pathOption: sqlite.path === undefined ? "dir" : "path",
+    readOnly: cacheOptions.mode === "read-only",
+    ...(bytes === undefined ? {} : { maxSize: bytes }),
+    ...(sqlite.busyTimeout === undefined ? {} : { busyTimeout: sqlite.busyTimeout }),
+    ...(sqlite.quickCheck === undefined ? {} : { quickCheck: sqlite.quickCheck }),
+    ...(cacheOptions.clock === undefined ? {} : { clock: cacheOptions.clock }),
+    ...(cacheOptions.onWarning === undefined ? {} : { onWarning: cacheOptions.onWarning }),
+  })
+  try {
+    return new StoreCache(store, cacheOptions)
+  } catch (error) {
+    // A bad cache option (`ttl`, `mode`, …): close the database we just opened.
+    await store.close()
+    throw error
+  }
+}
+
+/**
+ * The store of a database that could not be opened because another process
+ * held its lock past the bound: every operation fails (the cache counts it,
+ * warns once and goes on without caching).
+ */
+class UnavailableStore implements Store {
+  readonly name: string
+  readonly #error: unknown
+  constructor(name: string, error: unknown) {
+    this.name = name
+    this.#error = error
+  }
+  #fail(): never {
+    throw this.#error
+  }
+  get(_id: EntryId): undefined {
+    this.#fail()
+  }
+  add(): boolean {
+    this.#fail()
+  }
+  set(): void {
+    this.#fail()
+  }
+  delete(): boolean {
+    this.#fail()
+  }
+  stats(): StoreStats {
+    this.#fail()
+  }
+  clear(): void {
+    this.#fail()
+  }
+  close(): void {}
+}
