@@ -1,0 +1,339 @@
+/**
+ * `cached(processor, { cache })`: a unified processor whose `process(file)`
+ * runs once per distinct input, across builds; and `cachedRun`, the same for
+ * the tree after `run`, for pipelines that share parsing and transforms but
+ * stringify differently.
+ *
+ * The key of a document is made of named parts, so `sitecache explain` can
+ * say which one changed: `content` (line endings normalized), `path`
+ * (project-relative), `pipeline` (the whole processor), one
+ * `plugin:<name>@<version>` per plugin, `version` (yours), `input` (data set
+ * on the file before processing, when any) and `stage`.
+ */
+import { isAbsolute, relative, resolve, sep } from "node:path"
+import {
+  BadOptionError,
+  type BuildStats,
+  type Cache,
+  contentHash,
+  FileHasher,
+  type KeyPart,
+  memoize,
+  normalizeLineEndings,
+  SitecacheError,
+} from "@sitecache/core"
+import { type Compatible, VFile } from "vfile"
+import { canonical } from "./canonical.js"
+import { dependenciesOf, setCacheStatus, setDependencies } from "./dependencies.js"
+import { type Fingerprint, Fingerprinter } from "./fingerprint.js"
+import { PackageResolver } from "./packages.js"
+import { isPipeline, loadPipeline, type Pipeline } from "./pipeline.js"
+import { type FileSnapshot, restoreSnapshot, snapshotUncacheableReason, takeSnapshot, uncacheableReason } from "./snapshot.js"
+import type { ProcessorLike, Tree } from "./types.js"
+
+export interface CachedOptions {
+  /** Where results are kept (any sitecache `Cache`, e.g. from `createCache`). */
+  readonly cache: Cache
+  /** Your own part of every key: change it to invalidate everything this processor cached. */
+  readonly version?: string | number
+  /** Project root: paths in keys are relative to it, and plugin packages resolve from it. Default `process.cwd()`. */
+  readonly root?: string
+  /** Counts hits, misses and time saved, and records each document for the build manifest. */
+  readonly stats?: BuildStats
+  /** File hashes for declared dependencies; share one per build (and invalidate it in watch mode). */
+  readonly files?: FileHasher
+  /** More package names to look for plugin functions in (besides the function's name and the project's remark/rehype dependencies). */
+  readonly packages?: readonly string[]
+  /** Time to live of the entries, in ms. */
+  readonly ttl?: number
+  /** Reads installed packages for fingerprints; share one between processors of a build. */
+  readonly resolver?: PackageResolver
+}
+
+/** A cached processor: `process` like unified's, asynchronous only. */
+export interface CachedProcessor {
+  /** Process `file` (a VFile, or anything `new VFile()` takes), or restore it from the cache. */
+  process(file?: Compatible): Promise<VFile>
+  /** Refused: a cache is asynchronous. Throws `UnsupportedError`. */
+  processSync(file?: Compatible): never
+  /** The processor's fingerprint (computed once; a pipeline's without loading it). */
+  fingerprint(): Promise<Fingerprint>
+  /** The processor itself (loads a pipeline's plugins). */
+  processor(): Promise<ProcessorLike>
+  /** `false` until the processor is loaded: a warm build of a pipeline never loads it. */
+  readonly loaded: boolean
+  /** The same processor (same fingerprint, same loaded plugins) counting into other `stats`, e.g. one per build in watch mode. */
+  withStats(stats: BuildStats | undefined): CachedProcessor
+}
+
+/** A cached parse-and-run: the transformed tree, for several compilers. */
+export interface CachedRunner {
+  /** Parse and run `file`, or restore the tree (and the file's data, messages and history) from the cache. */
+  run(file?: Compatible): Promise<{ tree: Tree; file: VFile }>
+  /** Refused: a cache is asynchronous. Throws `UnsupportedError`. */
+  runSync(file?: Compatible): never
+  fingerprint(): Promise<Fingerprint>
+  processor(): Promise<ProcessorLike>
+  readonly loaded: boolean
+  withStats(stats: BuildStats | undefined): CachedRunner
+}
+
+/** An operation a cached processor cannot do, such as `processSync`. */
+export class UnsupportedError extends SitecacheError {
+  readonly operation: string
+  constructor(operation: string, instead: string) {
+    super(
+      "SITECACHE_UNSUPPORTED",
+      `sitecache: cannot \`${operation}\` with a cache (caches are asynchronous): use \`await ${instead}\` instead`,
+    )
+    this.operation = operation
+  }
+}
+
+/**
+ * Cache a unified processor's `process`.
+ *
+ * @example
+ * const processor = cached(unified().use(remarkParse).use(remarkRehype).use(rehypeStringify), { cache })
+ * const file = await processor.process(await read("content/about.md"))
+ */
+export function cached(processor: ProcessorLike | Pipeline, options: CachedOptions): CachedProcessor {
+  return processorFacade(new Engine(processor, options, "process"), options.stats)
+}
+
+function processorFacade(engine: Engine, stats: BuildStats | undefined): CachedProcessor {
+  return {
+    process: (file) => engine.process(file, stats),
+    processSync: () => {
+      throw new UnsupportedError("processSync", "cachedProcessor.process(file)")
+    },
+    fingerprint: () => engine.fingerprint(),
+    processor: () => engine.load(),
+    get loaded() {
+      return engine.loaded
+    },
+    withStats: (other) => processorFacade(engine, other),
+  }
+}
+
+/**
+ * Cache a unified processor's parse and `run`: the transformed tree, to
+ * stringify with several compilers.
+ *
+ * @example
+ * const runner = cachedRun(unified().use(remarkParse).use(remarkGfm).use(remarkRehype), { cache })
+ * const { tree, file } = await runner.run(source)
+ * const html = unified().use(rehypeStringify).stringify(tree, file)
+ */
+export function cachedRun(processor: ProcessorLike | Pipeline, options: CachedOptions): CachedRunner {
+  return runnerFacade(new Engine(processor, options, "run"), options.stats)
+}
+
+function runnerFacade(engine: Engine, stats: BuildStats | undefined): CachedRunner {
+  return {
+    run: (file) => engine.run(file, stats),
+    runSync: () => {
+      throw new UnsupportedError("runSync", "cachedRunner.run(file)")
+    },
+    fingerprint: () => engine.fingerprint(),
+    processor: () => engine.load(),
+    get loaded() {
+      return engine.loaded
+    },
+    withStats: (other) => runnerFacade(engine, other),
+  }
+}
+
+interface RunSnapshot {
+  readonly file: FileSnapshot
+  readonly tree: Tree
+}
+
+class Engine {
+  readonly #source: ProcessorLike | Pipeline
+  readonly #cache: Cache
+  readonly #root: string
+  readonly #files: FileHasher
+  readonly #fingerprinter: Fingerprinter
+  readonly #options: CachedOptions
+  readonly #stage: "process" | "run"
+  #fingerprint: Promise<Fingerprint> | undefined
+  #processor: Promise<ProcessorLike> | undefined
+  loaded = false
+
+  constructor(source: ProcessorLike | Pipeline, options: CachedOptions, stage: "process" | "run") {
+    if (options === null || typeof options !== "object") throw new BadOptionError("options", "expected `{ cache }`")
+    const cache = options.cache as Partial<Cache> | undefined
+    if (cache === undefined || cache === null || typeof cache.get !== "function" || typeof cache.put !== "function") {
+      throw new BadOptionError("cache", 'expected a sitecache `Cache` (e.g. `await createCache({ backend: "sqlite" })`)')
+    }
+    if (
+      !isPipeline(source) &&
+      (source === null ||
+        (typeof source !== "object" && typeof source !== "function") ||
+        !Array.isArray((source as ProcessorLike).attachers))
+    ) {
+      throw new BadOptionError("processor", "expected a unified processor or a `pipeline([...])`")
+    }
+    if (options.version !== undefined && typeof options.version !== "string" && typeof options.version !== "number") {
+      throw new BadOptionError("version", "expected a string or a number")
+    }
+    this.#source = source
+    this.#cache = options.cache
+    this.#root = resolve(options.root ?? process.cwd())
+    this.#files = options.files ?? new FileHasher({ root: this.#root })
+    this.#fingerprinter = new Fingerprinter({
+      root: isPipeline(source) ? source.root : this.#root,
+      resolver: options.resolver ?? new PackageResolver(),
+      ...(options.packages === undefined ? {} : { packages: options.packages }),
+    })
+    this.#options = options
+    this.#stage = stage
+    if (!isPipeline(source)) {
+      this.#processor = Promise.resolve(source)
+      this.loaded = true
+    }
+  }
+
+  fingerprint(): Promise<Fingerprint> {
+    if (this.#fingerprint === undefined) {
+      const source = this.#source
+      const plugins = isPipeline(source)
+        ? source.plugins
+        : source.attachers.map(([plugin, ...parameters]) => ({ source: { kind: "function" as const, plugin }, parameters }))
+      const settings = isPipeline(source) ? source.settings : source.data("settings")
+      this.#fingerprint = this.#fingerprinter.fingerprint(plugins, settings)
+      this.#fingerprint.catch(() => {
+        this.#fingerprint = undefined
+      })
+    }
+    return this.#fingerprint
+  }
+
+  load(): Promise<ProcessorLike> {
+    if (this.#processor === undefined) {
+      this.#processor = loadPipeline(this.#source as Pipeline, this.#fingerprinter).then((processor) => {
+        this.loaded = true
+        return processor
+      })
+      this.#processor.catch(() => {
+        this.#processor = undefined
+      })
+    }
+    return this.#processor
+  }
+
+  async process(input: Compatible | undefined, stats: BuildStats | undefined): Promise<VFile> {
+    const file = toVFile(input)
+    await this.#memoize<FileSnapshot>(
+      file,
+      stats,
+      async (processor, before) => {
+        await processor.process(file)
+        return takeSnapshot(file, before, this.#root, true)
+      },
+      snapshotUncacheableReason,
+      (snapshot) => restoreSnapshot(file, snapshot, this.#root),
+    )
+    return file
+  }
+
+  async run(input: Compatible | undefined, stats: BuildStats | undefined): Promise<{ tree: Tree; file: VFile }> {
+    const file = toVFile(input)
+    const value = await this.#memoize<RunSnapshot>(
+      file,
+      stats,
+      async (processor, before) => {
+        const tree = (await processor.run(processor.parse(file) as never, file)) as Tree
+        return { file: takeSnapshot(file, before, this.#root, false), tree }
+      },
+      (snapshot) => snapshotUncacheableReason(snapshot.file) ?? uncacheableReason(snapshot.tree, "tree"),
+      (snapshot) => restoreSnapshot(file, snapshot.file, this.#root),
+    )
+    return { tree: value.tree, file }
+  }
+
+  async #memoize<T>(
+    file: VFile,
+    stats: BuildStats | undefined,
+    compute: (processor: ProcessorLike, before: { history: number; messages: number }) => Promise<T>,
+    whyUncacheable: (value: T) => string | undefined,
+    restore: (value: T) => void,
+  ): Promise<T> {
+    const fingerprint = await this.fingerprint()
+    const document = file.path ? this.#projectPath(resolve(file.cwd || this.#root, file.path)) : undefined
+    const parts: Record<string, KeyPart> = {
+      stage: this.#stage,
+      content: contentOf(file.value),
+      path: document ?? "",
+      pipeline: fingerprint.pipeline,
+      ...fingerprint.parts,
+    }
+    if (this.#options.version !== undefined) parts.version = String(this.#options.version)
+    if (Object.keys(file.data).length > 0) parts.input = canonical(file.data)
+    const before = { history: file.history.length, messages: file.messages.length }
+    let ran = false
+    const result = await memoize<T>(
+      this.#cache,
+      parts,
+      async (context) => {
+        ran = true
+        const processor = await this.load()
+        const value = await compute(processor, before)
+        for (const path of dependenciesOf(file)) context.dependOn(path)
+        const reason = whyUncacheable(value)
+        if (reason !== undefined) context.uncacheable(reason)
+        return value
+      },
+      {
+        files: this.#files,
+        ...(stats === undefined ? {} : { stats }),
+        ...(document === undefined ? {} : { document }),
+        ...(this.#options.ttl === undefined ? {} : { ttl: this.#options.ttl }),
+      },
+    )
+    let value = result.value
+    if (!ran) {
+      // A hit is a fresh decode; a result shared with a concurrent identical call is that call's: copy it.
+      if (!result.hit) value = copy(value)
+      restore(value)
+      setDependencies(
+        file,
+        result.deps.map((path) => resolve(this.#files.root, path)),
+      )
+    }
+    setCacheStatus(file, {
+      hit: !ran,
+      key: result.key.hex,
+      savedMs: ran ? 0 : result.savedMs,
+      ...(result.uncacheable === undefined ? {} : { uncacheable: result.uncacheable }),
+    })
+    return value
+  }
+
+  /** Project-relative with `/` (absolute when outside the root). */
+  #projectPath(path: string): string {
+    const rel = relative(this.#root, path)
+    if (rel.startsWith("..") || isAbsolute(rel)) return path.split(sep).join("/")
+    return rel.split(sep).join("/")
+  }
+}
+
+function toVFile(input: Compatible | undefined): VFile {
+  if (input !== null && typeof input === "object" && "message" in input && "messages" in input) return input as VFile
+  return new VFile(input)
+}
+
+function contentOf(value: VFile["value"]): KeyPart {
+  if (value === undefined) return null
+  if (typeof value === "string") return normalizeLineEndings(value)
+  return { bytes: contentHash(value) }
+}
+
+function copy<T>(value: T): T {
+  try {
+    return structuredClone(value)
+  } catch {
+    return value
+  }
+}

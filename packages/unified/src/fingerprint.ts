@@ -1,0 +1,272 @@
+/**
+ * The fingerprint of a processor: what, besides a document's content and
+ * path, decides its output. It is built plugin by plugin (DESIGN §3):
+ *
+ * - a plugin from a package: the package's name and installed version, and
+ *   the versions of everything it depends on as installed for it (a
+ *   `highlight.js` upgrade under `rehype-highlight` changes the output too);
+ * - a local plugin: a hash of its source file and of the local modules it
+ *   imports (and the installed versions of the packages those import); a
+ *   plugin given as a function whose module is unknown: its source text;
+ * - its options (the parameters given to `use`), serialized canonically,
+ *   function-valued options by their source;
+ * - the processor's settings, `unified`'s own version, this adapter's
+ *   version and the user's `version`.
+ *
+ * Each plugin's fingerprint is kept under its own name
+ * (`plugin:remark-gfm@4.0.1`), so the build manifest can tell which plugin
+ * changed when every document misses.
+ */
+import { readFileSync, statSync } from "node:fs"
+import { dirname, extname, isAbsolute, relative, resolve, sep } from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { BadOptionError, contentHash, type KeyPart, key } from "@sitecache/core"
+import { canonical } from "./canonical.js"
+import { PackageResolver, packageNameOf } from "./packages.js"
+
+/** Version of this adapter and of its stored snapshot format: both invalidate every entry when they change. */
+export const ADAPTER_VERSION = "0.1.0"
+export const SNAPSHOT_FORMAT = 1
+
+/** One plugin of a fingerprint. */
+export interface PluginFingerprint {
+  /** `remark-gfm@4.0.1`, `local:src/plugins/layout.ts`, or `function:remarkThing` (a function of unknown origin). */
+  readonly label: string
+  /** Hex hash of everything about the plugin that can change the output: code, dependencies, options. */
+  readonly hash: string
+}
+
+export interface Fingerprint {
+  /** Hex hash of the whole pipeline, in order. */
+  readonly pipeline: string
+  readonly plugins: readonly PluginFingerprint[]
+  /** Key parts named after each plugin (`plugin:remark-gfm@4.0.1` → hash), for `sitecache explain`. */
+  readonly parts: Readonly<Record<string, string>>
+}
+
+/** A plugin as `processor.attachers` holds it: the function and the parameters given to `use`. */
+export type Attacher = readonly [plugin: unknown, ...parameters: unknown[]]
+
+/** How plugins are located: a package, a local module, or a function. */
+export type PluginSource =
+  | { readonly kind: "package"; readonly name: string }
+  | { readonly kind: "module"; readonly url: URL }
+  | { readonly kind: "function"; readonly plugin: unknown }
+
+export interface FingerprintOptions {
+  /** Where packages resolve from, and what local paths are relative to. */
+  readonly root: string
+  /** Extra package names to match plugin functions against. */
+  readonly packages?: readonly string[]
+  readonly resolver?: PackageResolver
+}
+
+/** Turn a list of located plugins, their options and settings into a fingerprint. */
+export class Fingerprinter {
+  readonly root: string
+  readonly resolver: PackageResolver
+  #packages: readonly string[]
+  #modules = new Map<string, Promise<Record<string, unknown> | undefined>>()
+  #identified = new Map<unknown, Promise<PluginFingerprintBase>>()
+
+  constructor(options: FingerprintOptions) {
+    this.root = resolve(options.root)
+    this.resolver = options.resolver ?? new PackageResolver()
+    this.#packages = options.packages ?? []
+  }
+
+  /** The fingerprint of plugins in order, with their parameters, and the processor's settings. */
+  async fingerprint(
+    plugins: readonly { readonly source: PluginSource; readonly parameters: readonly unknown[] }[],
+    settings: unknown,
+  ): Promise<Fingerprint> {
+    const fingerprints: PluginFingerprint[] = []
+    for (const { source, parameters } of plugins) {
+      const base = await this.#base(source)
+      fingerprints.push({ label: base.label, hash: key({ code: base.code, options: canonical(parameters) }).hex })
+    }
+    const unifiedDir =
+      this.resolver.find("unified", this.root) ?? this.resolver.find("unified", dirname(fileURLToPath(import.meta.url)))
+    const pipeline = key({
+      adapter: `@sitecache/unified@${ADAPTER_VERSION}/${SNAPSHOT_FORMAT}`,
+      unified: unifiedDir === undefined ? null : this.resolver.closure(unifiedDir),
+      settings: canonical(settings ?? null),
+      plugins: fingerprints.map((plugin) => plugin.hash),
+    }).hex
+    const parts: Record<string, string> = {}
+    for (const plugin of fingerprints) {
+      let name = `plugin:${plugin.label}`
+      for (let n = 2; name in parts; n++) name = `plugin:${plugin.label}#${n}`
+      parts[name] = plugin.hash
+    }
+    return { pipeline, plugins: fingerprints, parts }
+  }
+
+  /** Locate a plugin function among installed packages; `undefined` when it comes from none of them. */
+  async packageOf(plugin: unknown): Promise<string | undefined> {
+    for (const name of this.#candidates(plugin)) {
+      const dir = this.resolver.find(name, this.root)
+      if (dir === undefined) continue
+      const module = await this.#import(dir)
+      if (module === undefined) continue
+      if (module.default === plugin || Object.values(module).includes(plugin)) return dir
+    }
+    return undefined
+  }
+
+  #base(source: PluginSource): Promise<PluginFingerprintBase> {
+    const id = source.kind === "package" ? `package:${source.name}` : source.kind === "module" ? source.url.href : source.plugin
+    let found = this.#identified.get(id)
+    if (found === undefined) {
+      found = this.#computeBase(source)
+      this.#identified.set(id, found)
+    }
+    return found
+  }
+
+  async #computeBase(source: PluginSource): Promise<PluginFingerprintBase> {
+    switch (source.kind) {
+      case "package": {
+        const dir = this.resolver.find(source.name, this.root)
+        if (dir === undefined) {
+          throw new BadOptionError(
+            "plugins",
+            `cannot find the plugin package \`${source.name}\` from ${this.root}: is it installed?`,
+          )
+        }
+        return this.#packageBase(dir)
+      }
+      case "module": {
+        const file = localModuleFile(source.url)
+        return { label: `local:${this.#relative(file)}`, code: this.#localSource(file) }
+      }
+      case "function": {
+        const dir = await this.packageOf(source.plugin)
+        if (dir !== undefined) return this.#packageBase(dir)
+        const name = (source.plugin as { name?: string }).name || "anonymous"
+        return { label: `function:${name}`, code: { source: contentHash(Function.prototype.toString.call(source.plugin)) } }
+      }
+    }
+  }
+
+  #packageBase(dir: string): PluginFingerprintBase {
+    const info = this.resolver.info(dir)
+    return { label: `${info?.name ?? "unknown"}@${info?.version ?? "0.0.0"}`, code: { packages: this.resolver.closure(dir) } }
+  }
+
+  /** Content hashes of a local module and the local modules it imports; versions of the packages they import. */
+  #localSource(entry: string): { files: Record<string, string>; packages: string[] } {
+    const files: Record<string, string> = {}
+    const packages = new Set<string>()
+    const visit = (file: string): void => {
+      const name = this.#relative(file)
+      if (name in files) return
+      let text: string
+      try {
+        text = readFileSync(file, "utf8")
+      } catch {
+        files[name] = "missing"
+        return
+      }
+      files[name] = contentHash(text)
+      for (const specifier of importedSpecifiers(text)) {
+        if (specifier.startsWith(".")) {
+          visit(localModuleFile(pathToFileURL(resolve(dirname(file), specifier))))
+          continue
+        }
+        const packageName = packageNameOf(specifier)
+        const dir = packageName === undefined ? undefined : this.resolver.find(packageName, dirname(file))
+        if (dir !== undefined) for (const item of this.resolver.closure(dir)) packages.add(item)
+      }
+    }
+    visit(entry)
+    return { files, packages: [...packages].sort() }
+  }
+
+  #relative(file: string): string {
+    const rel = relative(this.root, file)
+    return rel.startsWith("..") || isAbsolute(rel) ? file.split(sep).join("/") : rel.split(sep).join("/")
+  }
+
+  /** Packages a function may come from: its name in kebab case, `packages`, then the project's unified-ecosystem dependencies. */
+  *#candidates(plugin: unknown): Iterable<string> {
+    const seen = new Set<string>()
+    const name = typeof plugin === "function" ? plugin.name : ""
+    const kebab = name
+      .replace(/([a-z0-9])([A-Z])/g, "$1-$2")
+      .replace(/([A-Z])([A-Z][a-z])/g, "$1-$2")
+      .toLowerCase()
+    const project = this.resolver.ownerOf(resolve(this.root, "package.json"))?.manifest
+    const dependencies = [
+      ...Object.keys(project?.dependencies ?? {}),
+      ...Object.keys(project?.devDependencies ?? {}),
+      ...Object.keys(project?.optionalDependencies ?? {}),
+    ]
+    const ecosystem = /(^|[/-])(remark|rehype|retext|recma|unified|mdx|micromark)([/-]|$)/
+    for (const candidate of [kebab, ...this.#packages, ...dependencies.filter((dependency) => ecosystem.test(dependency))]) {
+      if (candidate === "" || seen.has(candidate)) continue
+      seen.add(candidate)
+      yield candidate
+    }
+  }
+
+  #import(dir: string): Promise<Record<string, unknown> | undefined> {
+    let module = this.#modules.get(dir)
+    if (module === undefined) {
+      module = import(pathToFileURL(this.resolver.entry(dir)).href).then(
+        (loaded: Record<string, unknown>) => loaded,
+        () => undefined,
+      )
+      this.#modules.set(dir, module)
+    }
+    return module
+  }
+}
+
+interface PluginFingerprintBase {
+  readonly label: string
+  readonly code: KeyPart
+}
+
+/**
+ * The file of a local module URL. Sources run through a TypeScript loader
+ * import `./plugin.js` that exists as `./plugin.ts`: that file is used when
+ * the `.js` one does not exist.
+ */
+export function localModuleFile(url: URL): string {
+  const file = fileURLToPath(url)
+  if (exists(file)) return file
+  const extension = extname(file)
+  const alternatives =
+    extension === ".js"
+      ? [".ts", ".tsx", ".mts"]
+      : extension === ".mjs"
+        ? [".mts"]
+        : extension === ""
+          ? [".ts", ".js", ".mjs", "/index.ts", "/index.js"]
+          : []
+  for (const alternative of alternatives) {
+    const candidate = extension === "" ? file + alternative : file.slice(0, -extension.length) + alternative
+    if (exists(candidate)) return candidate
+  }
+  return file
+}
+
+function exists(file: string): boolean {
+  try {
+    return statSync(file).isFile()
+  } catch {
+    return false
+  }
+}
+
+/** Module specifiers a source file imports (static, dynamic and re-exports). */
+export function importedSpecifiers(text: string): string[] {
+  const found = new Set<string>()
+  const pattern = /\bfrom\s*["']([^"'\n]+)["']|\bimport\s*\(?\s*["']([^"'\n]+)["']/g
+  for (const match of text.matchAll(pattern)) {
+    const specifier = match[1] ?? match[2]
+    if (specifier !== undefined) found.add(specifier)
+  }
+  return [...found]
+}

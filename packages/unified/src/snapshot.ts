@@ -1,0 +1,201 @@
+/**
+ * A processed VFile as data, and back.
+ *
+ * A snapshot keeps what processing changed: the output `value` (string or
+ * bytes), every own field of the file other than `cwd` (`data`, `map`,
+ * `result`, `stored`, and custom fields plugins set on the file), the paths
+ * added to `history`, and the messages added, each with every own property
+ * (reason, place, source, ruleId, fatal, url, note, cause, ancestors, …) and
+ * its enumerability. Restoring rebuilds real `VFileMessage` instances, so
+ * `file.messages` reads exactly as after an uncached run.
+ *
+ * Paths are stored relative to the project root when inside it, so a cache
+ * filled in one checkout restores correct paths in another.
+ *
+ * Only data round-trips through a cache. `uncacheableReason` finds what does
+ * not (a function, a symbol, a class instance that would come back as a plain
+ * object) before anything is stored, and names where it is.
+ */
+import { isAbsolute, join, relative, sep } from "node:path"
+import type { VFile } from "vfile"
+import { VFileMessage } from "vfile-message"
+
+/** A path as stored: relative to the project root (`{ inRoot }`) when it was inside it. */
+export type PortablePath = string | { readonly inRoot: string }
+
+export interface MessageSnapshot {
+  /** Own properties: name, value, enumerable. */
+  readonly properties: readonly (readonly [string, unknown, boolean])[]
+}
+
+export interface FileSnapshot {
+  /** The output (absent for a tree snapshot, where `value` stays the input). */
+  readonly value?: string | Uint8Array
+  readonly hasValue: boolean
+  /** Own fields of the file besides `value`, `cwd`, `history` and `messages`. */
+  readonly fields: Readonly<Record<string, unknown>>
+  /** Paths added to `history` while processing. */
+  readonly history: readonly PortablePath[]
+  /** Messages added while processing. */
+  readonly messages: readonly MessageSnapshot[]
+}
+
+const OWN_FIELDS = new Set(["value", "cwd", "history", "messages"])
+
+export function toPortable(path: unknown, root: string): unknown {
+  if (typeof path !== "string" || !isAbsolute(path)) return path
+  const rel = relative(root, path)
+  if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) return path
+  return { inRoot: rel.split(sep).join("/") }
+}
+
+export function fromPortable(path: unknown, root: string): unknown {
+  if (path !== null && typeof path === "object" && typeof (path as { inRoot?: unknown }).inRoot === "string") {
+    return join(root, ...(path as { inRoot: string }).inRoot.split("/"))
+  }
+  return path
+}
+
+/** What processing left in `file`, given the lengths of `history` and `messages` before it. */
+export function takeSnapshot(
+  file: VFile,
+  before: { readonly history: number; readonly messages: number },
+  root: string,
+  withValue: boolean,
+): FileSnapshot {
+  const fields: Record<string, unknown> = {}
+  for (const name of Object.keys(file)) {
+    if (!OWN_FIELDS.has(name)) fields[name] = (file as unknown as Record<string, unknown>)[name]
+  }
+  return {
+    ...(withValue && file.value !== undefined ? { value: file.value } : {}),
+    hasValue: withValue,
+    fields,
+    history: file.history.slice(before.history).map((path) => toPortable(path, root) as PortablePath),
+    messages: file.messages.slice(before.messages).map((message) => ({
+      properties: Object.getOwnPropertyNames(message).map((name) => {
+        const descriptor = Object.getOwnPropertyDescriptor(message, name) as PropertyDescriptor
+        const value = name === "file" ? toPortable(descriptor.value, root) : descriptor.value
+        return [name, value, descriptor.enumerable === true] as const
+      }),
+    })),
+  }
+}
+
+/** Put a snapshot back into `file`, as the run that took it left it. */
+export function restoreSnapshot(file: VFile, snapshot: FileSnapshot, root: string): void {
+  if (snapshot.hasValue) (file as { value: unknown }).value = snapshot.value
+  const target = file as unknown as Record<string, unknown>
+  for (const [name, value] of Object.entries(snapshot.fields)) {
+    const current = target[name]
+    // Keep the identity of `file.data` (and any other plain record) that callers may hold.
+    if (isRecord(current) && isRecord(value) && current !== value) {
+      for (const key of Object.keys(current)) delete current[key]
+      Object.assign(current, value)
+    } else {
+      target[name] = value
+    }
+  }
+  for (const path of snapshot.history) file.history.push(fromPortable(path, root) as string)
+  for (const stored of snapshot.messages) {
+    const message = Object.create(VFileMessage.prototype) as VFileMessage
+    for (const [name, value, enumerable] of stored.properties) {
+      Object.defineProperty(message, name, {
+        value: name === "file" ? fromPortable(value, root) : value,
+        enumerable,
+        writable: true,
+        configurable: true,
+      })
+    }
+    file.messages.push(message)
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== "object") return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+const DATA_PROTOTYPES = new Set<unknown>([
+  Object.prototype,
+  null,
+  Array.prototype,
+  Map.prototype,
+  Set.prototype,
+  Date.prototype,
+  RegExp.prototype,
+  ArrayBuffer.prototype,
+  Error.prototype,
+  EvalError.prototype,
+  RangeError.prototype,
+  ReferenceError.prototype,
+  SyntaxError.prototype,
+  TypeError.prototype,
+  URIError.prototype,
+])
+
+/**
+ * Where `value` holds something a cache cannot give back as it is (a
+ * function, a symbol, a class instance), described for a warning; or
+ * `undefined` when it all round-trips.
+ */
+export function uncacheableReason(value: unknown, path: string): string | undefined {
+  const seen = new Set<object>()
+  const visit = (item: unknown, at: string): string | undefined => {
+    switch (typeof item) {
+      case "function":
+        return `\`${at}\` holds a function`
+      case "symbol":
+        return `\`${at}\` holds a symbol`
+      case "object":
+        break
+      default:
+        return undefined
+    }
+    if (item === null || seen.has(item)) return undefined
+    seen.add(item)
+    if (ArrayBuffer.isView(item)) return undefined
+    const proto = Object.getPrototypeOf(item)
+    if (!DATA_PROTOTYPES.has(proto)) {
+      const name = (proto?.constructor as { name?: string } | undefined)?.name ?? "anonymous"
+      return `\`${at}\` holds a \`${name}\` instance`
+    }
+    if (item instanceof Map) {
+      for (const [k, v] of item) {
+        const found = visit(k, `${at}<key>`) ?? visit(v, `${at}.get(${String(k)})`)
+        if (found !== undefined) return found
+      }
+      return undefined
+    }
+    if (item instanceof Set) {
+      for (const v of item) {
+        const found = visit(v, `${at}<item>`)
+        if (found !== undefined) return found
+      }
+      return undefined
+    }
+    if (item instanceof Error) return visit((item as { cause?: unknown }).cause, `${at}.cause`)
+    for (const name of Object.keys(item)) {
+      const found = visit((item as Record<string, unknown>)[name], Array.isArray(item) ? `${at}[${name}]` : `${at}.${name}`)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  return visit(value, path)
+}
+
+/** Why `snapshot` cannot be stored, or `undefined`. */
+export function snapshotUncacheableReason(snapshot: FileSnapshot): string | undefined {
+  for (const [name, value] of Object.entries(snapshot.fields)) {
+    const found = uncacheableReason(value, `file.${name}`)
+    if (found !== undefined) return found
+  }
+  for (const [index, message] of snapshot.messages.entries()) {
+    for (const [name, value] of message.properties) {
+      const found = uncacheableReason(value, `file.messages[${index}].${name}`)
+      if (found !== undefined) return found
+    }
+  }
+  return undefined
+}
