@@ -1,0 +1,228 @@
+/**
+ * Options of the Redis store, checked at creation (a mistake throws a
+ * `BadOptionError` naming the option, e.g. `redis.commandTimeout`), and the
+ * lazy loading of `ioredis`.
+ */
+import { BackendMissingError, BadOptionError } from "@sitecache/core"
+import type { ClusterOptions, RedisOptions } from "ioredis"
+import { checkNamespace } from "./layout.js"
+
+/** A cluster seed: `"host:port"` or `{ host, port }`. */
+export type RedisNode = string | { readonly host: string; readonly port: number }
+
+export interface RedisStoreOptions {
+  /** `redis://[[user]:password@]host:port[/db]`, `rediss://…` for TLS. Default `redis://127.0.0.1:6379`. */
+  readonly url?: string
+  /** Seed nodes of a Redis Cluster (instead of `url`). */
+  readonly nodes?: readonly RedisNode[]
+  /**
+   * An existing ioredis `Redis` or `Cluster` client to use instead of `url`
+   * or `nodes`. The cache never closes it; its own options (offline queue,
+   * timeouts, retries) apply, so give it the fail-open ones of the README.
+   */
+  readonly client?: unknown
+  /** Prefix of every Redis key of this cache. Default `sitecache`. */
+  readonly namespace?: string
+  /** Milliseconds to establish a connection. Default 1000. */
+  readonly connectTimeout?: number
+  /** Milliseconds a command may wait for its reply. Default 1000. */
+  readonly commandTimeout?: number
+  /** Consecutive failures that open the circuit breaker. Default 3. */
+  readonly breakerThreshold?: number
+  /** Milliseconds the open circuit skips Redis before one probe. Default 5000. */
+  readonly breakerCooldown?: number
+  /** Keys per `MGET` (and entries per pipeline of writes). Default 100. */
+  readonly batchSize?: number
+  /** Never send a write command (the cache's `read-only` mode). */
+  readonly readOnly?: boolean
+  /** More ioredis options (`tls`, `username`, `password`, `db`, `retryStrategy`, cluster options, ...), applied last. */
+  readonly ioredis?: RedisOptions & ClusterOptions
+  /** Overrides the store's name in messages. */
+  readonly name?: string
+}
+
+export interface ResolvedRedisOptions {
+  readonly url?: string
+  readonly nodes?: readonly { readonly host: string; readonly port: number }[]
+  readonly client?: unknown
+  readonly namespace: string
+  readonly connectTimeout: number
+  readonly commandTimeout: number
+  readonly breakerThreshold: number
+  readonly breakerCooldown: number
+  readonly batchSize: number
+  readonly readOnly: boolean
+  readonly ioredis: RedisOptions & ClusterOptions
+  readonly name?: string
+}
+
+export const DEFAULT_URL = "redis://127.0.0.1:6379"
+
+const KNOWN = new Set([
+  "url",
+  "nodes",
+  "client",
+  "namespace",
+  "connectTimeout",
+  "commandTimeout",
+  "breakerThreshold",
+  "breakerCooldown",
+  "batchSize",
+  "readOnly",
+  "ioredis",
+  "name",
+  "secret",
+])
+
+function positiveInteger(value: unknown, option: string, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
+    throw new BadOptionError(option, `expected an integer > 0, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+function checkUrl(value: unknown, option: string): string {
+  if (typeof value !== "string" || value === "")
+    throw new BadOptionError(option, `expected a URL string, got ${JSON.stringify(value)}`)
+  if (value.startsWith("/")) return value // a Unix socket path
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new BadOptionError(option, `expected redis://host:port or rediss://host:port, got ${JSON.stringify(redactUrl(value))}`)
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+    throw new BadOptionError(option, `expected the redis: or rediss: scheme, got ${JSON.stringify(url.protocol)}`)
+  }
+  return value
+}
+
+function checkNode(value: unknown, option: string): { host: string; port: number } {
+  if (typeof value === "string") {
+    const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(value)
+    if (match) return { host: match[1] as string, port: Number(match[2]) }
+  } else if (typeof value === "object" && value !== null) {
+    const { host, port } = value as { host?: unknown; port?: unknown }
+    if (
+      typeof host === "string" &&
+      host !== "" &&
+      typeof port === "number" &&
+      Number.isInteger(port) &&
+      port > 0 &&
+      port < 65536
+    ) {
+      return { host, port }
+    }
+  }
+  throw new BadOptionError(option, `expected "host:port" or { host, port }, got ${JSON.stringify(value)}`)
+}
+
+function looksLikeClient(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false
+  const client = value as Record<string, unknown>
+  return typeof client.status === "string" && typeof client.on === "function" && typeof client.mgetBuffer === "function"
+}
+
+/**
+ * Check store options. `path` is how the options are named in messages:
+ * `"redis."` for `createCache({ redis })`, `""` for `createRedisCache(options)`.
+ */
+export function resolveRedisOptions(raw: unknown, path = "redis."): ResolvedRedisOptions {
+  if (raw === undefined) raw = {}
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw new BadOptionError(path.slice(0, -1) || "options", "expected an object")
+  const options = raw as Record<string, unknown>
+  for (const name of Object.keys(options)) {
+    if (!KNOWN.has(name) && options[name] !== undefined) {
+      throw new BadOptionError(
+        `${path}${name}`,
+        `unknown option; known options are ${[...KNOWN].map((k) => `\`${k}\``).join(", ")}`,
+      )
+    }
+  }
+  const given = ["url", "nodes", "client"].filter((name) => options[name] !== undefined)
+  if (given.length > 1)
+    throw new BadOptionError(`${path}${given[1]}`, `give one of \`url\`, \`nodes\` or \`client\`, not ${given.join(" and ")}`)
+  let nodes: { host: string; port: number }[] | undefined
+  if (options.nodes !== undefined) {
+    if (!Array.isArray(options.nodes) || options.nodes.length === 0) {
+      throw new BadOptionError(`${path}nodes`, "expected a non-empty list of cluster seed nodes")
+    }
+    nodes = options.nodes.map((node, i) => checkNode(node, `${path}nodes[${i}]`))
+  }
+  if (options.client !== undefined && !looksLikeClient(options.client)) {
+    throw new BadOptionError(`${path}client`, "expected an ioredis `Redis` or `Cluster` instance")
+  }
+  if (options.readOnly !== undefined && typeof options.readOnly !== "boolean") {
+    throw new BadOptionError(`${path}readOnly`, "expected a boolean")
+  }
+  const ioredis = options.ioredis
+  if (ioredis !== undefined && (typeof ioredis !== "object" || ioredis === null || Array.isArray(ioredis))) {
+    throw new BadOptionError(`${path}ioredis`, "expected an object of ioredis options")
+  }
+  if (options.name !== undefined && (typeof options.name !== "string" || options.name === "")) {
+    throw new BadOptionError(`${path}name`, "expected a non-empty string")
+  }
+  return {
+    ...(options.url === undefined ? {} : { url: checkUrl(options.url, `${path}url`) }),
+    ...(nodes === undefined ? {} : { nodes }),
+    ...(options.client === undefined ? {} : { client: options.client }),
+    namespace: checkNamespace(options.namespace, `${path}namespace`),
+    connectTimeout: positiveInteger(options.connectTimeout, `${path}connectTimeout`, 1000),
+    commandTimeout: positiveInteger(options.commandTimeout, `${path}commandTimeout`, 1000),
+    breakerThreshold: positiveInteger(options.breakerThreshold, `${path}breakerThreshold`, 3),
+    breakerCooldown: positiveInteger(options.breakerCooldown, `${path}breakerCooldown`, 5000),
+    batchSize: positiveInteger(options.batchSize, `${path}batchSize`, 100),
+    readOnly: options.readOnly === true,
+    ioredis: (ioredis ?? {}) as RedisOptions & ClusterOptions,
+    ...(options.name === undefined ? {} : { name: options.name as string }),
+  }
+}
+
+/** Check an HMAC secret: a string or bytes of at least 32 bytes. */
+export function checkSecret(value: unknown, option: string): string | Uint8Array | undefined {
+  if (value === undefined) return undefined
+  const length =
+    typeof value === "string" ? Buffer.byteLength(value, "utf8") : value instanceof Uint8Array ? value.length : undefined
+  if (length === undefined) throw new BadOptionError(option, "expected a string or bytes")
+  if (length < 32) {
+    throw new BadOptionError(option, `a secret needs at least 32 bytes, got ${length} (e.g. \`openssl rand -hex 32\`)`)
+  }
+  return value as string | Uint8Array
+}
+
+/** A URL without its password, for messages and names. */
+export function redactUrl(url: string): string {
+  return url.replace(/^(rediss?:\/\/)([^@/]*)@/, (_, scheme: string, auth: string) => {
+    const user = auth.split(":")[0]
+    return `${scheme}${user ? `${user}:` : ""}***@`
+  })
+}
+
+/** `host:port` (and `/db`) of a URL, or the socket path. */
+export function describeUrl(url: string): string {
+  if (url.startsWith("/")) return url
+  const parsed = new URL(url)
+  const db = parsed.pathname.length > 1 ? parsed.pathname : ""
+  return `${parsed.protocol === "rediss:" ? "tls " : ""}${parsed.hostname}:${parsed.port || "6379"}${db}`
+}
+
+/** The part of the `ioredis` module the store uses. */
+export interface IoredisModule {
+  readonly Redis: typeof import("ioredis").Redis
+  readonly Cluster: typeof import("ioredis").Cluster
+}
+
+/** `import("ioredis")`, or a `BackendMissingError` naming `ioredis` when it is not installed. */
+export async function loadIoredis(): Promise<IoredisModule> {
+  try {
+    return await import("ioredis")
+  } catch (error) {
+    const code = (error as { code?: unknown }).code
+    if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
+      throw new BackendMissingError("redis", "ioredis", { cause: error })
+    }
+    throw error
+  }
+}
