@@ -117,12 +117,18 @@ export function explainDocument(manifest: BuildManifest, document: string): Expl
   return { ...base, previous: { build: earlier.startedAt, key: before.key, hit: before.hit }, changes }
 }
 
+/** What the part names adapters use stand for (unified: content, path, pipeline, plugins; vite: code, id, plugin, ...). */
 const PART_NAMES: Readonly<Record<string, string>> = {
   content: "the content",
+  code: "the code",
   path: "the path",
+  id: "the module id",
   pipeline: "the pipeline fingerprint",
+  plugin: "the plugin (its package version, source or hooks)",
   options: "the options",
   version: "the `version` given to the adapter",
+  adapter: "the adapter version",
+  build: "the build settings",
 }
 
 function hashes(before: string | null, after: string | null): string {

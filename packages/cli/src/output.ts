@@ -23,10 +23,10 @@ export function printJson(io: CliIO, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
 }
 
-/** Rows as aligned columns; numbers (and cells starting with a digit) right-aligned. */
+/** Rows as aligned columns; columns of numbers (with an optional unit: `12`, `4.5 KiB`, `40.0%`) right-aligned. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[], indent = "  "): string[] {
   const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => (row[i] ?? "").length)))
-  const right = header.map((_, i) => rows.length > 0 && rows.every((row) => /^[\d~.-]/.test(row[i] ?? "")))
+  const right = header.map((_, i) => rows.length > 0 && rows.every((row) => /^[~-]?[\d.,]+(%| ?[A-Za-z]+)?$/.test(row[i] ?? "")))
   const line = (row: readonly string[]) =>
     indent +
     row

@@ -152,7 +152,7 @@ export async function populateBlog(config: CacheConfig, root: string): Promise<P
     "posts/partial.md": { content: "# Partial", partials: ["_includes/footer.md", "_includes/header.md"] },
     "posts/big.md": { content: "# Big" },
   }
-  const cache = await createCache(config)
+  const cache = await createCache(config, { resolveFrom: import.meta.url })
   try {
     await build(cache, root, { documents: first, plugins, keyPrefix: "blog@1" })
     await build(cache, root, { documents: first, plugins, keyPrefix: "blog@2" })

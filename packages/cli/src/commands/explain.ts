@@ -21,14 +21,29 @@ function candidates(input: string, root: string, cwd: string): string[] {
   return [...new Set(names)]
 }
 
-/** The manifest's name for `input`: exact, else the one document whose path ends with `/input`. */
-function findDocument(manifest: BuildManifest, names: readonly string[]): { found?: string; ambiguous?: string[] } {
-  for (const name of names) if (Object.hasOwn(manifest.documents, name)) return { found: name }
+/** The path part of a document name: adapters may annotate it (`src/main.ts (vite:mdx) [ssr]`). */
+function basePath(document: string): string {
+  const space = document.indexOf(" ")
+  return space === -1 ? document : document.slice(0, space)
+}
+
+/**
+ * The manifest's documents for `input`: the exact name (with any annotations),
+ * else the documents whose path ends with `/input`. Several annotated
+ * documents of one path are all returned; several paths are ambiguous.
+ */
+function findDocuments(manifest: BuildManifest, names: readonly string[]): { found: string[]; ambiguous?: string[] } {
+  const documents = Object.keys(manifest.documents)
+  for (const name of names) {
+    if (Object.hasOwn(manifest.documents, name)) return { found: [name] }
+    const annotated = documents.filter((document) => basePath(document) === name)
+    if (annotated.length > 0) return { found: annotated }
+  }
   const [given] = names
-  const endings = Object.keys(manifest.documents).filter((document) => document.endsWith(`/${given}`))
-  if (endings.length === 1) return { found: endings[0] as string }
-  if (endings.length > 1) return { ambiguous: endings }
-  return {}
+  const endings = documents.filter((document) => basePath(document).endsWith(`/${given}`))
+  const paths = [...new Set(endings.map(basePath))]
+  if (paths.length > 1) return { found: [], ambiguous: paths }
+  return { found: endings }
 }
 
 function suggestions(manifests: readonly BuildManifest[], input: string): string[] {
@@ -53,14 +68,14 @@ export async function explain(context: CommandContext, cache: StoreCache, root: 
   const names = candidates(input, root, io.cwd)
   const explanations: Explanation[] = []
   for (const manifest of manifests) {
-    const { found, ambiguous } = findDocument(manifest, names)
+    const { found, ambiguous } = findDocuments(manifest, names)
     if (ambiguous !== undefined) {
       throw new UsageError(
         `\`${input}\` matches ${ambiguous.length} documents of the last ${manifest.tool} build: ${ambiguous.slice(0, 5).join(", ")}; give more of its path`,
         "explain",
       )
     }
-    if (found !== undefined) explanations.push(explainDocument(manifest, found) as Explanation)
+    for (const document of found) explanations.push(explainDocument(manifest, document) as Explanation)
   }
   if (explanations.length === 0) {
     const builds = manifests.map((manifest) => `${manifest.tool} (${count(Object.keys(manifest.documents).length, "document")})`)

@@ -72,12 +72,14 @@ export async function inspect(
   const allRecords = await readToolRecords(cache)
   const records = selectTool(allRecords, tool)
   const live = livePrefixes(cache, allRecords)
+  // Entry (prefix and key) → the document of the last build it belongs to; the same key under an older prefix is an orphan.
   const documents = new Map<string, { document: string; tool: string }>()
   for (const { tool, manifest } of records) {
-    for (const [document, record] of Object.entries(manifest?.documents ?? {})) documents.set(record.key, { document, tool })
+    for (const [document, record] of Object.entries(manifest?.documents ?? {}))
+      documents.set(`${manifest?.keyPrefix ?? ""}:${record.key}`, { document, tool })
   }
+  const documentOf = (prefix: string, key: string) => documents.get(`${prefix}:${key}`) ?? documents.get(`:${key}`)
 
-  const info = await cache.inspect()
   const listed = cache.store.entries !== undefined
   const all: Tally = { entries: 0, bytes: 0 }
   const orphaned: Tally = { entries: 0, bytes: 0 }
@@ -122,6 +124,7 @@ export async function inspect(
       })
     }
   } else {
+    const info = await cache.inspect()
     all.entries = info.entryCount
     all.bytes = info.size
     orphaned.entries = info.orphanedCount ?? 0
@@ -158,7 +161,7 @@ export async function inspect(
     prefixes: [...prefixes].map(([prefix, tally]) => ({ prefix, ...tally, use: live.uses.get(prefix) ?? null })),
     tools,
     largest: largest.items.map((entry) => {
-      const known = documents.get(entry.key)
+      const known = documentOf(entry.prefix, entry.key)
       return { ...entry, document: known?.document ?? null, tool: known?.tool ?? null }
     }),
   }

@@ -1,0 +1,192 @@
+/**
+ * Every subcommand against one real backend, through the binary: a blog built
+ * three times (one older key prefix, a changed document, a changed partial, a
+ * new document), inspected, damaged on purpose and verified, explained,
+ * pruned and cleared. Each backend's test file calls `describeCli` once.
+ */
+import { damageEntry } from "@sitecache/conformance"
+import { type CacheConfig, createCache, Key } from "@sitecache/core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type CliRun, type PopulatedSite, populateBlog, removeProject, sitecache, tempProject } from "./helpers.js"
+
+export interface CliTarget {
+  /** The backend under test, as `inspect` reports it. */
+  readonly backend: "fs" | "sqlite" | "redis"
+  /** Prepare a project in `root`: the configuration the build uses, and how the command finds it (flags, env, files). */
+  setup(root: string): Promise<{
+    readonly config: CacheConfig
+    readonly args?: readonly string[]
+    readonly env?: Record<string, string>
+  }>
+  /** After `clear`: anything outside this cache that must have survived. */
+  checkUntouched?(): Promise<void>
+  teardown?(): Promise<void>
+}
+
+interface InspectReport {
+  backend: string
+  location: string
+  entries: number
+  bytes: number
+  live: { entries: number; bytes: number }
+  orphaned: { entries: number; bytes: number; prefixes: number }
+  tools: {
+    tool: string
+    recorded: number
+    documents: number
+    recent: { builds: number; hits: number; misses: number; documents: number }
+  }[]
+  largest: { key: string; size: number; document: string | null }[]
+}
+
+interface VerifyReport {
+  checked: number
+  ok: number
+  damaged: number
+  removed: number
+  damagedEntries: { key: string; reason: string }[]
+}
+
+/** Entries the blog leaves: 4 under the old prefix, 6 under the current one, 3 build records. */
+const ORPHANS = 4
+const LIVE = 6 + 3
+
+export function describeCli(target: CliTarget): void {
+  describe(`sitecache on ${target.backend}`, () => {
+    let root: string
+    let config: CacheConfig
+    let site: PopulatedSite
+    let run: (...args: string[]) => Promise<CliRun>
+
+    beforeAll(async () => {
+      root = await tempProject()
+      const setup = await target.setup(root)
+      config = { ...setup.config, root }
+      run = (...args) => sitecache([...args, ...(setup.args ?? [])], { cwd: root, ...(setup.env ? { env: setup.env } : {}) })
+      site = await populateBlog(config, root)
+    })
+
+    afterAll(async () => {
+      await target.teardown?.()
+      if (root !== undefined) await removeProject(root)
+    })
+
+    it("inspect: entries, orphans, recent builds and largest entries", async () => {
+      const result = await run("inspect", "--json")
+      expect(result.stderr).toBe("")
+      expect(result.code).toBe(0)
+      const report = result.json<InspectReport>()
+      expect(report).toMatchObject({
+        backend: target.backend,
+        entries: ORPHANS + LIVE,
+        live: { entries: LIVE },
+        orphaned: { entries: ORPHANS, prefixes: 1 },
+      })
+      expect(report.bytes).toBe(report.live.bytes + report.orphaned.bytes)
+      expect(report.orphaned.bytes).toBeGreaterThan(0)
+      expect(report.tools).toHaveLength(1)
+      expect(report.tools[0]).toMatchObject({
+        tool: "blog",
+        recorded: 3,
+        documents: 5,
+        recent: { builds: 3, documents: 13, hits: 2, misses: 11 },
+      })
+      expect(report.largest[0]).toMatchObject({ key: site.keys["posts/big.md"], document: "posts/big.md" })
+      expect(report.largest.length).toBe(10)
+
+      const human = await run("inspect", "--top", "3")
+      expect(human.code).toBe(0)
+      expect(human.stdout).toContain(`${target.backend} cache at ${report.location}`)
+      expect(human.stdout).toMatch(/orphaned: 4 entries, .* under 1 older key prefix/)
+      expect(human.stdout).toMatch(/recent builds of blog \(3 builds; the last one had 5 documents\)/)
+      expect(human.stdout).toMatch(/over these builds: 15\.4% hit rate/)
+      expect(human.stdout).toMatch(/largest entries:\n.*\n.*posts\/big\.md/)
+    })
+
+    it("verify: a sound cache passes with exit code 0", async () => {
+      const result = await run("verify", "--json")
+      expect(result.code).toBe(0)
+      expect(result.json<VerifyReport>()).toMatchObject({ checked: ORPHANS + LIVE, ok: ORPHANS + LIVE, damaged: 0, removed: 0 })
+    })
+
+    it("verify: finds and removes entries damaged on purpose, with exit code 1", async () => {
+      const cache = await createCache(config, { resolveFrom: import.meta.url })
+      cache.setKeyPrefix("blog@2")
+      const hello = site.keys["posts/hello.md"] as string
+      const about = site.keys["about.md"] as string
+      await damageEntry(cache, Key.fromHex(hello), "flip")
+      await damageEntry(cache, Key.fromHex(about), "truncate")
+      await cache.close()
+
+      const dry = await run("verify", "--dry-run")
+      expect(dry.code).toBe(1)
+      expect(dry.stdout).toMatch(/damaged: {2}2 \(dry run: kept\)/)
+
+      const result = await run("verify", "--json")
+      expect(result.code).toBe(1)
+      const report = result.json<VerifyReport>()
+      expect(report).toMatchObject({ checked: ORPHANS + LIVE, ok: ORPHANS + LIVE - 2, damaged: 2, removed: 2 })
+      expect(report.damagedEntries.map((entry) => entry.key).sort()).toEqual([about, hello].sort())
+      expect(report.damagedEntries.find((entry) => entry.key === hello)?.reason).toMatch(/checksum mismatch/)
+
+      const again = await run("verify")
+      expect(again.code).toBe(0)
+      expect(again.stdout).toMatch(/: 11 entries, .*\n {2}ok: {7}11\n {2}damaged: {2}0\n$/)
+    })
+
+    it("explain: a hit, a changed document, a changed partial, a new document", async () => {
+      const partial = await run("explain", "posts/partial.md", "--json")
+      expect(partial.code).toBe(0)
+      const [explanation] = partial.json<{ explanations: { hit: boolean; key: string; changes: unknown[] }[] }>().explanations
+      expect(explanation).toMatchObject({ hit: false, key: site.keys["posts/partial.md"] })
+      expect(explanation?.changes).toEqual([
+        expect.objectContaining({ kind: "dependency", path: "_includes/footer.md", change: "changed" }),
+      ])
+
+      const hello = await run("explain", "hello.md")
+      expect(hello.code).toBe(0)
+      expect(hello.stdout).toMatch(/^posts\/hello\.md: miss in the last blog build/)
+      expect(hello.stdout).toMatch(/- the content changed \([0-9a-f]{8} → [0-9a-f]{8}\)\n$/)
+
+      expect((await run("explain", "posts/new.md")).stdout).toMatch(/- a new document: the build before did not have it/)
+      expect((await run("explain", "./about.md")).stdout).toMatch(/^about\.md: hit in the last blog build/)
+
+      const unknown = await run("explain", "posts/helo.md")
+      expect(unknown.code).toBe(1)
+      expect(unknown.stderr).toMatch(/`posts\/helo\.md` is not a document of the last build of blog \(5 documents\)/)
+    })
+
+    it("prune --orphans removes the older prefix's entries; --older-than keeps fresh ones", async () => {
+      const result = await run("prune", "--orphans", "--older-than", "30d", "--json")
+      expect(result.code).toBe(0)
+      const [pruned] = result.json<{
+        pruned: { removedCount: number; orphans: { removedCount: number }; after: { entries: number } }[]
+      }>().pruned
+      expect(pruned).toMatchObject({ removedCount: ORPHANS, orphans: { removedCount: ORPHANS }, after: { entries: LIVE - 2 } })
+      const report = (await run("inspect", "--json")).json<InspectReport>()
+      expect(report.orphaned.entries).toBe(0)
+      expect(report.entries).toBe(LIVE - 2)
+    })
+
+    it("prune --max-size evicts down to the bound and prints what it removed", async () => {
+      const result = await run("prune", "--max-size", "2KB")
+      expect(result.code).toBe(0)
+      expect(result.stdout).toMatch(/over 2\.0 KiB, least recently used first: removed [1-9]\d* entr(y|ies)/)
+      const report = (await run("inspect", "--json")).json<InspectReport>()
+      expect(report.bytes).toBeLessThanOrEqual(2048)
+      expect(report.largest.some((entry) => entry.document === "posts/big.md")).toBe(false)
+    })
+
+    it("clear: refuses without --yes off a terminal, empties the cache with it", async () => {
+      const refused = await run("clear")
+      expect(refused.code).toBe(2)
+      expect(refused.stderr).toMatch(/pass `--yes` to confirm/)
+      const result = await run("clear", "--yes", "--json")
+      expect(result.code).toBe(0)
+      expect(result.json<{ cleared: { entries: number }[] }>().cleared[0]?.entries).toBe(0)
+      const report = (await run("inspect", "--json")).json<InspectReport>()
+      expect(report).toMatchObject({ entries: 0, bytes: 0, tools: [] })
+      await target.checkUntouched?.()
+    })
+  })
+}
