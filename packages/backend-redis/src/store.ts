@@ -222,7 +222,7 @@ export class RedisStore implements Store {
   /** One `MGET` per `batchSize` keys (per hash tag on a cluster), a few in flight at once. */
   async getMany(ids: readonly EntryId[]): Promise<(Uint8Array | undefined)[]> {
     const names = ids.map((id) => this.layout.name(id))
-    const out = new Array<Uint8Array | undefined>(names.length)
+    const out = new Array<Uint8Array | undefined>(names.length).fill(undefined)
     const groups = this.isCluster
       ? groupBySlot(this.layout, names).flatMap((group) => chunk(group, this.options.batchSize))
       : chunk(

@@ -108,6 +108,7 @@ export class StoreCache implements Cache {
     this.#clock = options.clock ?? Date.now
     this.#onWarning = options.onWarning ?? ((message) => process.emitWarning(message, { type: "SitecacheWarning" }))
     this.#prefix = derivePrefix(this.codec, checkPrefix(options.keyPrefix ?? ""))
+    store.attach?.({ mode, strict: this.strict, fault: (operation, error) => this.#fault(operation, error, false) })
   }
 
   get name(): string {

@@ -271,11 +271,14 @@ async function openStore(name: BackendName, config: ResolvedCacheConfig, options
  */
 export async function createCache(config: CacheConfig = {}, options: CreateCacheOptions = {}): Promise<StoreCache> {
   const resolved = normalizeCacheConfig(config)
+  // `redis.secret` signs every entry, of every tier: entries move between tiers as stored bytes.
+  const usesRedis = resolved.backend === "redis" || (Array.isArray(resolved.backend) && resolved.backend.includes("redis"))
+  const secret = resolved.secret ?? (usesRedis ? resolved.redis?.secret : undefined)
   const cacheOptions: StoreCacheOptions = {
     mode: resolved.mode === "off" ? "read-write" : resolved.mode,
     strict: resolved.strict,
     ...(resolved.ttl === undefined ? {} : { ttl: resolved.ttl }),
-    ...(resolved.secret === undefined ? {} : { secret: resolved.secret }),
+    ...(secret === undefined ? {} : { secret }),
     ...(resolved.keyPrefix === undefined ? {} : { keyPrefix: resolved.keyPrefix }),
     ...(resolved.name === undefined ? {} : { name: resolved.name }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),

@@ -71,6 +71,7 @@ export {
   type MemoryStoreOptions,
   NullStore,
 } from "./memory.js"
+export { prefetchFromManifest } from "./prefetch.js"
 export {
   type BuildManifest,
   buildRecords,
@@ -94,7 +95,8 @@ export type {
   PruneResult,
   Store,
   StoredEntry,
+  StoreOwner,
   StoreStats,
 } from "./store.js"
-export { createTieredStore, TieredStore } from "./tiered.js"
+export { createTieredStore, TieredStore, type TieredStoreOptions } from "./tiered.js"
 export type { Cache, CacheInfo, CacheMode, PutOptions } from "./types.js"

@@ -13,6 +13,7 @@
  * a timeout): the cache counts it, warns once per cause and fails open.
  */
 import type { Key } from "./key.js"
+import type { CacheMode } from "./types.js"
 
 export type Awaitable<T> = T | Promise<T>
 
@@ -64,9 +65,21 @@ export interface StoredEntry {
   readonly bytes: Uint8Array
 }
 
+/** What a cache tells the store it was given to (see `Store.attach`). */
+export interface StoreOwner {
+  readonly mode: CacheMode
+  readonly strict: boolean
+  /** Count a fault the store absorbed (a failing tier of a tiered store) and warn once per cause. */
+  fault(operation: string, error: unknown): void
+}
+
 export interface Store {
   /** Human-friendly, e.g. `sqlite (node_modules/.cache/sitecache/cache.db)`. */
   readonly name: string
+  /** A network store (Redis): a tiered store writes it behind a queue, not at once. */
+  readonly remote?: boolean
+  /** Called by each `StoreCache` built on this store, in its constructor. */
+  attach?(owner: StoreOwner): void
   /** The raw stored bytes, or `undefined`. */
   get(id: EntryId): Awaitable<Uint8Array | undefined>
   getMany?(ids: readonly EntryId[]): Awaitable<(Uint8Array | undefined)[]>

@@ -48,6 +48,7 @@ it("pins the public exports of @sitecache/core", () => {
       "normalizeLineEndings",
       "parseDuration",
       "parseSize",
+      "prefetchFromManifest",
       "readEntryHeader",
       "readManifest",
       "readRuns",
