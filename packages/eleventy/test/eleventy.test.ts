@@ -1,0 +1,228 @@
+/**
+ * The plugin on real Eleventy builds (the programmatic API, in this process)
+ * of a copy of examples/eleventy-site in a temporary directory.
+ */
+import { createHash } from "node:crypto"
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, relative } from "node:path"
+import Eleventy from "@11ty/eleventy"
+import { type Cache, createMemoryCache, readManifest } from "@sitecache/core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+// The example's configuration, from its sources (the example depends on this package).
+import { type EleventyConfig, type SiteOptions, siteConfig } from "../../../examples/eleventy-site/src/site.js"
+import { type EleventyCacheReport, type SitecacheOptions, TOOL } from "../src/index.js"
+
+const example = join(import.meta.dirname, "../../../examples/eleventy-site")
+
+interface EleventyDirectories {
+  setUseTemplateCache(use: boolean): void
+  setIncludesDirectory(dir: string): void
+  setDataDirectory(dir: string): void
+}
+
+interface Site {
+  readonly root: string
+  /** Build; the plugin's report (`undefined` when the site was built without the plugin). */
+  build(options?: { site?: SiteOptions; sitecache?: SitecacheOptions; output?: string }): Promise<EleventyCacheReport>
+  files(output?: string): Map<string, string>
+  edit(path: string, change: (text: string) => string): void
+}
+
+function copySite(): Site {
+  const root = mkdtempSync(join(tmpdir(), "sitecache-eleventy-"))
+  cpSync(join(example, "content"), join(root, "content"), { recursive: true })
+  return {
+    root,
+    async build({ site = {}, sitecache = {}, output = "_site" } = {}) {
+      let report: EleventyCacheReport | undefined
+      const configure = siteConfig({
+        ...site,
+        sitecache: {
+          root,
+          log: false,
+          ...site.sitecache,
+          ...sitecache,
+          onBuildEnd: (r) => {
+            report = r
+          },
+        },
+      })
+      const eleventy = new Eleventy(join(root, "content"), join(root, output), {
+        quietMode: true,
+        config(eleventyConfig: EleventyConfig & EleventyDirectories) {
+          // Eleventy keeps template contents in a process-wide cache: off, since these builds share a process and edit files.
+          eleventyConfig.setUseTemplateCache(false)
+          eleventyConfig.setIncludesDirectory("_includes")
+          eleventyConfig.setDataDirectory("_data")
+          configure(eleventyConfig)
+        },
+      })
+      await eleventy.write()
+      if (report === undefined && site.cached !== false) throw new Error("no report: the plugin did not run")
+      return report as EleventyCacheReport
+    },
+    files(output = "_site") {
+      const hashes = new Map<string, string>()
+      const walk = (dir: string) => {
+        for (const entry of readdirSync(dir, { withFileTypes: true })) {
+          const path = join(dir, entry.name)
+          if (entry.isDirectory()) walk(path)
+          else hashes.set(relative(join(root, output), path), createHash("sha256").update(readFileSync(path)).digest("hex"))
+        }
+      }
+      walk(join(root, output))
+      return hashes
+    },
+    edit(path, change) {
+      const file = join(root, path)
+      writeFileSync(file, change(readFileSync(file, "utf8")))
+    },
+  }
+}
+
+/** Documents of the last build that missed, sorted. */
+function misses(report: EleventyCacheReport): string[] {
+  return [...report.stats.documentRecords]
+    .filter(([, record]) => !record.hit)
+    .map(([document]) => document)
+    .sort()
+}
+
+const posts = [
+  "cold-and-warm",
+  "content-hash-keys",
+  "minify-once",
+  "sqlite-backend",
+  "synchronous-hooks",
+  "what-a-cache-cannot-touch",
+]
+const templates = ["content/about.md", "content/index.md", ...posts.map((post) => `content/posts/${post}.md`)]
+
+describe("@sitecache/eleventy on a real Eleventy build", () => {
+  const sites: Site[] = []
+  const site = () => {
+    const copy = copySite()
+    sites.push(copy)
+    return copy
+  }
+  afterAll(() => {
+    for (const { root } of sites) rmSync(root, { recursive: true, force: true })
+  })
+
+  describe("cold, then warm", () => {
+    let copy: Site
+    let cache: Cache
+    let cold: EleventyCacheReport
+    let warm: EleventyCacheReport
+    beforeAll(async () => {
+      copy = site()
+      cache = createMemoryCache()
+      await copy.build({ site: { cached: false }, output: "_site-off" })
+      cold = await copy.build({ sitecache: { cache } })
+      warm = await copy.build({ sitecache: { cache } })
+    })
+
+    it("misses every template's markdown and minification, cold", () => {
+      expect(cold.enabled).toBe(true)
+      expect(cold.hits).toBe(0)
+      expect(cold.misses).toBe(templates.length * 2)
+      expect(misses(cold)).toContain("content/posts/minify-once.md")
+      expect(misses(cold)).toContain("_site/posts/minify-once/index.html (htmlmin)")
+    })
+
+    it("hits every one, warm, from entries read before the build", () => {
+      expect(warm.misses).toBe(0)
+      expect(warm.hits).toBe(templates.length * 2)
+      expect(warm.prefetched).toBe(templates.length * 2)
+      expect(warm.savedMs).toBeGreaterThan(0)
+      expect(warm.line).toMatch(/^sitecache: 16 documents, 16 hits, 0 misses, 100\.0% hit rate/)
+    })
+
+    it("writes the same bytes as a build without sitecache", () => {
+      const off = copy.files("_site-off")
+      expect(off.size).toBe(templates.length)
+      expect(copy.files()).toEqual(off)
+    })
+
+    it("records the build's manifest under the eleventy tool", async () => {
+      const manifest = await readManifest(cache, TOOL)
+      expect(Object.keys(manifest?.documents ?? {})).toContain("content/posts/minify-once.md")
+      expect(Object.keys(manifest?.documents ?? {})).toContain("_site/posts/minify-once/index.html (htmlmin)")
+    })
+  })
+
+  it("renders again exactly the edited page", async () => {
+    const copy = site()
+    const cache = createMemoryCache()
+    await copy.build({ sitecache: { cache } })
+    copy.edit("content/posts/minify-once.md", (text) => text.replace("most pages do not change", "most pages stay the same"))
+    const report = await copy.build({ sitecache: { cache } })
+    expect(misses(report)).toEqual(["_site/posts/minify-once/index.html (htmlmin)", "content/posts/minify-once.md"])
+    expect(readFileSync(join(copy.root, "_site/posts/minify-once/index.html"), "utf8")).toContain("most pages stay the same")
+  })
+
+  it("renders again exactly the pages that include an edited include", async () => {
+    const copy = site()
+    const cache = createMemoryCache()
+    await copy.build({ sitecache: { cache } })
+    copy.edit("content/_includes/partials/cache-note.md", (text) => text.replace("How this page is cached.", "Cached."))
+    const report = await copy.build({ sitecache: { cache } })
+    const including = ["content-hash-keys", "minify-once", "sqlite-backend"]
+    expect(misses(report)).toEqual(
+      [
+        ...including.map((post) => `content/posts/${post}.md`),
+        ...including.map((post) => `_site/posts/${post}/index.html (htmlmin)`),
+      ].sort(),
+    )
+  })
+
+  it("misses a page whose declared dependency changed, and only it", async () => {
+    const copy = site()
+    const cache = createMemoryCache()
+    writeFileSync(join(copy.root, "glossary.txt"), "cache: a place to keep things\n")
+    const sitecache: SitecacheOptions = {
+      cache,
+      dependencies: (data) =>
+        String((data.page as { inputPath?: string } | undefined)?.inputPath).endsWith("cold-and-warm.md") ? ["glossary.txt"] : [],
+    }
+    await copy.build({ sitecache })
+    expect(misses(await copy.build({ sitecache }))).toEqual([])
+    writeFileSync(join(copy.root, "glossary.txt"), "cache: a place to keep things for later\n")
+    expect(misses(await copy.build({ sitecache }))).toEqual(["content/posts/cold-and-warm.md"])
+    expect(misses(await copy.build({ sitecache }))).toEqual([])
+  })
+
+  it("misses everything when a plugin's option changes", async () => {
+    const copy = site()
+    const cache = createMemoryCache()
+    await copy.build({ sitecache: { cache } })
+    const report = await copy.build({ sitecache: { cache }, site: { highlight: { preAttributes: { tabindex: 0 } } } })
+    expect(report.hits).toBe(0)
+    expect(report.misses).toBe(templates.length * 2)
+  })
+
+  it("misses everything when `version` changes", async () => {
+    const copy = site()
+    const cache = createMemoryCache()
+    await copy.build({ sitecache: { cache, version: 1 } })
+    const report = await copy.build({ sitecache: { cache, version: 2 } })
+    expect(report.hits).toBe(0)
+  })
+
+  it("neither reads nor writes with SITECACHE=off", async () => {
+    const copy = site()
+    const cache = createMemoryCache()
+    const report = await copy.build({ sitecache: { cache, env: { SITECACHE: "off" } } })
+    expect(report.enabled).toBe(false)
+    expect(report.line).toBe("sitecache: off (no cache read or written)")
+    const info = await cache.inspect()
+    expect({ hits: info.hits, misses: info.misses, puts: info.puts, entryCount: info.entryCount }).toEqual({
+      hits: 0,
+      misses: 0,
+      puts: 0,
+      entryCount: 0,
+    })
+    expect(copy.files().size).toBe(templates.length)
+  })
+})
