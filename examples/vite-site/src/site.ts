@@ -4,7 +4,7 @@
  */
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import mdx from "@mdx-js/rollup"
+import mdx, { type Options as MdxOptions } from "@mdx-js/rollup"
 import type { Cache, CacheConfig } from "@sitecache/core"
 import { type CacheTransformsOptions, cacheTransforms } from "@sitecache/vite"
 import rehypeHighlight from "rehype-highlight"
@@ -33,14 +33,14 @@ export interface SiteOptions {
 
 export function siteConfig(options: SiteOptions = {}): InlineConfig {
   const root = options.root ?? exampleRoot
-  const mdxOptions = {
+  const mdxOptions: MdxOptions = {
     jsxImportSource: "html-jsx",
     remarkPlugins: [remarkGfm],
     rehypePlugins: [[rehypeHighlight, { ...options.highlight }]],
-  } as const
+  }
   const plugins: PluginOption[] = [
     includePartials({ dir: "content/_partials" }),
-    { enforce: "pre", ...mdx(mdxOptions as Parameters<typeof mdx>[0]) },
+    { enforce: "pre", ...mdx(mdxOptions) },
   ]
   const cacheOptions: CacheTransformsOptions = {
     pluginOptions: mdxOptions,
@@ -54,10 +54,11 @@ export function siteConfig(options: SiteOptions = {}): InlineConfig {
     root,
     configFile: false,
     ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
-    plugins:
+    plugins: [
       options.cached === false
         ? (options.wrap?.(plugins) ?? plugins)
         : cacheTransforms(options.wrap?.(plugins) ?? plugins, cacheOptions),
+    ],
     resolve: {
       alias: [{ find: /^html-jsx\/jsx-runtime$/, replacement: join(root, "src/html-jsx/jsx-runtime.js") }],
     },
