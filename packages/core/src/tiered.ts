@@ -70,6 +70,7 @@ class WriteBehindQueue {
   #entries = 0
   #bytes = 0
   #worker: Promise<void> | undefined
+  #inFlight: { names: Set<string>; done: Promise<void> } | undefined
   #roomWaiters: (() => void)[] = []
 
   constructor(
@@ -105,13 +106,19 @@ class WriteBehindQueue {
     this.#start()
   }
 
-  /** Forget a pending write (the entry was deleted or replaced meanwhile). */
-  remove(id: EntryId): void {
+  /**
+   * Forget a pending write of `id` (it is being deleted or replaced), and wait
+   * for the batch in flight if it holds `id`, so the caller's write lands after it.
+   */
+  async remove(id: EntryId): Promise<void> {
     const name = slot(id)
     const pending = this.#pending.get(name)
-    if (pending === undefined) return
-    this.#pending.delete(name)
-    this.#release(pending.entry[1].length)
+    if (pending !== undefined) {
+      this.#pending.delete(name)
+      this.#release(pending.entry[1].length)
+    }
+    const batch = this.#inFlight
+    if (batch?.names.has(name)) await batch.done
   }
 
   /** Drop every pending write. */
@@ -136,18 +143,24 @@ class WriteBehindQueue {
   async #run(): Promise<void> {
     while (this.#pending.size > 0) {
       const batch: Entry[] = []
+      const names = new Set<string>()
       let now = 0
       for (const [name, pending] of this.#pending) {
         this.#pending.delete(name)
         batch.push(pending.entry)
+        names.add(name)
         now = Math.max(now, pending.now)
         if (batch.length >= this.#batchSize) break
       }
+      const done = this.#write(batch, now).then(
+        () => {},
+        (error: unknown) => this.#report(error),
+      )
+      this.#inFlight = { names, done }
       try {
-        await this.#write(batch, now)
-      } catch (error) {
-        this.#report(error)
+        await done
       } finally {
+        this.#inFlight = undefined
         for (const entry of batch) this.#release(entry[1].length)
       }
     }
@@ -249,18 +262,18 @@ export class TieredStore implements Store {
   }
 
   async set(id: EntryId, bytes: Uint8Array, meta: EntryMeta): Promise<void> {
-    for (const queue of this.#queues) queue?.remove(id)
+    await this.#unqueue([id])
     await this.#each("set", (tier) => tier.set(id, bytes, meta))
   }
 
   async delete(id: EntryId): Promise<boolean> {
-    for (const queue of this.#queues) queue?.remove(id)
+    await this.#unqueue([id])
     const removed = await this.#each("delete", (tier) => tier.delete(id))
     return removed.some((value) => value === true)
   }
 
   async deleteMany(ids: readonly EntryId[]): Promise<number> {
-    for (const queue of this.#queues) for (const id of ids) queue?.remove(id)
+    await this.#unqueue(ids)
     const counts = await this.#each("delete", async (tier) => {
       if (tier.deleteMany) return tier.deleteMany(ids)
       let removed = 0
@@ -405,6 +418,14 @@ export class TieredStore implements Store {
       } catch (error) {
         this.#fault(t, "put", error)
       }
+    }
+  }
+
+  /** Drop queued writes of `ids` and wait out the batches in flight that hold any of them. */
+  async #unqueue(ids: readonly EntryId[]): Promise<void> {
+    for (const queue of this.#queues) {
+      if (queue === undefined || queue.size === 0) continue
+      for (const id of ids) await queue.remove(id)
     }
   }
 
