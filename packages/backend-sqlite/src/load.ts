@@ -5,6 +5,7 @@
  */
 import { createRequire } from "node:module"
 import { join } from "node:path"
+import { pathToFileURL } from "node:url"
 import { BackendMissingError } from "@sitecache/core"
 import type BetterSqlite3 from "better-sqlite3"
 
@@ -24,23 +25,37 @@ function isNotFound(error: unknown): boolean {
  * Load `better-sqlite3`, from this package first, then from the project at
  * `root` (where a user installs a peer dependency). Throws
  * `BackendMissingError` naming `better-sqlite3` when neither has it.
+ * `importer` is for tests.
  */
-export function loadBetterSqlite3(root: string = process.cwd()): Promise<DatabaseConstructor> {
-  loading ??= (async () => {
+export function loadBetterSqlite3(
+  root: string = process.cwd(),
+  importer: (specifier: string) => Promise<unknown> = (specifier) => import(specifier),
+): Promise<DatabaseConstructor> {
+  const load = async () => {
     try {
-      return ((await import(PACKAGE)) as { default: DatabaseConstructor }).default
+      return ((await importer(PACKAGE)) as { default: DatabaseConstructor }).default
     } catch (error) {
       if (!isNotFound(error)) throw new BackendMissingError("sqlite", PACKAGE, { cause: error })
+      let resolved: string
       try {
-        return createRequire(join(root, "package.json"))(PACKAGE) as DatabaseConstructor
+        resolved = createRequire(join(root, "package.json")).resolve(PACKAGE)
+      } catch {
+        throw new BackendMissingError("sqlite", PACKAGE, { cause: error })
+      }
+      try {
+        return ((await importer(pathToFileURL(resolved).href)) as { default: DatabaseConstructor }).default
       } catch (fromRoot) {
-        throw new BackendMissingError("sqlite", PACKAGE, { cause: isNotFound(fromRoot) ? error : fromRoot })
+        throw new BackendMissingError("sqlite", PACKAGE, { cause: fromRoot })
       }
     }
-  })()
-  // A failed load is not remembered: installing the package and retrying works without a restart.
-  loading.catch(() => {
-    loading = undefined
-  })
+  }
+  if (arguments.length > 1) return load()
+  if (loading === undefined) {
+    loading = load()
+    // A failed load is not remembered: installing the package and retrying works without a restart.
+    loading.catch(() => {
+      loading = undefined
+    })
+  }
   return loading
 }

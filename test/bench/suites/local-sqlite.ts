@@ -1,0 +1,234 @@
+/**
+ * The SQLite backend against the same work done directly:
+ *
+ * - raw: `better-sqlite3` with one table `(key BLOB PRIMARY KEY, value BLOB)`,
+ *   one prepared statement, puts in one transaction, values through the same
+ *   codec (`v8.serialize` / `v8.deserialize`), no checks;
+ * - keyv 5 with @keyv/sqlite 4, the usual choice for a SQLite key-value cache.
+ *
+ * For 10,000 entries of 8 KiB and of rendered HTML (20–40 KiB): `put` of
+ * every entry then `persist()` (fresh database each repetition), warm `get`
+ * of every entry, and the access records a warm build writes at `persist()`.
+ * Then the cold open of a 10,000-entry database.
+ *
+ * Targets: the backend's warm `get` ≤ 1.5× raw; faster than keyv on `get` and `put`.
+ */
+import { mkdirSync, rmSync } from "node:fs"
+import { join } from "node:path"
+import { deserialize, serialize } from "node:v8"
+import KeyvSqlite from "@keyv/sqlite"
+import { createSqliteCache } from "@sitecache/backend-sqlite"
+import { type Key, key } from "@sitecache/core"
+import Database from "better-sqlite3"
+import Keyv from "keyv"
+import { sampleText } from "../corpus-text.js"
+import { type Bench, formatNs, type Measurement, median, type Row, ratio } from "../harness.js"
+
+interface Page {
+  html: string
+  data: { title: string; tags: string[]; words: number }
+}
+
+function page(i: number, bytes: number): Page {
+  return { html: sampleText(bytes, i + 1), data: { title: `Page ${i}`, tags: ["a", "b"], words: bytes >> 3 } }
+}
+
+/** Rendered HTML of 20–40 KiB: headings, paragraphs, a code block, links. */
+function renderedHtml(i: number): Page {
+  const target = (20 + ((i * 7919) % 21)) * 1024
+  let html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Page ${i}</title><link rel="stylesheet" href="/style.css"></head><body><main><article>`
+  let section = 0
+  while (html.length < target) {
+    html += `<h2 id="section-${section}">Section ${section}</h2>`
+    html += `<p>${sampleText(600, i * 31 + section)}</p><p>${sampleText(400, i * 17 + section)} <a href="/docs/${section}/">more</a></p>`
+    if (section % 3 === 0) html += `<pre><code class="language-js">const x = ${section};\nexport default x;\n</code></pre>`
+    section++
+  }
+  html += "</article></main></body></html>"
+  return { html, data: { title: `Page ${i}`, tags: ["html"], words: html.length >> 3 } }
+}
+
+/** Time `run` once per repetition, with an untimed `setup` and `teardown` around it; median ns per op. */
+async function measureFresh<T>(
+  bench: Bench,
+  name: string,
+  ops: number,
+  setup: (repetition: number) => Promise<T>,
+  run: (subject: T) => Promise<void> | void,
+  teardown: (subject: T) => Promise<void> | void,
+): Promise<Measurement> {
+  const samples: number[] = []
+  for (let r = 0; r < bench.repeat; r++) {
+    const subject = await setup(r)
+    const started = process.hrtime.bigint()
+    await run(subject)
+    samples.push(Number(process.hrtime.bigint() - started) / ops)
+    await teardown(subject)
+  }
+  return { name, nsPerOp: median(samples), samples, ops }
+}
+
+function openRaw(path: string): Database.Database {
+  const db = new Database(path)
+  db.pragma("journal_mode = WAL")
+  db.pragma("synchronous = NORMAL")
+  db.exec("CREATE TABLE IF NOT EXISTS entries (key BLOB PRIMARY KEY, value BLOB NOT NULL)")
+  return db
+}
+
+function putRaw(db: Database.Database, keys: readonly Key[], values: readonly Page[]): void {
+  const insert = db.prepare("INSERT INTO entries (key, value) VALUES (?, ?)")
+  db.exec("BEGIN")
+  for (let i = 0; i < keys.length; i++) insert.run(keys[i]!.bytes, serialize(values[i]))
+  db.exec("COMMIT")
+}
+
+function fresh(dir: string): string {
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true })
+  return dir
+}
+
+async function sizeClass(bench: Bench, label: string, values: readonly Page[]): Promise<Record<string, Measurement>> {
+  const count = values.length
+  const keys = values.map((_, i) => key("bench", label, i))
+  const root = join(bench.outDir, label.replace(/\W+/g, "-"))
+  const keyvOps = Math.min(count, bench.smoke ? 200 : 2000)
+
+  // put: every entry then persist, into a fresh database each repetition.
+  const put = await measureFresh(
+    bench,
+    "sqlite backend put",
+    count,
+    (r) => createSqliteCache({ dir: fresh(join(root, `put-${r}`)) }),
+    async (cache) => {
+      for (let i = 0; i < count; i++) await cache.put(keys[i]!, values[i])
+      await cache.persist()
+    },
+    (cache) => cache.close(),
+  )
+  const rawPut = await measureFresh(
+    bench,
+    "raw put",
+    count,
+    async (r) => openRaw(join(fresh(join(root, `raw-put-${r}`)), "raw.db")),
+    (db) => putRaw(db, keys, values),
+    (db) => void db.close(),
+  )
+  const keyvPut = await measureFresh(
+    bench,
+    "keyv put",
+    keyvOps,
+    async (r) => new Keyv({ store: new KeyvSqlite({ uri: `sqlite://${join(fresh(join(root, `keyv-put-${r}`)), "keyv.db")}` }) }),
+    async (keyv) => {
+      for (let i = 0; i < keyvOps; i++) await keyv.set(keys[i]!.hex, values[i])
+    },
+    (keyv) => keyv.disconnect(),
+  )
+
+  // warm get: a populated database, reopened.
+  const dir = fresh(join(root, "warm"))
+  const writer = await createSqliteCache({ dir })
+  await writer.putMany(keys.map((k, i) => [k, values[i]] as const))
+  await writer.close()
+  const cache = await createSqliteCache({ dir })
+  const get = await bench.measure("sqlite backend get", count, (i) => cache.get(keys[i]!))
+  // What those gets cost later: their hits and access times, written at persist().
+  const persistTimes: number[] = []
+  for (let r = 0; r < bench.repeat; r++) {
+    for (let i = 0; i < count; i++) await cache.get(keys[i]!)
+    const started = process.hrtime.bigint()
+    await cache.persist()
+    persistTimes.push(Number(process.hrtime.bigint() - started) / count)
+  }
+  const access: Measurement = { name: "access records at persist", nsPerOp: median(persistTimes), samples: persistTimes, ops: count }
+  const info = await cache.inspect()
+  await cache.close()
+
+  const rawDb = openRaw(join(fresh(join(root, "raw-warm")), "raw.db"))
+  putRaw(rawDb, keys, values)
+  const select = rawDb.prepare("SELECT value FROM entries WHERE key = ?").pluck()
+  const rawGet = await bench.measure("raw get", count, (i) => deserialize(select.get(keys[i]!.bytes) as Buffer))
+  rawDb.close()
+
+  const keyv = new Keyv({ store: new KeyvSqlite({ uri: `sqlite://${join(fresh(join(root, "keyv-warm")), "keyv.db")}` }) })
+  for (let i = 0; i < keyvOps; i++) await keyv.set(keys[i]!.hex, values[i])
+  const keyvGet = await bench.measure("keyv get", keyvOps, (i) => keyv.get(keys[i]!.hex))
+  await keyv.disconnect()
+
+  if (info.hits < count) throw new Error(`sqlite backend: ${info.hits} hits of ${count} gets`)
+  const rows: Row[] = [
+    { label: "raw get (SELECT + v8.deserialize)", value: formatNs(rawGet.nsPerOp) },
+    { label: "sqlite backend get", value: formatNs(get.nsPerOp), ratio: ratio(get, rawGet), note: "vs raw (target ≤ 1.5×)" },
+    {
+      label: "  + access records at persist",
+      value: formatNs(access.nsPerOp),
+      note: "per get, written once per build",
+    },
+    { label: `keyv+@keyv/sqlite get (${keyvOps})`, value: formatNs(keyvGet.nsPerOp), ratio: ratio(keyvGet, get), note: "vs backend" },
+    { label: "raw put (one transaction)", value: formatNs(rawPut.nsPerOp) },
+    { label: "sqlite backend put + persist", value: formatNs(put.nsPerOp), ratio: ratio(put, rawPut), note: "vs raw" },
+    { label: `keyv+@keyv/sqlite put (${keyvOps})`, value: formatNs(keyvPut.nsPerOp), ratio: ratio(keyvPut, put), note: "vs backend" },
+  ]
+  bench.table(`SQLite backend, ${count} entries of ${label}`, rows)
+  rmSync(root, { recursive: true, force: true })
+  return { get, rawGet, keyvGet, put, rawPut, keyvPut, access }
+}
+
+async function coldOpen(bench: Bench, count: number): Promise<Record<string, Measurement>> {
+  const dir = fresh(join(bench.outDir, "cold"))
+  const keys = Array.from({ length: count }, (_, i) => key("cold", i))
+  const writer = await createSqliteCache({ dir })
+  await writer.putMany(keys.map((k, i) => [k, page(i, 8192)] as const))
+  await writer.close()
+  const open = async (quickCheck: "auto" | "always") =>
+    measureFresh(
+      bench,
+      `open (${quickCheck})`,
+      1,
+      async () => undefined,
+      async () => {
+        const cache = await createSqliteCache({ dir, quickCheck })
+        if ((await cache.get(keys[0]!)) === undefined) throw new Error("cold open: miss")
+        await cache.close()
+      },
+      () => {},
+    )
+  const auto = await open("auto")
+  const always = await open("always")
+  const rawOpen = await measureFresh(
+    bench,
+    "raw open",
+    1,
+    async () => undefined,
+    () => {
+      const db = new Database(join(dir, "cache.db"))
+      db.prepare("SELECT value FROM entries LIMIT 1").get()
+      db.close()
+    },
+    () => {},
+  )
+  bench.table(`Cold open of a ${count}-entry database (8 KiB entries), open + first get + close`, [
+    { label: "raw better-sqlite3 open + SELECT", value: formatNs(rawOpen.nsPerOp) },
+    { label: "sqlite backend (clean file: no check)", value: formatNs(auto.nsPerOp), ratio: ratio(auto, rawOpen) },
+    { label: "sqlite backend, quickCheck: always", value: formatNs(always.nsPerOp), ratio: ratio(always, rawOpen) },
+  ])
+  rmSync(dir, { recursive: true, force: true })
+  return { auto, always, rawOpen }
+}
+
+export default async function localSqlite(bench: Bench): Promise<void> {
+  const count = bench.smoke ? 500 : 10_000
+  const small = await sizeClass(
+    bench,
+    "8 KiB",
+    Array.from({ length: count }, (_, i) => page(i, 8192)),
+  )
+  const html = await sizeClass(
+    bench,
+    "rendered HTML 20-40 KiB",
+    Array.from({ length: count }, (_, i) => renderedHtml(i)),
+  )
+  const cold = await coldOpen(bench, count)
+  bench.record("local-sqlite", { small, html, cold })
+}
