@@ -14,15 +14,29 @@
  * Targets: the backend's warm `get` ≤ 1.5× raw; faster than keyv on `get` and `put`.
  */
 import { mkdirSync, rmSync } from "node:fs"
+import { createRequire } from "node:module"
 import { join } from "node:path"
 import { deserialize, serialize } from "node:v8"
 import KeyvSqlite from "@keyv/sqlite"
 import { createSqliteCache } from "@sitecache/backend-sqlite"
 import { type Key, key } from "@sitecache/core"
-import Database from "better-sqlite3"
 import Keyv from "keyv"
 import { sampleText } from "../corpus-text.js"
 import { type Bench, formatNs, type Measurement, median, type Row, ratio } from "../harness.js"
+
+/** The part of better-sqlite3 the raw baseline uses (its types live in the backend package). */
+interface RawStatement {
+  run(...params: unknown[]): unknown
+  get(...params: unknown[]): unknown
+  pluck(): RawStatement
+}
+interface RawDatabase {
+  pragma(source: string): unknown
+  exec(source: string): void
+  prepare(source: string): RawStatement
+  close(): void
+}
+const Database = createRequire(import.meta.url)("better-sqlite3") as new (path: string) => RawDatabase
 
 interface Page {
   html: string
@@ -68,7 +82,7 @@ async function measureFresh<T>(
   return { name, nsPerOp: median(samples), samples, ops }
 }
 
-function openRaw(path: string): Database.Database {
+function openRaw(path: string): RawDatabase {
   const db = new Database(path)
   db.pragma("journal_mode = WAL")
   db.pragma("synchronous = NORMAL")
@@ -76,7 +90,7 @@ function openRaw(path: string): Database.Database {
   return db
 }
 
-function putRaw(db: Database.Database, keys: readonly Key[], values: readonly Page[]): void {
+function putRaw(db: RawDatabase, keys: readonly Key[], values: readonly Page[]): void {
   const insert = db.prepare("INSERT INTO entries (key, value) VALUES (?, ?)")
   db.exec("BEGIN")
   for (let i = 0; i < keys.length; i++) insert.run(keys[i]!.bytes, serialize(values[i]))
@@ -141,7 +155,12 @@ async function sizeClass(bench: Bench, label: string, values: readonly Page[]): 
     await cache.persist()
     persistTimes.push(Number(process.hrtime.bigint() - started) / count)
   }
-  const access: Measurement = { name: "access records at persist", nsPerOp: median(persistTimes), samples: persistTimes, ops: count }
+  const access: Measurement = {
+    name: "access records at persist",
+    nsPerOp: median(persistTimes),
+    samples: persistTimes,
+    ops: count,
+  }
   const info = await cache.inspect()
   await cache.close()
 
@@ -165,10 +184,20 @@ async function sizeClass(bench: Bench, label: string, values: readonly Page[]): 
       value: formatNs(access.nsPerOp),
       note: "per get, written once per build",
     },
-    { label: `keyv+@keyv/sqlite get (${keyvOps})`, value: formatNs(keyvGet.nsPerOp), ratio: ratio(keyvGet, get), note: "vs backend" },
+    {
+      label: `keyv+@keyv/sqlite get (${keyvOps})`,
+      value: formatNs(keyvGet.nsPerOp),
+      ratio: ratio(keyvGet, get),
+      note: "vs backend",
+    },
     { label: "raw put (one transaction)", value: formatNs(rawPut.nsPerOp) },
     { label: "sqlite backend put + persist", value: formatNs(put.nsPerOp), ratio: ratio(put, rawPut), note: "vs raw" },
-    { label: `keyv+@keyv/sqlite put (${keyvOps})`, value: formatNs(keyvPut.nsPerOp), ratio: ratio(keyvPut, put), note: "vs backend" },
+    {
+      label: `keyv+@keyv/sqlite put (${keyvOps})`,
+      value: formatNs(keyvPut.nsPerOp),
+      ratio: ratio(keyvPut, put),
+      note: "vs backend",
+    },
   ]
   bench.table(`SQLite backend, ${count} entries of ${label}`, rows)
   rmSync(root, { recursive: true, force: true })
