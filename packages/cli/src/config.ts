@@ -13,8 +13,9 @@
  *    only when their text has a `cache:` key, and the configs of well-known
  *    tools (Vite, Eleventy, ...) never, since importing them may open the cache.
  *
- * A relative `dir` in a file is relative to the file's directory; from a flag
- * or the environment, to the current directory.
+ * A relative `dir` in a file or in `SITECACHE_DIR` is relative to the project
+ * root (the config file's directory), as in a build; from `--cache-dir`, to the
+ * current directory, as shell paths are.
  */
 import { readdir, readFile } from "node:fs/promises"
 import { dirname, isAbsolute, join, resolve } from "node:path"
@@ -114,8 +115,10 @@ export async function findConfigFile(
   } catch {
     return undefined
   }
-  // JSON first (reading it has no side effects), then modules.
-  names.sort((a, b) => Number(!a.endsWith(".json")) - Number(!b.endsWith(".json")))
+  // By name; for one name `.mjs`, `.js`, then `.json`, as the blog example looks them up.
+  const order = (name: string) => [".mjs", ".js", ".json"].findIndex((ext) => name.endsWith(ext))
+  const stem = (name: string) => name.replace(/\.(mjs|js|json)$/, "")
+  names.sort((a, b) => (stem(a) === stem(b) ? order(a) - order(b) : stem(a) < stem(b) ? -1 : 1))
   for (const name of names) {
     const file = join(root, name)
     if (!name.endsWith(".json")) {
@@ -165,7 +168,7 @@ export async function loadConfig(input: LoadConfigInput): Promise<CliConfig> {
     root: fileConfig.root === undefined ? root : resolve(fileRoot, fileConfig.root),
     ...(fileConfig.dir === undefined || isAbsolute(fileConfig.dir) ? {} : { dir: resolve(fileRoot, fileConfig.dir) }),
   }
-  // Flags and environment through core, as every adapter applies them; paths from either are relative to cwd.
+  // Flags and environment through core, as every adapter applies them.
   const argv: string[] = []
   const backendFlag = flag(values, "cache-backend")
   if (backendFlag !== undefined) argv.push("--cache-backend", backendFlag)
@@ -174,7 +177,6 @@ export async function loadConfig(input: LoadConfigInput): Promise<CliConfig> {
   const redisFlag = flag(values, "redis-url")
   if (redisFlag !== undefined) argv.push("--redis-url", redisFlag)
   const env = { ...input.env }
-  if (env.SITECACHE_DIR) env.SITECACHE_DIR = resolve(cwd, env.SITECACHE_DIR)
   // The command looks at the configured backend even when builds run with the cache off.
   delete env.SITECACHE
   const merged = resolveCacheConfig({ config: base, argv, env })

@@ -23,8 +23,10 @@ export type KeyChange =
       readonly change: "changed" | "added" | "removed"
       readonly before: string | null
       readonly after: string | null
-      /** Set when the part is a plugin's fingerprint. */
+      /** Set when the part is a plugin's fingerprint: its name (`remark-gfm`, `local:src/plugins/lint.ts`). */
       readonly plugin?: string
+      /** Set when the part's name changed with it (a plugin's version in the name: `plugin:remark-gfm@4.0.1`). */
+      readonly previousPart?: string
     }
   /** The key changed, and its parts were not recorded by name. */
   | { readonly kind: "key"; readonly before: string; readonly after: string }
@@ -52,27 +54,64 @@ export interface Explanation {
   readonly changes: readonly KeyChange[]
 }
 
-/** A plugin's name from a part name such as `plugin:remark-gfm`, `plugins.rehype-slug` or `plugin remark-toc`. */
+/** A plugin's name from a part name such as `plugin:remark-gfm@4.0.1`, `plugins.rehype-slug` or `plugin remark-toc`. */
 export function pluginOf(part: string): string | undefined {
   const match = /^plugins?\s*[:./\s#]\s*(.+)$/i.exec(part)
   return match?.[1]
 }
 
+/** A plugin's name without its version: `remark-gfm@4.0.1` → `remark-gfm`, `@mdx-js/remark@3.0.0` → `@mdx-js/remark`. */
+function withoutVersion(plugin: string): string {
+  const at = plugin.lastIndexOf("@")
+  return at > 0 ? plugin.slice(0, at) : plugin
+}
+
+/**
+ * Named parts that changed, appeared or disappeared. Adapters may put a
+ * plugin's version in its part's name (`plugin:remark-gfm@4.0.1`): a removed
+ * and an added part of one plugin are reported as one change of that plugin.
+ */
 function compareParts(before: DocumentRecord, after: DocumentRecord): KeyChange[] {
   const changes: KeyChange[] = []
   const old = before.parts ?? {}
   const now = after.parts ?? {}
-  for (const part of new Set([...Object.keys(now), ...Object.keys(old)])) {
-    const was = old[part]
-    const is = now[part]
-    if (was === is) continue
+  const removed = Object.keys(old).filter((part) => !Object.hasOwn(now, part))
+  const renamedFrom = new Map<string, string>()
+  for (const part of Object.keys(now)) {
+    if (Object.hasOwn(old, part)) continue
+    const plugin = pluginOf(part)
+    if (plugin === undefined) continue
+    const was = removed.find((name) => {
+      const previous = pluginOf(name)
+      return previous !== undefined && withoutVersion(previous) === withoutVersion(plugin) && !renamedFrom.has(name)
+    })
+    if (was !== undefined) renamedFrom.set(was, part)
+  }
+  const renamedTo = new Map([...renamedFrom].map(([was, part]) => [part, was]))
+  for (const [part, is] of Object.entries(now)) {
+    const previousPart = renamedTo.get(part)
+    const was = old[previousPart ?? part]
+    if (was === is && previousPart === undefined) continue
     const plugin = pluginOf(part)
     changes.push({
       kind: "part",
       part,
-      change: was === undefined ? "added" : is === undefined ? "removed" : "changed",
+      change: was === undefined ? "added" : "changed",
       before: was ?? null,
-      after: is ?? null,
+      after: is,
+      ...(plugin === undefined ? {} : { plugin: previousPart === undefined ? plugin : withoutVersion(plugin) }),
+      ...(previousPart === undefined ? {} : { previousPart }),
+    })
+  }
+  for (const part of removed) {
+    if (renamedFrom.has(part)) continue
+    const plugin = pluginOf(part)
+    changes.push({
+      kind: "part",
+      part,
+      change: "removed",
+      before: old[part] ?? null,
+      after: null,
       ...(plugin === undefined ? {} : { plugin }),
     })
   }
@@ -129,6 +168,7 @@ const PART_NAMES: Readonly<Record<string, string>> = {
   version: "the `version` given to the adapter",
   adapter: "the adapter version",
   build: "the build settings",
+  stage: "the processing stage",
 }
 
 function hashes(before: string | null, after: string | null): string {
@@ -150,6 +190,9 @@ export function describeChange(change: KeyChange): string {
         change.plugin === undefined ? (PART_NAMES[change.part] ?? `part \`${change.part}\``) : `plugin \`${change.plugin}\``
       if (change.change === "added") return `${name} is new in the key`
       if (change.change === "removed") return `${name} is no longer in the key`
+      if (change.previousPart !== undefined) {
+        return `${name} changed: ${pluginOf(change.previousPart) ?? change.previousPart} → ${pluginOf(change.part) ?? change.part}`
+      }
       const why = change.plugin === undefined ? "" : " (its version, source or options)"
       return `${name} changed${why} (${hashes(change.before, change.after)})`
     }

@@ -6,7 +6,7 @@ import { type CliIO, type CommandContext, count, print, printJson } from "../out
 import type { Target } from "./target.js"
 
 async function confirm(io: CliIO, question: string): Promise<boolean> {
-  const prompt = createInterface({ input: io.stdin, output: io.stderr, terminal: true })
+  const prompt = createInterface({ input: io.stdin, output: io.stderr, terminal: false })
   try {
     const answer = await prompt.question(question)
     return /^\s*y(es)?\s*$/i.test(answer)
