@@ -196,7 +196,7 @@ export class FsStore implements Store {
       try {
         stat = this.#fs.statSync(this.dir, { throwIfNoEntry: false })
       } catch (error) {
-        return refuse(error)
+        refuse(error)
       }
       if (stat !== undefined && !stat.isDirectory()) refuse(Object.assign(new Error("not a directory"), { code: "ENOTDIR" }))
       return
@@ -536,7 +536,10 @@ export class FsStore implements Store {
     }
     /** Run one step; on a fault, either drop the write (sink) or fail the stream. */
     const step = (work: () => Promise<void>, callback: (error?: Error | null) => void): void => {
-      if (sink) return callback()
+      if (sink) {
+        callback()
+        return
+      }
       work().then(
         () => callback(),
         async (error: unknown) => {

@@ -39,7 +39,9 @@ export function systemError(code: string, syscall: string): NodeJS.ErrnoExceptio
  */
 export function injectFaults(
   overrides: {
-    [K in keyof FileSystem]?: (original: FileSystem[K], ...args: Parameters<FileSystem[K]>) => ReturnType<FileSystem[K]>
+    [K in Exclude<keyof FileSystem, "promises">]?: FileSystem[K] extends (...args: infer A) => infer R
+      ? (original: FileSystem[K], ...args: A) => R
+      : never
   },
 ): FileSystem & { calls: Record<string, number> } {
   const calls: Record<string, number> = {}
