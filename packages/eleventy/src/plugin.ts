@@ -22,6 +22,7 @@
  * cascade (`sitecacheDependencies: ["_data/glossary.json"]`): an entry is
  * served only while those files are unchanged.
  */
+import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
 import {
   BadOptionError,
@@ -44,7 +45,13 @@ import { fingerprint, installedVersion } from "./fingerprint.js"
 import { type MarkdownLibrary, markdownFingerprint } from "./markdown.js"
 
 /** This package, as it appears in every key: a new release of the plugin starts cold. */
-export const ADAPTER = "@sitecache/eleventy@0.1.0"
+export const ADAPTER: string = (() => {
+  const manifest = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    name: string
+    version: string
+  }
+  return `${manifest.name}@${manifest.version}`
+})()
 
 /** The tool name of this plugin's build records (`sitecache inspect`, `explain`). */
 export const TOOL = "eleventy"

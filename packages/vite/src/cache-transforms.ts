@@ -4,6 +4,7 @@
  * plugin that opens the cache when a build starts and, when it ends, records
  * the build and prints one summary line.
  */
+import { readFileSync } from "node:fs"
 import { isAbsolute, relative, resolve, sep } from "node:path"
 import {
   BuildStats,
@@ -25,7 +26,13 @@ import { createIdFilter, type IdFilterPattern } from "./filter.js"
 import { fingerprint, installedVersion } from "./fingerprint.js"
 
 /** This package, as it appears in every key: a new release of the adapter starts cold. */
-export const ADAPTER = "@sitecache/vite@0.1.0"
+export const ADAPTER: string = (() => {
+  const manifest = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    name: string
+    version: string
+  }
+  return `${manifest.name}@${manifest.version}`
+})()
 
 export interface CacheTransformsOptions {
   /** An open cache to use (never closed by the adapter). Default: one opened from `cacheConfig`. */
