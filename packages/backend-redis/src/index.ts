@@ -6,5 +6,5 @@ export { type BreakerState, CircuitBreaker, type CircuitBreakerOptions } from ".
 export { createRedisCache, createStore, type RedisCacheOptions } from "./cache.js"
 export { RedisFaultError } from "./errors.js"
 export { checkNamespace, DEFAULT_NAMESPACE, KeyLayout } from "./layout.js"
-export { type RedisNode, type RedisStoreOptions, resolveRedisOptions } from "./options.js"
+export { type IoredisModule, loadIoredis, type RedisNode, type RedisStoreOptions, resolveRedisOptions } from "./options.js"
 export { type RedisHealth, RedisStore } from "./store.js"

@@ -215,9 +215,9 @@ export interface IoredisModule {
 }
 
 /** `import("ioredis")`, or a `BackendMissingError` naming `ioredis` when it is not installed. */
-export async function loadIoredis(): Promise<IoredisModule> {
+export async function loadIoredis(importer: () => Promise<IoredisModule> = () => import("ioredis")): Promise<IoredisModule> {
   try {
-    return await import("ioredis")
+    return await importer()
   } catch (error) {
     const code = (error as { code?: unknown }).code
     if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {

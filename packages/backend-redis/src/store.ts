@@ -116,7 +116,6 @@ export class RedisStore implements Store {
   readonly client: Client
   readonly isCluster: boolean
   readonly #owned: boolean
-  readonly #where: string
   readonly #breaker: CircuitBreaker
   readonly #listeners: [event: string, listener: (...args: unknown[]) => void][] = []
   #connectionError: unknown
@@ -127,7 +126,6 @@ export class RedisStore implements Store {
     this.client = client
     this.options = options
     this.#owned = owned
-    this.#where = where
     this.isCluster = (client as { isCluster?: boolean }).isCluster === true
     this.layout = new KeyLayout(options.namespace)
     this.name = options.name ?? `redis (${where}, namespace ${options.namespace})`
@@ -163,8 +161,6 @@ export class RedisStore implements Store {
     const nodeOptions: RedisOptions = {
       connectTimeout: resolved.connectTimeout,
       commandTimeout: resolved.commandTimeout,
-      // A connection that got no byte for this long after a write is dead (a half-open TCP connection): reconnect.
-      socketTimeout: resolved.commandTimeout * 2,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       autoResendUnfulfilledCommands: false,
@@ -533,7 +529,7 @@ export class RedisStore implements Store {
 
   /** Run one command (or pipeline) through the circuit breaker; describe whatever it throws. */
   async #call<T>(operation: () => Promise<T>): Promise<T> {
-    if (this.#closed) throw new RedisFaultError(`${this.#where}: the store is closed`, "ECLOSED")
+    if (this.#closed) throw new RedisFaultError("the store is closed", "ECLOSED")
     if (this.#breaker.admit() === false) throw this.#circuitOpen()
     if (this.client.status !== "ready") {
       const error = this.#notConnected()
@@ -547,9 +543,24 @@ export class RedisStore implements Store {
     } catch (error) {
       const fault = this.#describe(error)
       if (fault.replied) this.#breaker.success()
-      else this.#breaker.failure(fault)
+      else {
+        this.#breaker.failure(fault)
+        if (fault.code === "ETIMEDOUT" && this.#breaker.state === "open") this.#dropHungConnection()
+      }
       throw fault
     }
+  }
+
+  /**
+   * Commands time out on a connection that looks ready: the server hangs or
+   * the network dropped the connection without a reset. Reconnect rather than
+   * wait for TCP to notice (minutes). ioredis' own `socketTimeout` is not used:
+   * its timer outlives the socket it watches, and fires on the next one.
+   */
+  #dropHungConnection(): void {
+    if (!this.#owned || this.isCluster || this.client.status !== "ready") return
+    this.#connectionError = new RedisFaultError(`no reply within ${this.options.commandTimeout} ms: reconnecting`, "ETIMEDOUT")
+    this.client.disconnect(true)
   }
 
   #describe(error: unknown): RedisFaultError {
@@ -557,32 +568,27 @@ export class RedisStore implements Store {
     const message = causeOf(error)
     if (isReplyError(error)) {
       const word = /^[A-Z]+(?=\s|$)/.exec(message)?.[0] ?? "ERR"
-      return new RedisFaultError(`redis ${this.#where} replied: ${message}`, word, { cause: error, replied: true })
+      return new RedisFaultError(`Redis replied: ${message}`, word, { cause: error, replied: true })
     }
     if (message === "Command timed out") {
-      return new RedisFaultError(
-        `no reply from redis ${this.#where} within ${this.options.commandTimeout} ms (\`commandTimeout\`)`,
-        "ETIMEDOUT",
-        { cause: error },
-      )
+      return new RedisFaultError(`no reply within ${this.options.commandTimeout} ms (\`commandTimeout\`)`, "ETIMEDOUT", {
+        cause: error,
+      })
     }
-    if (/isn't (writeable|ready)|Connection is closed|enableOfflineQueue|Socket timeout/.test(message))
+    if (/isn't (writeable|ready)|Connection is closed|enableOfflineQueue|max retries per request/.test(message)) {
       return this.#notConnected(error)
+    }
     const code = (error as { code?: unknown } | null)?.code
-    return new RedisFaultError(`redis ${this.#where}: ${message}`, typeof code === "string" ? code : "EREDIS", { cause: error })
+    return new RedisFaultError(message, typeof code === "string" ? code : "EREDIS", { cause: error })
   }
 
   #notConnected(cause?: unknown): RedisFaultError {
     const last = this.#connectionError
     const code = (last as { code?: unknown } | undefined)?.code
-    const reason = last === undefined ? `status ${this.client.status}` : causeOf(last)
-    return new RedisFaultError(
-      `redis ${this.#where} is not connected (${reason})`,
-      typeof code === "string" ? code : "ENOTCONNECTED",
-      {
-        cause: cause ?? last,
-      },
-    )
+    const reason = last !== undefined ? causeOf(last) : cause !== undefined ? causeOf(cause) : `status ${this.client.status}`
+    return new RedisFaultError(`not connected (${reason})`, typeof code === "string" ? code : "ENOTCONNECTED", {
+      cause: cause ?? last,
+    })
   }
 
   #circuitOpen(): RedisFaultError {
@@ -590,7 +596,7 @@ export class RedisStore implements Store {
     const code = last instanceof RedisFaultError ? last.code : "ECIRCUITOPEN"
     const seconds = (this.#breaker.retryIn / 1000).toFixed(1)
     return new RedisFaultError(
-      `redis ${this.#where} skipped after ${this.#breaker.threshold} consecutive failures, next try in ${seconds} s (last: ${causeOf(last)})`,
+      `skipped after ${this.#breaker.threshold} consecutive failures, next try in ${seconds} s (last: ${causeOf(last)})`,
       code,
       { cause: last, circuitOpen: true },
     )

@@ -1,0 +1,83 @@
+/**
+ * Redis killed (SIGKILL) in the middle of a build of a few hundred documents,
+ * then restarted: the build completes with correct output, the operations
+ * during the outage are misses that fail at once (refused or skipped by the
+ * circuit breaker, never a timeout), and hits resume after the restart.
+ *
+ * The server keeps an append-only file (`appendfsync always`), as a shared
+ * cache server would, so its entries survive the kill.
+ */
+
+import { createRedisCache, type RedisStore } from "@sitecache/backend-redis"
+import { afterAll, beforeAll, expect, it } from "vitest"
+import { describeWithRedis, type RedisServer, startRedisServer } from "../support/redis.js"
+import { build, expectedOutput, makeDocs } from "./build.js"
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+describeWithRedis("Redis killed mid-build and restarted", () => {
+  let server: RedisServer
+  beforeAll(async () => {
+    server = await startRedisServer({ args: ["--appendonly", "yes", "--appendfsync", "always"] })
+  })
+  afterAll(() => server?.stop())
+
+  it("completes with correct output; outage operations are fast misses; hits resume after the restart", async () => {
+    const docs = makeDocs(300)
+    const expected = expectedOutput(docs)
+    const warnings: string[] = []
+    const cache = await createRedisCache({
+      url: server.url,
+      namespace: "site",
+      commandTimeout: 500,
+      breakerCooldown: 200,
+      onWarning: (message) => warnings.push(message),
+    })
+    const store = cache.store as RedisStore
+
+    const cold = await build(cache, docs, { concurrency: 8 })
+    expect(cold.stats.misses).toBe(300)
+    expect(cold.output).toEqual(expected)
+    expect(warnings).toEqual([])
+
+    // Kill before document 100, restart before document 200; 8 documents are in flight at any time,
+    // and no document after a kill or restart starts before it is done.
+    let killed: Promise<void> | undefined
+    let restarted: Promise<void> | undefined
+    const breakerDuringOutage: string[] = []
+    const warm = await build(cache, docs, {
+      concurrency: 8,
+      beforeDocument: async (i) => {
+        if (i >= 100) await (killed ??= server.kill("SIGKILL"))
+        if (i === 150) breakerDuringOutage.push(store.health.breaker)
+        if (i >= 200) {
+          await (restarted ??= server
+            .restart()
+            .then(() => waitFor(() => store.health.status === "ready", "the store to reconnect")))
+        }
+      },
+    })
+    expect(warm.output).toEqual(expected)
+    const before = warm.hits.slice(0, 100 - 8)
+    const outage = warm.hits.slice(100 + 8, 200 - 8)
+    const after = warm.hits.slice(200 + 8)
+    expect(before.every(Boolean)).toBe(true)
+    expect(outage.some(Boolean)).toBe(false)
+    expect(after.every(Boolean)).toBe(true)
+    expect(breakerDuringOutage).toEqual(["open"])
+
+    // Every fault was a refused or closed connection or the open circuit: no operation waited for a timeout.
+    expect(warnings.length).toBeGreaterThan(0)
+    expect(warnings.length).toBeLessThanOrEqual(6)
+    for (const message of warnings) expect(message).not.toMatch(/ETIMEDOUT|no reply within/)
+    expect((await cache.inspect()).errors).toBeGreaterThan(0)
+    expect(store.health).toMatchObject({ status: "ready", breaker: "closed" })
+    await cache.close()
+  })
+})
