@@ -683,7 +683,7 @@ export class FsStore implements Store {
       return this.#fs.openSync(temp, TEMP_FLAGS, FILE_MODE)
     } catch (error) {
       if (errorCode(error) !== "ENOENT") throw error
-      this.#fs.mkdirSync(directory, { recursive: true, mode: DIR_MODE })
+      this.#makeDirectory(directory)
       return this.#fs.openSync(temp, TEMP_FLAGS, FILE_MODE)
     }
   }
@@ -693,8 +693,29 @@ export class FsStore implements Store {
       return await this.#fs.promises.open(temp, TEMP_FLAGS, FILE_MODE)
     } catch (error) {
       if (errorCode(error) !== "ENOENT") throw error
-      this.#fs.mkdirSync(directory, { recursive: true, mode: DIR_MODE })
+      this.#makeDirectory(directory)
       return await this.#fs.promises.open(temp, TEMP_FLAGS, FILE_MODE)
+    }
+  }
+
+  /**
+   * Create a shard directory (and its prefix directory when missing). Tried
+   * without `recursive` first: a recursive `mkdir` reports `ENOENT` where the
+   * real cause is `EROFS` or `EACCES`, and the warning should name the cause.
+   */
+  #makeDirectory(directory: string): void {
+    try {
+      this.#fs.mkdirSync(directory, { mode: DIR_MODE })
+    } catch (error) {
+      const code = errorCode(error)
+      if (code === "EEXIST") return
+      if (code !== "ENOENT") throw error
+      this.#fs.mkdirSync(directory.slice(0, directory.lastIndexOf("/")), { recursive: true, mode: DIR_MODE })
+      try {
+        this.#fs.mkdirSync(directory, { mode: DIR_MODE })
+      } catch (again) {
+        if (errorCode(again) !== "EEXIST") throw again
+      }
     }
   }
 
