@@ -159,7 +159,7 @@ class Engine {
   readonly #stage: "process" | "run"
   #fingerprint: Promise<Fingerprint> | undefined
   #processor: Promise<ProcessorLike> | undefined
-  loaded = false
+  #loaded: ProcessorLike | undefined
 
   constructor(source: ProcessorLike | Pipeline, options: CachedOptions, stage: "process" | "run") {
     if (options === null || typeof options !== "object") throw new BadOptionError("options", "expected `{ cache }`")
@@ -191,8 +191,12 @@ class Engine {
     this.#stage = stage
     if (!isPipeline(source)) {
       this.#processor = Promise.resolve(source)
-      this.loaded = true
+      this.#loaded = source
     }
+  }
+
+  get loaded(): boolean {
+    return this.#loaded !== undefined
   }
 
   fingerprint(): Promise<Fingerprint> {
@@ -213,7 +217,7 @@ class Engine {
   load(): Promise<ProcessorLike> {
     if (this.#processor === undefined) {
       this.#processor = loadPipeline(this.#source as Pipeline, this.#fingerprinter).then((processor) => {
-        this.loaded = true
+        this.#loaded = processor
         return processor
       })
       this.#processor.catch(() => {
@@ -273,25 +277,40 @@ class Engine {
     if (Object.keys(file.data).length > 0) parts.input = canonical(file.data)
     const before = { history: file.history.length, messages: file.messages.length }
     let ran = false
-    const result = await memoize<T>(
-      this.#cache,
-      parts,
-      async (context) => {
-        ran = true
-        const processor = await this.load()
-        const value = await compute(processor, before)
-        for (const path of dependenciesOf(file)) context.dependOn(path)
-        const reason = whyUncacheable(value)
-        if (reason !== undefined) context.uncacheable(reason)
-        return value
-      },
-      {
-        files: this.#files,
-        ...(stats === undefined ? {} : { stats }),
-        ...(document === undefined ? {} : { document }),
-        ...(this.#options.ttl === undefined ? {} : { ttl: this.#options.ttl }),
-      },
-    )
+    let ms = 0
+    const lookup = () =>
+      memoize<T>(
+        this.#cache,
+        parts,
+        async (context) => {
+          // Loading the pipeline is not the document's cost: leave, load, and look up again,
+          // so the entry records (and a later hit saves) only the time processing took.
+          const processor = this.#loaded
+          if (processor === undefined) throw NOT_LOADED
+          ran = true
+          const started = performance.now()
+          const value = await compute(processor, before)
+          ms = performance.now() - started
+          for (const path of dependenciesOf(file)) context.dependOn(path)
+          const reason = whyUncacheable(value)
+          if (reason !== undefined) context.uncacheable(reason)
+          return value
+        },
+        {
+          files: this.#files,
+          ...(stats === undefined ? {} : { stats }),
+          ...(document === undefined ? {} : { document }),
+          ...(this.#options.ttl === undefined ? {} : { ttl: this.#options.ttl }),
+        },
+      )
+    let result: Awaited<ReturnType<typeof lookup>>
+    try {
+      result = await lookup()
+    } catch (error) {
+      if (error !== NOT_LOADED) throw error
+      await this.load()
+      result = await lookup()
+    }
     let value = result.value
     if (!ran) {
       // A hit is a fresh decode; a result shared with a concurrent identical call is that call's: copy it.
@@ -305,7 +324,7 @@ class Engine {
     setCacheStatus(file, {
       hit: !ran,
       key: result.key.hex,
-      savedMs: ran ? 0 : result.savedMs,
+      ms: ran ? ms : result.savedMs,
       ...(result.uncacheable === undefined ? {} : { uncacheable: result.uncacheable }),
     })
     return value
@@ -318,6 +337,9 @@ class Engine {
     return rel.split(sep).join("/")
   }
 }
+
+/** Thrown out of a lookup that missed before the pipeline was loaded (never escapes). */
+const NOT_LOADED = Symbol("not loaded")
 
 function toVFile(input: Compatible | undefined): VFile {
   if (input !== null && typeof input === "object" && "message" in input && "messages" in input) return input as VFile

@@ -18,8 +18,8 @@ export interface CacheStatus {
   readonly hit: boolean
   /** Hex of the entry's key. */
   readonly key: string
-  /** On a hit: how long processing took when it ran, in ms. */
-  readonly savedMs: number
+  /** How long processing took, in ms: now on a miss; when it ran on a hit (the time the hit saved). */
+  readonly ms: number
   /** Set when the result could not be stored, with the reason (e.g. `file.data.x` holds a function). */
   readonly uncacheable?: string
 }

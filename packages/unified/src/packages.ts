@@ -61,7 +61,7 @@ export class PackageResolver {
       if (basename(dir) !== "node_modules") {
         const candidate = join(dir, "node_modules", name)
         if (existsSync(join(candidate, "package.json"))) {
-          found = realpathSync(candidate)
+          found = realpathSync.native(candidate)
           break
         }
       }

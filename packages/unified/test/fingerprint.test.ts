@@ -1,0 +1,237 @@
+import { writeFile } from "node:fs/promises"
+import { join } from "node:path"
+import { pathToFileURL } from "node:url"
+import { BuildStats, createMemoryCache } from "@sitecache/core"
+import rehypeStringify from "rehype-stringify"
+import remarkGfm from "remark-gfm"
+import remarkParse from "remark-parse"
+import remarkRehype from "remark-rehype"
+import { unified } from "unified"
+import { VFile } from "vfile"
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { cached, cacheStatus, canonical, PackageResolver, pipeline } from "../src/index.js"
+import { fakeProject, PACKAGE_ROOT, removeDir, tempDir } from "./helpers.js"
+
+let dir: string
+beforeEach(async () => {
+  dir = await tempDir()
+})
+afterEach(async () => {
+  await removeDir(dir)
+})
+
+const base = () => unified().use(remarkParse).use(remarkGfm).use(remarkRehype).use(rehypeStringify)
+
+describe("the fingerprint of a processor", () => {
+  it("names each plugin by its package and installed version", async () => {
+    const fingerprint = await cached(base(), { cache: createMemoryCache(), root: PACKAGE_ROOT }).fingerprint()
+    expect(fingerprint.plugins.map((plugin) => plugin.label)).toEqual([
+      "remark-parse@11.0.0",
+      "remark-gfm@4.0.1",
+      "remark-rehype@11.1.2",
+      "rehype-stringify@10.0.1",
+    ])
+    expect(Object.keys(fingerprint.parts)).toEqual([
+      "plugin:remark-parse@11.0.0",
+      "plugin:remark-gfm@4.0.1",
+      "plugin:remark-rehype@11.1.2",
+      "plugin:rehype-stringify@10.0.1",
+    ])
+  })
+
+  it("is the same for the same processor built twice, and for its pipeline description", async () => {
+    const cache = createMemoryCache()
+    const a = await cached(base(), { cache, root: PACKAGE_ROOT }).fingerprint()
+    const b = await cached(base(), { cache, root: PACKAGE_ROOT }).fingerprint()
+    const described = await cached(
+      pipeline(["remark-parse", "remark-gfm", "remark-rehype", "rehype-stringify"], { root: PACKAGE_ROOT }),
+      {
+        cache,
+      },
+    ).fingerprint()
+    expect(b).toEqual(a)
+    expect(described.plugins).toEqual(a.plugins)
+  })
+
+  it("changes with a plugin's options (order of properties aside), and only that plugin's part changes", async () => {
+    const fingerprint = (options: Record<string, unknown>) =>
+      cached(unified().use(remarkParse).use(remarkGfm, options).use(remarkRehype).use(rehypeStringify), {
+        cache: createMemoryCache(),
+        root: PACKAGE_ROOT,
+      }).fingerprint()
+    const a = await fingerprint({ singleTilde: false, tablePipeAlign: true })
+    const reordered = await fingerprint({ tablePipeAlign: true, singleTilde: false })
+    const changed = await fingerprint({ singleTilde: true, tablePipeAlign: true })
+    expect(reordered.pipeline).toBe(a.pipeline)
+    expect(changed.pipeline).not.toBe(a.pipeline)
+    const differing = Object.keys(a.parts).filter((name) => a.parts[name] !== changed.parts[name])
+    expect(differing).toEqual(["plugin:remark-gfm@4.0.1"])
+  })
+
+  it("keys function-valued options by their source", async () => {
+    const fingerprint = (handler: (value: string) => string) =>
+      cached(
+        unified()
+          .use(remarkParse)
+          .use(remarkRehype, { handlers: { custom: handler } } as never)
+          .use(rehypeStringify),
+        {
+          cache: createMemoryCache(),
+          root: PACKAGE_ROOT,
+        },
+      ).fingerprint()
+    const a = await fingerprint((value) => value.toUpperCase())
+    const same = await fingerprint((value) => value.toUpperCase())
+    const other = await fingerprint((value) => value.toLowerCase())
+    expect(same.pipeline).toBe(a.pipeline)
+    expect(other.pipeline).not.toBe(a.pipeline)
+  })
+
+  it("hashes the source of plugins that come from no package", async () => {
+    const fingerprint = (plugin: () => void) =>
+      cached(base().use(plugin), { cache: createMemoryCache(), root: PACKAGE_ROOT }).fingerprint()
+    const a = await fingerprint(function localPlugin() {
+      return () => undefined
+    })
+    const edited = await fingerprint(function localPlugin() {
+      return () => null
+    })
+    expect(a.plugins.at(-1)?.label).toBe("function:localPlugin")
+    expect(edited.pipeline).not.toBe(a.pipeline)
+  })
+
+  it("changes with the processor's settings", async () => {
+    const a = await cached(base().data("settings", { bullet: "*" } as never), {
+      cache: createMemoryCache(),
+      root: PACKAGE_ROOT,
+    }).fingerprint()
+    const b = await cached(base().data("settings", { bullet: "-" } as never), {
+      cache: createMemoryCache(),
+      root: PACKAGE_ROOT,
+    }).fingerprint()
+    expect(a.pipeline).not.toBe(b.pipeline)
+  })
+
+  it("an upgraded plugin (a new installed version) makes every document miss", async () => {
+    const project = await fakeProject(dir)
+    const { default: remarkStamp } = (await import(
+      pathToFileURL(join(dir, "node_modules", "remark-stamp", "index.js")).href
+    )) as {
+      default: () => void
+    }
+    const cache = createMemoryCache()
+    const build = async () => {
+      const stats = new BuildStats()
+      const processor = cached(unified().use(remarkParse).use(remarkStamp).use(remarkRehype).use(rehypeStringify), {
+        cache,
+        stats,
+        root: project.root,
+      })
+      for (const name of ["a", "b", "c"])
+        await processor.process(new VFile({ path: join(dir, `${name}.md`), value: `# ${name}` }))
+      return { stats, fingerprint: await processor.fingerprint() }
+    }
+    const first = await build()
+    expect(first.fingerprint.plugins[1]?.label).toBe("remark-stamp@1.0.0")
+    const again = await build()
+    await project.setStampVersion("1.0.1")
+    const upgraded = await build()
+    expect([first.stats.misses, again.stats.hits, upgraded.stats.misses]).toEqual([3, 3, 3])
+    expect(upgraded.fingerprint.plugins[1]?.label).toBe("remark-stamp@1.0.1")
+    expect(Object.keys(upgraded.stats.documentRecords.get("a.md")?.parts ?? {})).toContain("plugin:remark-stamp@1.0.1")
+  })
+
+  it("an upgrade of a package a plugin depends on changes the plugin's fingerprint too", async () => {
+    class BumpedResolver extends PackageResolver {
+      override info(packageDir: string) {
+        const info = super.info(packageDir)
+        return info?.name === "micromark-extension-gfm-table" ? { ...info, version: `${info.version}-patched` } : info
+      }
+    }
+    const a = await cached(base(), { cache: createMemoryCache(), root: PACKAGE_ROOT }).fingerprint()
+    const b = await cached(base(), {
+      cache: createMemoryCache(),
+      root: PACKAGE_ROOT,
+      resolver: new BumpedResolver(),
+    }).fingerprint()
+    expect(b.plugins[1]?.label).toBe("remark-gfm@4.0.1")
+    expect(b.plugins[1]?.hash).not.toBe(a.plugins[1]?.hash)
+    expect(b.plugins[0]?.hash).toBe(a.plugins[0]?.hash)
+  })
+})
+
+describe("pipeline([...])", () => {
+  it("is fingerprinted without loading anything, and loads on the first miss only", async () => {
+    const cache = createMemoryCache()
+    const describe = () =>
+      pipeline(["remark-parse", ["remark-gfm", {}], "remark-rehype", "rehype-stringify"], { root: PACKAGE_ROOT })
+    const cold = cached(describe(), { cache, root: dir })
+    await cold.fingerprint()
+    expect(cold.loaded).toBe(false)
+    const file = await cold.process(new VFile({ path: join(dir, "a.md"), value: "| a |\n| - |\n| b |" }))
+    expect(cold.loaded).toBe(true)
+    expect(String(file)).toContain("<table>")
+    const warm = cached(describe(), { cache, root: dir })
+    const again = await warm.process(new VFile({ path: join(dir, "a.md"), value: "| a |\n| - |\n| b |" }))
+    expect(cacheStatus(again)?.hit).toBe(true)
+    expect(warm.loaded).toBe(false)
+    expect(String(again)).toBe(String(file))
+  })
+
+  it("a hit reports the time processing took when it ran (the time saved)", async () => {
+    const stats = new BuildStats()
+    const processor = cached(pipeline(["remark-parse", "remark-rehype", "rehype-stringify"], { root: PACKAGE_ROOT }), {
+      cache: createMemoryCache(),
+      root: dir,
+      stats,
+    })
+    await processor.process("# a")
+    const hit = await processor.process("# a")
+    expect(cacheStatus(hit)?.hit).toBe(true)
+    expect(cacheStatus(hit)?.ms).toBe(stats.savedMs)
+  })
+
+  it("fingerprints local plugin modules by their source and the local modules they import", async () => {
+    const plugin = join(dir, "plugin.js")
+    const helper = join(dir, "helper.js")
+    await writeFile(
+      plugin,
+      'import { word } from "./helper.js"\nexport default function stamp() { return (tree, file) => { file.data.word = word } }\n',
+    )
+    await writeFile(helper, 'export const word = "one"\n')
+    const cache = createMemoryCache()
+    const describe = () =>
+      pipeline(["remark-parse", [pathToFileURL(plugin)], "remark-rehype", "rehype-stringify"], { root: PACKAGE_ROOT })
+    const a = await cached(describe(), { cache }).fingerprint()
+    await writeFile(helper, 'export const word = "two"\n')
+    const b = await cached(describe(), { cache }).fingerprint()
+    expect(a.plugins[1]?.label).toMatch(/^local:.*plugin\.js$/)
+    expect(b.plugins[1]?.hash).not.toBe(a.plugins[1]?.hash)
+    expect(b.plugins[0]).toEqual(a.plugins[0])
+  })
+
+  it("names a missing plugin package in its error", async () => {
+    const processor = cached(pipeline(["remark-parse", "remark-nonexistent"], { root: PACKAGE_ROOT }), {
+      cache: createMemoryCache(),
+    })
+    await expect(processor.fingerprint()).rejects.toThrow(/`remark-nonexistent`/)
+    expect(() => pipeline([42 as never])).toThrow(/bad option `plugins\[0\]`/)
+  })
+})
+
+describe("canonical", () => {
+  it("serializes options of any shape, stably", () => {
+    class Highlighter {
+      theme = "dark"
+    }
+    const cyclic: Record<string, unknown> = { a: 1 }
+    cyclic.self = cyclic
+    expect(canonical({ b: 1, a: [new Map([["k", new Set([1])]])] })).toEqual({
+      b: 1,
+      a: [{ "(Map)": [["k", { "(Set)": [1] }]] }],
+    })
+    expect(canonical(new Highlighter())).toEqual({ "(class)": "Highlighter", properties: { theme: "dark" } })
+    expect(canonical(cyclic)).toEqual({ a: 1, self: { "(cycle)": 1 } })
+    expect(canonical(Symbol("s"))).toEqual({ "(symbol)": "s" })
+  })
+})
