@@ -16,7 +16,7 @@ export interface SqliteOptions {
    * Longest wait, in ms, for a database another process has locked, per
    * operation. Past it a read is a miss and a write is dropped (counted as
    * errors), and later operations stop waiting until the lock is gone.
-   * Default 500.
+   * Default 1000.
    */
   readonly busyTimeout?: number
   /**
@@ -28,7 +28,7 @@ export interface SqliteOptions {
   readonly quickCheck?: QuickCheck
 }
 
-export const DEFAULT_BUSY_TIMEOUT = 500
+export const DEFAULT_BUSY_TIMEOUT = 1000
 const QUICK_CHECKS: readonly QuickCheck[] = ["auto", "always", "never"]
 const KNOWN = new Set(["path", "busyTimeout", "quickCheck"])
 

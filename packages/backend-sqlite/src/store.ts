@@ -16,13 +16,22 @@
  * Hits and access times are kept in memory and written with the next commit,
  * so a warm `get` never writes.
  *
- * Locks: SQLite waits `LOCK_POLL_MS` for a lock inside a call; then the store
- * retries, asynchronously, until `busyTimeout`. Past it the operation throws
- * (the cache turns that into a miss or a dropped write, counted), and later
+ * Locks: SQLite never waits inside a call (`busy_timeout` 0, so the event
+ * loop is never blocked); the store retries every millisecond or so,
+ * asynchronously, until `busyTimeout`. Past it the operation throws (the
+ * cache turns that into a miss or a dropped write, counted), and later
  * operations stop waiting (one try each) until one gets through: a database
- * locked for minutes costs one bounded wait, not one per operation.
+ * locked for minutes costs one bounded wait, not one per operation (unless
+ * others committed meanwhile: that was contention, not a stuck lock).
+ *
+ * Writers take turns. SQLite's locks have no queue, so a process putting in a
+ * loop (no await that yields to the event loop, so only the bounds end its
+ * batches) would take the lock again the moment it committed, and the others
+ * would time out. A waiting writer touches `<database>-waiting` while it
+ * polls; a writer whose batch ended at a bound looks at that file's time and,
+ * when someone else is waiting, pauses `TURN_MS` before taking the lock again.
  */
-import { statSync } from "node:fs"
+import { statSync, utimesSync, writeFileSync } from "node:fs"
 import {
   type EntryId,
   type EntryMeta,
@@ -36,14 +45,22 @@ import {
 import { isBusyError, isCorruptError, moveAside, type OpenedDatabase, quickCheck } from "./database.js"
 import type { Database, Statement } from "./load.js"
 
-/** Longest synchronous wait for a lock inside one SQLite call, in ms. */
-const LOCK_POLL_MS = 20
+/** Pause between two tries for a lock, in ms (jittered). */
+const LOCK_POLL_MS = 1
+/** Pause of a writer whose batch ended at a bound, when others wait, before it takes the lock again, in ms. */
+const TURN_MS = 5
+/** A `-waiting` file touched this recently means another writer is waiting, in ms. */
+const WAITING_FRESH_MS = 50
+/** A waiting writer touches the `-waiting` file at most this often, in ms. */
+const WAITING_TOUCH_MS = 5
 /** Commit the pending write transaction after this many writes… */
 const BATCH_MAX_WRITES = 1000
 /** …or this many bytes… */
 const BATCH_MAX_BYTES = 8 * 1024 * 1024
 /** …or when it is this old, in ms (the end of the event-loop turn usually comes first). */
 const BATCH_MAX_AGE_MS = 50
+/** …or this old when another writer is waiting. */
+const CONTENDED_MAX_AGE_MS = 5
 /** Write access records once this many reads are pending. */
 const TOUCH_FLUSH = 10_000
 /** Drop access records beyond this many when the database cannot take them. */
@@ -157,8 +174,13 @@ export class SqliteStore implements Store {
   #touched: EntryId[] = []
   /** Why writes acknowledged since the last `persist()` were rolled back. */
   #lost: unknown
-  /** A wait for a lock ran out: try once, without waiting, until an operation gets through. */
-  #degraded = false
+  /** A wait for a lock ran out: try once, without waiting, until a read (or a write) gets through. */
+  #degraded = { read: false, write: false }
+  /** After a batch ended at a bound: when this writer may take the lock again (0: at once). */
+  #turnEnds = 0
+  /** When this process last touched the `-waiting` file (ms since the epoch). */
+  #signalled = 0
+  #waitingLooked = { at: 0, waiting: false }
   #evictions = 0
   #closed = false
 
@@ -174,7 +196,7 @@ export class SqliteStore implements Store {
     this.#file = opened.file
     this.#sql = prepare(this.#db)
     this.#readMany = this.#db.transaction((ids: readonly EntryId[]) => ids.map((id) => this.#select(id)))
-    this.#db.pragma(`busy_timeout = ${Math.min(LOCK_POLL_MS, this.busyTimeout)}`)
+    this.#db.pragma("busy_timeout = 0")
   }
 
   // --- reads --------------------------------------------------------------
@@ -184,9 +206,9 @@ export class SqliteStore implements Store {
     try {
       value = this.#sql.get.get(id.prefix.bytes, id.key.bytes) as Uint8Array | undefined
     } catch (error) {
-      return this.#afterFault(error, () => this.#select(id))
+      return this.#afterFault("read", error, () => this.#select(id))
     }
-    if (this.#degraded) this.#setDegraded(false)
+    this.#degraded.read = false
     if (value !== undefined && !this.readOnly && this.#touched.push(id) >= TOUCH_FLUSH) this.#scheduleCommit()
     return value
   }
@@ -195,7 +217,7 @@ export class SqliteStore implements Store {
     try {
       return this.#readMany(ids)
     } catch (error) {
-      return this.#afterFault(error, () => this.#readMany(ids))
+      return this.#afterFault("read", error, () => this.#readMany(ids))
     }
   }
 
@@ -246,16 +268,25 @@ export class SqliteStore implements Store {
 
   /** Run `run` inside the pending write transaction, opening it (and waiting for the lock) when needed. */
   #write<T>(bytes: number, run: () => T): T | Promise<T> {
+    if (this.#turnEnds !== 0 && !this.#db.inTransaction) return this.#afterTurn(bytes, run)
     try {
       if (!this.#db.inTransaction) this.#begin()
     } catch (error) {
-      return this.#afterFault(error, () => {
+      return this.#afterFault("write", error, () => {
         if (!this.#db.inTransaction) this.#begin()
         return this.#inBatch(bytes, run)
       })
     }
-    if (this.#degraded) this.#setDegraded(false)
+    this.#degraded.write = false
     return this.#inBatch(bytes, run)
+  }
+
+  /** Let the other writers have the lock for a moment before taking it again. */
+  async #afterTurn<T>(bytes: number, run: () => T): Promise<T> {
+    const left = this.#turnEnds - performance.now()
+    if (left > 0) await sleep(left)
+    this.#turnEnds = 0
+    return this.#write(bytes, run)
   }
 
   #begin(): void {
@@ -278,12 +309,15 @@ export class SqliteStore implements Store {
     if (batch !== undefined) {
       batch.writes++
       batch.bytes += bytes
+      const age = performance.now() - batch.started
       if (
         batch.writes >= BATCH_MAX_WRITES ||
         batch.bytes >= BATCH_MAX_BYTES ||
-        performance.now() - batch.started >= BATCH_MAX_AGE_MS
+        age >= BATCH_MAX_AGE_MS ||
+        (age >= CONTENDED_MAX_AGE_MS && this.#othersWaiting())
       ) {
         this.#commit()
+        if (this.#othersWaiting()) this.#turnEnds = performance.now() + TURN_MS
       }
     }
     return result
@@ -360,7 +394,7 @@ export class SqliteStore implements Store {
       flush()
     } catch (error) {
       if (this.#touched.length > TOUCH_CAP) this.#touched = this.#touched.slice(-TOUCH_CAP)
-      if (wait) return this.#afterFault(error, flush)
+      if (wait) return this.#afterFault("write", error, flush)
       throw error
     }
   }
@@ -399,7 +433,7 @@ export class SqliteStore implements Store {
     try {
       return read()
     } catch (error) {
-      return this.#afterFault(error, read)
+      return this.#afterFault("read", error, read)
     }
   }
 
@@ -488,7 +522,6 @@ export class SqliteStore implements Store {
     try {
       if (!this.readOnly) {
         // Never wait at close: another process holding the lock costs the last access records, nothing else.
-        this.#setDegraded(true)
         try {
           if (this.#db.inTransaction) this.#commit()
           else this.#flushTouched(false)
@@ -513,27 +546,29 @@ export class SqliteStore implements Store {
    * After `error` from a first attempt: wait for a lock and retry `attempt`
    * until `busyTimeout`, or move a damaged database aside. Always a promise.
    */
-  async #afterFault<T>(error: unknown, attempt: () => T): Promise<T> {
+  async #afterFault<T>(kind: "read" | "write", error: unknown, attempt: () => T): Promise<T> {
     this.#checkDamage(error)
     if (!isBusyError(error)) throw error
-    const started = performance.now() - Math.min(LOCK_POLL_MS, this.busyTimeout)
-    let pause = 2
+    const started = performance.now()
+    const versionBefore = this.#dataVersion()
     let last = error
-    while (!this.#degraded && !this.#closed) {
-      const left = this.busyTimeout - (performance.now() - started)
-      if (left <= 0) break
-      await sleep(Math.max(1, Math.min(left, pause * (0.5 + Math.random()))))
-      pause = Math.min(pause * 2, 50)
+    while (!this.#degraded[kind] && !this.#closed && performance.now() - started < this.busyTimeout) {
+      await sleep(LOCK_POLL_MS * (0.5 + Math.random()))
       if (this.#closed) break
       try {
-        return attempt()
+        const result = attempt()
+        this.#degraded[kind] = false
+        return result
       } catch (again) {
         this.#checkDamage(again)
         if (!isBusyError(again)) throw again
         last = again
+        if (kind === "write") this.#signalWaiting()
       }
     }
-    if (!this.#closed) this.#setDegraded(true)
+    // Stop waiting only for a lock that is stuck: when others committed meanwhile, this was contention.
+    const versionAfter = this.#closed ? undefined : this.#dataVersion()
+    if (versionBefore === undefined || versionBefore === versionAfter) this.#degraded[kind] = true
     throw Object.assign(
       new Error(
         `${this.path} is locked by another process; gave up after ${this.busyTimeout} ms (\`sqlite.busyTimeout\`): ${describe(last)}`,
@@ -543,10 +578,45 @@ export class SqliteStore implements Store {
     )
   }
 
-  #setDegraded(degraded: boolean): void {
-    if (this.#degraded === degraded || this.#closed) return
-    this.#degraded = degraded
-    this.#db.pragma(`busy_timeout = ${degraded ? 0 : Math.min(LOCK_POLL_MS, this.busyTimeout)}`)
+  /** Tell the writer holding the lock that this one is waiting (see the file comment). */
+  #signalWaiting(): void {
+    const now = Date.now()
+    if (now - this.#signalled < WAITING_TOUCH_MS) return
+    this.#signalled = now
+    const file = `${this.path}-waiting`
+    try {
+      utimesSync(file, now / 1000, now / 1000)
+    } catch {
+      try {
+        writeFileSync(file, "", { mode: 0o600 })
+      } catch {
+        // Only a hint.
+      }
+    }
+  }
+
+  /** Whether another writer touched the `-waiting` file lately (looked at no more than every `WAITING_TOUCH_MS`). */
+  #othersWaiting(): boolean {
+    const now = Date.now()
+    if (now - this.#waitingLooked.at < WAITING_TOUCH_MS) return this.#waitingLooked.waiting
+    let waiting = false
+    try {
+      const touched = statSync(`${this.path}-waiting`).mtimeMs
+      waiting = now - touched < WAITING_FRESH_MS && Math.abs(touched - this.#signalled) > 1
+    } catch {
+      // No file: nobody ever waited.
+    }
+    this.#waitingLooked = { at: now, waiting }
+    return waiting
+  }
+
+  /** Changes when another connection commits; `undefined` when the database cannot even be read. */
+  #dataVersion(): number | undefined {
+    try {
+      return this.#db.pragma("data_version", { simple: true }) as number
+    } catch {
+      return undefined
+    }
   }
 
   /**
@@ -586,7 +656,7 @@ export class SqliteStore implements Store {
     this.#file = opened.file
     this.#sql = prepare(this.#db)
     this.#readMany = this.#db.transaction((ids: readonly EntryId[]) => ids.map((id) => this.#select(id)))
-    this.#db.pragma(`busy_timeout = ${this.#degraded ? 0 : Math.min(LOCK_POLL_MS, this.busyTimeout)}`)
+    this.#db.pragma("busy_timeout = 0")
     this.#options.warn(
       `sitecache: sqlite: ${this.path} is damaged (${problem})${aside === undefined ? "" : `; moved it aside to ${aside}`}; starting with an empty cache`,
       error,
