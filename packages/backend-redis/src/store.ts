@@ -119,6 +119,7 @@ export class RedisStore implements Store {
   readonly #breaker: CircuitBreaker
   readonly #listeners: [event: string, listener: (...args: unknown[]) => void][] = []
   #connectionError: unknown
+  #readyTimer: NodeJS.Timeout | undefined
   #closed = false
 
   /** Use `RedisStore.open(options)`: it creates the client and waits briefly for the connection. */
@@ -139,9 +140,25 @@ export class RedisStore implements Store {
       })
     }
     this.#listen("ready", () => {
+      clearTimeout(this.#readyTimer)
       this.#connectionError = undefined
       this.#breaker.reset()
     })
+    if (owned && !this.isCluster) {
+      // A server that accepts the connection but never answers the ready check would hold it forever.
+      this.#listen("connect", () => {
+        clearTimeout(this.#readyTimer)
+        this.#readyTimer = setTimeout(() => {
+          if (this.#closed || this.client.status !== "connect") return
+          this.#connectionError = new RedisFaultError(
+            `connected, but no answer to the ready check within ${options.connectTimeout} ms (\`connectTimeout\`)`,
+            "ETIMEDOUT",
+          )
+          this.client.disconnect(true)
+        }, options.connectTimeout)
+        this.#readyTimer.unref()
+      })
+    }
   }
 
   /** Create a client for `options` (or adopt `options.client`) and wait up to `connectTimeout` for it to be ready. */
@@ -412,6 +429,7 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    clearTimeout(this.#readyTimer)
     if (this.#owned) {
       if (this.client.status === "ready") {
         let timer: NodeJS.Timeout | undefined
