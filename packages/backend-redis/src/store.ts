@@ -163,10 +163,8 @@ export class RedisStore implements Store {
 
   /** Create a client for `options` (or adopt `options.client`) and wait up to `connectTimeout` for it to be ready. */
   static async open(options: RedisStoreOptions | ResolvedRedisOptions = {}, ioredis?: IoredisModule): Promise<RedisStore> {
-    const resolved =
-      "batchSize" in options && typeof options.namespace === "string"
-        ? (options as ResolvedRedisOptions)
-        : resolveRedisOptions(options, "")
+    // Checking is idempotent: resolved options pass through unchanged.
+    const resolved = resolveRedisOptions(options, "")
     if (resolved.client !== undefined) {
       const client = resolved.client as Client
       const store = new RedisStore(client, resolved, false, client.isCluster ? "existing cluster client" : "existing client")
