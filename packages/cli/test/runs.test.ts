@@ -1,6 +1,7 @@
 /** Build records (core runs.ts): what `inspect` and `explain` read. */
 import {
   BuildStats,
+  buildRecords,
   createMemoryCache,
   derivePrefix,
   FileHasher,
@@ -8,6 +9,7 @@ import {
   Key,
   MAX_RUNS,
   MemoryStore,
+  manifestKey,
   memoize,
   RECORDS_KEY_PREFIX,
   readManifest,
@@ -151,6 +153,20 @@ describe("manifest and explain", () => {
     ])
     expect(describeChange(partial!.changes[0]!)).toMatch(/^dependency `_includes\/footer\.md` changed/)
     expect(explainDocument(manifest!, "missing.md")).toBeUndefined()
+  })
+
+  it("reads a manifest stored as plain records (before interning), and builds on it", async () => {
+    const cache = createMemoryCache()
+    const plain = {
+      tool: "blog",
+      startedAt: "2025-01-01T00:00:00.000Z",
+      documents: { "a.md": { key: "0".repeat(32), hit: false, parts: { content: "c0" }, deps: { "x.html": null } } },
+    }
+    await buildRecords(cache).put(manifestKey("blog"), plain)
+    expect(await readManifest(cache, "blog")).toEqual(plain)
+    await build(cache, root, { documents: { "a.md": { content: "a" } }, plugins, keyPrefix: "p" })
+    const manifest = await readManifest(cache, "blog")
+    expect(manifest?.previous?.documents["a.md"]).toEqual(plain.documents["a.md"])
   })
 
   it("names the plugin whose part changed, and a change of key prefix", async () => {

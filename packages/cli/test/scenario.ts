@@ -72,7 +72,8 @@ export function describeCli(target: CliTarget): void {
     })
 
     it("inspect: entries, orphans, recent builds and largest entries", async () => {
-      const result = await run("inspect", "--json")
+      // Independent runs go in parallel: most of a run is starting node.
+      const [result, human] = await Promise.all([run("inspect", "--json"), run("inspect", "--top", "3")])
       expect(result.stderr).toBe("")
       expect(result.code).toBe(0)
       const report = result.json<InspectReport>()
@@ -99,7 +100,6 @@ export function describeCli(target: CliTarget): void {
       ])
       expect(report.largest.length).toBe(10)
 
-      const human = await run("inspect", "--top", "3")
       expect(human.code).toBe(0)
       expect(human.stdout).toContain(`${target.backend} cache at ${report.location}`)
       expect(human.stdout).toMatch(/orphaned: 4 entries, .* under 1 older key prefix/)
@@ -140,7 +140,13 @@ export function describeCli(target: CliTarget): void {
     })
 
     it("explain: a hit, a changed document, a changed partial, a new document", async () => {
-      const partial = await run("explain", "posts/partial.md", "--json")
+      const [partial, hello, added, about, unknown] = await Promise.all([
+        run("explain", "posts/partial.md", "--json"),
+        run("explain", "hello.md"),
+        run("explain", "posts/new.md"),
+        run("explain", "./about.md"),
+        run("explain", "posts/helo.md"),
+      ])
       expect(partial.code).toBe(0)
       const [explanation] = partial.json<{ explanations: { hit: boolean; key: string; changes: unknown[] }[] }>().explanations
       expect(explanation).toMatchObject({ hit: false, key: site.keys["posts/partial.md"] })
@@ -148,15 +154,13 @@ export function describeCli(target: CliTarget): void {
         expect.objectContaining({ kind: "dependency", path: "_includes/footer.md", change: "changed" }),
       ])
 
-      const hello = await run("explain", "hello.md")
       expect(hello.code).toBe(0)
       expect(hello.stdout).toMatch(/^posts\/hello\.md: miss in the last blog build/)
       expect(hello.stdout).toMatch(/- the content changed \([0-9a-f]{8} → [0-9a-f]{8}\)\n$/)
 
-      expect((await run("explain", "posts/new.md")).stdout).toMatch(/- a new document: the build before did not have it/)
-      expect((await run("explain", "./about.md")).stdout).toMatch(/^about\.md: hit in the last blog build/)
+      expect(added.stdout).toMatch(/- a new document: the build before did not have it/)
+      expect(about.stdout).toMatch(/^about\.md: hit in the last blog build/)
 
-      const unknown = await run("explain", "posts/helo.md")
       expect(unknown.code).toBe(1)
       expect(unknown.stderr).toMatch(/`posts\/helo\.md` is not a document of the last build of blog \(5 documents\)/)
     })
