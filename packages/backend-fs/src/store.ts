@@ -247,8 +247,8 @@ export class FsStore implements Store {
     if (this.maxSize !== undefined && bytes.length > this.maxSize) return false
     const rel = entryPath(id)
     const path = this.#base + rel
-    // Cheap check first: no temporary file for an entry that is already there.
-    if (this.#live(path, now, valueExpiry)) return false
+    // No existence check first: a put is nearly always of a new entry (a build puts what it missed),
+    // and `link` tells whether one exists at no extra cost.
     const added = this.#commit(this.#writeTemp(path, bytes), path, now, valueExpiry)
     if (added) this.#recordWrite(rel, bytes.length, meta.expires)
     return added
@@ -873,6 +873,8 @@ export class FsStore implements Store {
     }
     for (const rel of [...shard.entries]) if (!present.has(rel)) view.remove(rel)
     shard.mtimeNs = mtimeNs
+    // What was listed is worth keeping in the index (next process skips settled directories).
+    this.#dirty = true
     // A directory with writes in flight, or changed within the settle window, is listed again next time.
     shard.settled = !temps && Number(mtimeNs / 1_000_000n) < started - SETTLE_MS
   }

@@ -1,0 +1,282 @@
+/**
+ * The filesystem backend against the same work done directly:
+ *
+ * - plain fs: one file per entry under the same sharded hex paths,
+ *   `writeFileSync` to a temporary name and `renameSync` for a put,
+ *   `readFileSync` for a get, values through the same codec (`v8.serialize` /
+ *   `v8.deserialize`), no checks;
+ * - cacache 19 (npm's cache), with the same codec, `cacache.put` / `cacache.get`.
+ *
+ * For 10,000 entries of 8 KiB and of rendered HTML (20–40 KiB): `put` of
+ * every entry then `persist()` (fresh directory each repetition), and warm
+ * `get` of every entry. Then the cold open of a 10,000-entry cache: open and
+ * first `get`, and open and `inspect()` (with a persisted index and settled
+ * directories, as on the next build).
+ *
+ * Targets: warm `get` ≤ 1.5× plain `readFileSync` + decode; faster than
+ * cacache on `get` and `put`.
+ */
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { join } from "node:path"
+import { deserialize, serialize } from "node:v8"
+import { createFsCache } from "@sitecache/backend-fs"
+import { type Key, key } from "@sitecache/core"
+import { sampleText } from "../corpus-text.js"
+import { type Bench, formatNs, type Measurement, median, type Row, ratio } from "../harness.js"
+
+/** The part of cacache used here (it ships no types). */
+interface Cacache {
+  put(cache: string, key: string, data: Buffer): Promise<unknown>
+  get(cache: string, key: string): Promise<{ data: Buffer }>
+}
+const cacache = createRequire(import.meta.url)("cacache") as Cacache
+
+interface Page {
+  html: string
+  data: { title: string; tags: string[]; words: number }
+}
+
+function page(i: number, bytes: number): Page {
+  return { html: sampleText(bytes, i + 1), data: { title: `Page ${i}`, tags: ["a", "b"], words: bytes >> 3 } }
+}
+
+/** Rendered HTML of 20–40 KiB: headings, paragraphs, a code block, links. */
+function renderedHtml(i: number): Page {
+  const target = (20 + ((i * 7919) % 21)) * 1024
+  let html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Page ${i}</title><link rel="stylesheet" href="/style.css"></head><body><main><article>`
+  let section = 0
+  while (html.length < target) {
+    html += `<h2 id="section-${section}">Section ${section}</h2>`
+    html += `<p>${sampleText(600, i * 31 + section)}</p><p>${sampleText(400, i * 17 + section)} <a href="/docs/${section}/">more</a></p>`
+    if (section % 3 === 0) html += `<pre><code class="language-js">const x = ${section};\nexport default x;\n</code></pre>`
+    section++
+  }
+  html += "</article></main></body></html>"
+  return { html, data: { title: `Page ${i}`, tags: ["html"], words: html.length >> 3 } }
+}
+
+function fresh(dir: string): string {
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true })
+  return dir
+}
+
+/** Time `run` once per repetition, with an untimed `setup` and `teardown` around it; median ns per op. */
+async function measureFresh<T>(
+  name: string,
+  repeat: number,
+  ops: number,
+  setup: (repetition: number) => Promise<T> | T,
+  run: (subject: T) => Promise<void> | void,
+  teardown: (subject: T) => Promise<void> | void,
+): Promise<Measurement> {
+  const samples: number[] = []
+  for (let r = 0; r < repeat; r++) {
+    const subject = await setup(r)
+    const started = process.hrtime.bigint()
+    await run(subject)
+    samples.push(Number(process.hrtime.bigint() - started) / ops)
+    await teardown(subject)
+  }
+  return { name, nsPerOp: median(samples), samples, ops }
+}
+
+/** The plain-fs baseline: `<dir>/<ab>/<rest>` per key, like the backend's shards. */
+function plainPath(dir: string, k: Key): string {
+  return `${dir}/${k.hex.slice(0, 2)}/${k.hex.slice(2)}`
+}
+
+function plainPut(dir: string, keys: readonly Key[], values: readonly Page[]): void {
+  for (let i = 0; i < keys.length; i++) {
+    const path = plainPath(dir, keys[i] as Key)
+    const temp = `${path}.tmp`
+    try {
+      writeFileSync(temp, serialize(values[i]))
+    } catch {
+      mkdirSync(join(path, ".."), { recursive: true })
+      writeFileSync(temp, serialize(values[i]))
+    }
+    renameSync(temp, path)
+  }
+}
+
+async function sizeClass(bench: Bench, label: string, values: readonly Page[]): Promise<Record<string, Measurement>> {
+  const count = values.length
+  const keys = values.map((_, i) => key("bench", label, i))
+  const root = join(bench.outDir, label.replace(/\W+/g, "-"))
+  // Creating 10,000 files is the slow part of every put; a few repetitions suffice.
+  const putRepeat = bench.smoke ? 1 : Math.min(bench.repeat, 3)
+
+  const put = await measureFresh(
+    "fs backend put",
+    putRepeat,
+    count,
+    (r) => createFsCache({ dir: fresh(join(root, `put-${r}`)) }),
+    async (cache) => {
+      for (let i = 0; i < count; i++) await cache.put(keys[i] as Key, values[i])
+      await cache.persist()
+    },
+    async (cache) => {
+      await cache.close()
+      rmSync(cache.store.dir, { recursive: true, force: true })
+    },
+  )
+  const plain = await measureFresh(
+    "plain fs put",
+    putRepeat,
+    count,
+    (r) => fresh(join(root, `plain-put-${r}`)),
+    (dir) => plainPut(dir, keys, values),
+    (dir) => rmSync(dir, { recursive: true, force: true }),
+  )
+  const cacachePut = await measureFresh(
+    "cacache put",
+    putRepeat,
+    count,
+    (r) => fresh(join(root, `cacache-put-${r}`)),
+    async (dir) => {
+      for (let i = 0; i < count; i++) await cacache.put(dir, (keys[i] as Key).hex, serialize(values[i]))
+    },
+    (dir) => rmSync(dir, { recursive: true, force: true }),
+  )
+
+  // Warm get: a populated directory, reopened (the page cache is warm, as on the next build).
+  const dir = fresh(join(root, "warm"))
+  const writer = await createFsCache({ dir })
+  await writer.putMany(keys.map((k, i) => [k, values[i]] as const))
+  await writer.close()
+  const cache = await createFsCache({ dir })
+  const get = await bench.measure("fs backend get", count, (i) => cache.get(keys[i] as Key))
+  const persistStarted = process.hrtime.bigint()
+  await cache.persist()
+  const persistNs = Number(process.hrtime.bigint() - persistStarted)
+  const info = await cache.inspect()
+  await cache.close()
+  if (info.hits < count) throw new Error(`fs backend: ${info.hits} hits of ${count} gets`)
+
+  const plainDir = fresh(join(root, "plain-warm"))
+  plainPut(plainDir, keys, values)
+  const plainGet = await bench.measure("plain fs get", count, (i) =>
+    deserialize(readFileSync(plainPath(plainDir, keys[i] as Key))),
+  )
+
+  const cacacheDir = fresh(join(root, "cacache-warm"))
+  for (let i = 0; i < count; i++) await cacache.put(cacacheDir, (keys[i] as Key).hex, serialize(values[i]))
+  const cacacheGet = await bench.measure("cacache get", count, async (i) =>
+    deserialize((await cacache.get(cacacheDir, (keys[i] as Key).hex)).data),
+  )
+
+  const rows: Row[] = [
+    { label: "plain fs get (readFileSync + v8.deserialize)", value: formatNs(plainGet.nsPerOp) },
+    { label: "fs backend get", value: formatNs(get.nsPerOp), ratio: ratio(get, plainGet), note: "vs plain fs (target ≤ 1.5×)" },
+    {
+      label: "cacache get",
+      value: formatNs(cacacheGet.nsPerOp),
+      ratio: ratio(cacacheGet, get),
+      note: "vs backend (target > 1×)",
+    },
+    { label: "plain fs put (writeFileSync + rename)", value: formatNs(plain.nsPerOp) },
+    { label: "fs backend put (+ persist)", value: formatNs(put.nsPerOp), ratio: ratio(put, plain), note: "vs plain fs" },
+    {
+      label: "cacache put",
+      value: formatNs(cacachePut.nsPerOp),
+      ratio: ratio(cacachePut, put),
+      note: "vs backend (target > 1×)",
+    },
+    {
+      label: "persist after the warm gets",
+      value: formatNs(persistNs),
+      note: "once per build: index with hits and access times",
+    },
+  ]
+  bench.table(`Filesystem backend, ${count} entries of ${label}`, rows)
+  rmSync(root, { recursive: true, force: true })
+  return { get, plainGet, cacacheGet, put, plain, cacachePut }
+}
+
+/** Set every directory below `dir` back in time, as a cache written by an earlier build. */
+function age(dir: string, when: Date): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) age(join(dir, entry.name), when)
+  }
+  utimesSync(dir, when, when)
+}
+
+async function coldOpen(bench: Bench, count: number): Promise<Record<string, Measurement>> {
+  const dir = fresh(join(bench.outDir, "cold"))
+  const keys = Array.from({ length: count }, (_, i) => key("cold", i))
+  const writer = await createFsCache({ dir })
+  await writer.putMany(keys.map((k, i) => [k, page(i, 8192)] as const))
+  await writer.close()
+  // As on the next build: the directories are older than the settle window, and the index knows it.
+  age(dir, new Date(Date.now() - 3_600_000))
+  const lister = await createFsCache({ dir })
+  await lister.inspect()
+  await lister.close()
+  const repeat = Math.max(bench.repeat, 3)
+
+  const openGet = await measureFresh(
+    "open + first get",
+    repeat,
+    1,
+    () => undefined,
+    async () => {
+      const cache = await createFsCache({ dir })
+      if ((await cache.get(keys[0] as Key)) === undefined) throw new Error("cold open: miss")
+    },
+    () => {},
+  )
+  const openInspect = await measureFresh(
+    "open + inspect()",
+    repeat,
+    1,
+    () => undefined,
+    async () => {
+      const cache = await createFsCache({ dir })
+      const info = await cache.inspect()
+      if (info.entryCount !== count) throw new Error(`cold inspect: ${info.entryCount} entries`)
+    },
+    () => {},
+  )
+  rmSync(join(dir, "fs-v1", "index"))
+  const rebuild = await measureFresh(
+    "open + inspect(), index missing",
+    1,
+    1,
+    () => undefined,
+    async () => {
+      const cache = await createFsCache({ dir })
+      if ((await cache.inspect()).entryCount !== count) throw new Error("rebuild: wrong count")
+    },
+    () => {},
+  )
+  const rows: Row[] = [
+    { label: "open + first get", value: formatNs(openGet.nsPerOp) },
+    { label: "open + inspect() (index, settled directories)", value: formatNs(openInspect.nsPerOp) },
+    {
+      label: "open + inspect() with no index (full listing)",
+      value: formatNs(rebuild.nsPerOp),
+      ratio: ratio(rebuild, openInspect),
+    },
+  ]
+  bench.table(`Cold open of a ${count}-entry cache (8 KiB entries)`, rows)
+  rmSync(dir, { recursive: true, force: true })
+  return { openGet, openInspect, rebuild }
+}
+
+export default async function localFs(bench: Bench): Promise<void> {
+  const count = bench.smoke ? 500 : 10_000
+  const small = await sizeClass(
+    bench,
+    "8 KiB",
+    Array.from({ length: count }, (_, i) => page(i, 8192)),
+  )
+  const html = await sizeClass(
+    bench,
+    "rendered HTML 20-40 KiB",
+    Array.from({ length: count }, (_, i) => renderedHtml(i)),
+  )
+  const cold = await coldOpen(bench, count)
+  bench.record("local-fs", { small, html, cold })
+}
