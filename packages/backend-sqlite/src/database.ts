@@ -27,7 +27,19 @@
  * transaction. Several processes may use one file at once; SQLite's locks
  * serialize their writes.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from "node:fs"
+import {
+  accessSync,
+  closeSync,
+  existsSync,
+  constants as fsConstants,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from "node:fs"
 import { basename, dirname, join } from "node:path"
 import { BadOptionError, describeCause } from "@sitecache/core"
 import type { Database, DatabaseConstructor } from "./load.js"
@@ -90,6 +102,8 @@ export interface OpenDatabaseOptions {
 
 export interface OpenedDatabase {
   readonly db: Database
+  /** Set when this process cannot write the file: why (its `code` is the cause, e.g. `EROFS`). */
+  readonly unwritable?: Error
   /** Identity of the file opened, to tell whether another process already replaced it. */
   readonly file: { readonly dev: number; readonly ino: number } | undefined
 }
@@ -158,13 +172,11 @@ export function quickCheck(db: Database): string | undefined {
   }
 }
 
-function setPragmas(db: Database, readOnly: boolean): void {
-  if (!readOnly) {
-    // Persistent in the file; a no-op when already set. Needs no transaction.
-    db.pragma("journal_mode = WAL")
-    // Keep the WAL file from growing past this after a checkpoint resets it.
-    db.pragma(`journal_size_limit = ${32 * 1024 * 1024}`)
-  }
+function setPragmas(db: Database): void {
+  // Persistent in the file; a no-op when already set. Needs no transaction.
+  db.pragma("journal_mode = WAL")
+  // Keep the WAL file from growing past this after a checkpoint resets it.
+  db.pragma(`journal_size_limit = ${32 * 1024 * 1024}`)
   // WAL + NORMAL: a commit survives a killed process; a power loss may lose the last commits, never corrupt.
   db.pragma("synchronous = NORMAL")
   db.pragma("temp_store = MEMORY")
@@ -241,32 +253,105 @@ function prepareDirectory(options: OpenDatabaseOptions): void {
   }
 }
 
-function emptyInMemory(Database: DatabaseConstructor): OpenedDatabase {
+function emptyInMemory(Database: DatabaseConstructor, unwritable?: Error): OpenedDatabase {
   const db = new Database(":memory:")
   db.exec(SCHEMA)
-  return { db, file: undefined }
+  return { db, file: undefined, ...(unwritable === undefined ? {} : { unwritable }) }
+}
+
+function leftOverWal(path: string): boolean {
+  try {
+    return statSync(`${path}-wal`).size > 0
+  } catch {
+    return false
+  }
+}
+
+/** Why this process cannot write the database or its directory (a read-only filesystem, permissions), if it cannot. */
+function whyUnwritable(path: string): Error | undefined {
+  for (const target of [dirname(path), path]) {
+    try {
+      accessSync(target, fsConstants.W_OK)
+    } catch (error) {
+      const code = errorCode(error)
+      if (code === "ENOENT") continue
+      return Object.assign(new Error(`${path} is not writable (${describeCause(error)}): writes are dropped`, { cause: error }), {
+        code,
+      })
+    }
+  }
+  return undefined
+}
+
+/** Largest database copied into memory when it cannot be read in place. */
+const MAX_MEMORY_COPY = 512 * 1024 * 1024
+
+/**
+ * Open a database this process will only read: the `read-only` mode, or a
+ * file it cannot write. SQLite reads a WAL database in place only when it can
+ * use (or create) the `-shm` file; on a read-only filesystem it cannot, and
+ * then a clean database (no WAL left over) is read from a copy in memory.
+ */
+function openForReading(Database: DatabaseConstructor, options: OpenDatabaseOptions, unwritable?: Error): OpenedDatabase {
+  const usable = (db: Database): OpenedDatabase | undefined => {
+    const verdict = inspectFile(db, { ...options, quickCheck: "never" }, false)
+    if (verdict.kind === "ok") return { db, file: undefined, ...(unwritable === undefined ? {} : { unwritable }) }
+    db.close()
+    if (verdict.kind === "aside") {
+      options.warn(`sitecache: sqlite: cannot read ${options.path} because ${verdict.reason}; reading nothing`, verdict.cause)
+    }
+    return emptyInMemory(Database, unwritable)
+  }
+  let db: Database | undefined
+  try {
+    db = new Database(options.path, { readonly: true, fileMustExist: true, timeout: options.lockWait })
+    return usable(db) as OpenedDatabase
+  } catch (error) {
+    if (db?.open) db.close()
+    const code = errorCode(error)
+    if (!code.startsWith("SQLITE_CANTOPEN") && !code.startsWith("SQLITE_READONLY") && !code.startsWith("SQLITE_IOERR")) {
+      throw error
+    }
+    const size = statSync(options.path).size
+    if (leftOverWal(options.path) || size > MAX_MEMORY_COPY) {
+      options.warn(
+        `sitecache: sqlite: cannot read ${options.path} in place (${describeCause(error)})${leftOverWal(options.path) ? " and its WAL holds commits" : ""}; reading nothing`,
+        error,
+      )
+      return emptyInMemory(Database, unwritable)
+    }
+    const image = readFileSync(options.path)
+    // A copy in memory has no WAL: mark it a rollback-journal database (header bytes 18 and 19).
+    image[18] = 1
+    image[19] = 1
+    return usable(new Database(image, { readonly: true })) as OpenedDatabase
+  }
 }
 
 /**
  * Open (creating when missing) the database at `options.path`, check it, and
- * move it aside when it is damaged or of another format version.
+ * move it aside when it is damaged or of another format version. A database
+ * this process cannot write is opened for reading, with `unwritable` saying why.
  */
 export function openDatabase(Database: DatabaseConstructor, options: OpenDatabaseOptions): OpenedDatabase {
   // Read-only never writes, not even an empty file: an empty in-memory database reads as all misses.
-  if (options.readOnly && !existsSync(options.path)) return emptyInMemory(Database)
-  if (!options.readOnly) prepareDirectory(options)
+  if (options.readOnly) return existsSync(options.path) ? openForReading(Database, options) : emptyInMemory(Database)
+  const unwritable = whyUnwritable(options.path)
+  if (unwritable !== undefined) {
+    if (!existsSync(options.path)) {
+      throw new BadOptionError(options.pathOption, `cannot create the database ${options.path}: ${unwritable.message}`, {
+        cause: unwritable,
+      })
+    }
+    return openForReading(Database, options, unwritable)
+  }
+  prepareDirectory(options)
   for (let attempt = 0; ; attempt++) {
-    const walLeftOver = (() => {
-      try {
-        return statSync(`${options.path}-wal`).size > 0
-      } catch {
-        return false
-      }
-    })()
+    const walLeftOver = leftOverWal(options.path)
     const file = fileIdentity(options.path)
     let db: Database
     try {
-      db = new Database(options.path, { timeout: options.lockWait, readonly: options.readOnly, fileMustExist: true })
+      db = new Database(options.path, { timeout: options.lockWait, fileMustExist: true })
     } catch (error) {
       throw new BadOptionError(options.pathOption, `cannot open the database ${options.path}: ${describeCause(error)}`, {
         cause: error,
@@ -275,20 +360,9 @@ export function openDatabase(Database: DatabaseConstructor, options: OpenDatabas
     try {
       const verdict = inspectFile(db, options, walLeftOver)
       if (verdict.kind === "empty") {
-        if (options.readOnly) {
-          db.close()
-          return emptyInMemory(Database)
-        }
         createSchema(db)
       } else if (verdict.kind === "aside") {
         db.close()
-        if (options.readOnly) {
-          options.warn(
-            `sitecache: sqlite: cannot read ${options.path} because ${verdict.reason}; reading nothing (read-only)`,
-            verdict.cause,
-          )
-          return emptyInMemory(Database)
-        }
         if (attempt > 0) {
           throw new BadOptionError(options.pathOption, `cannot use the database ${options.path}: ${verdict.reason}`, {
             cause: verdict.cause,
@@ -302,8 +376,7 @@ export function openDatabase(Database: DatabaseConstructor, options: OpenDatabas
         prepareDirectory(options)
         continue
       }
-      setPragmas(db, options.readOnly)
-      db.pragma(`busy_timeout = ${options.lockWait}`)
+      setPragmas(db)
       return { db, file }
     } catch (error) {
       if (db.open) db.close()

@@ -178,6 +178,8 @@ export class SqliteStore implements Store {
   #degraded = { read: false, write: false }
   /** After a batch ended at a bound: when this writer may take the lock again (0: at once). */
   #turnEnds = 0
+  /** Why this process cannot write the file (a read-only filesystem, permissions): every write throws it. */
+  #unwritable: Error | undefined
   /** When this process last touched the `-waiting` file (ms since the epoch). */
   #signalled = 0
   #waitingLooked = { at: 0, waiting: false }
@@ -190,7 +192,8 @@ export class SqliteStore implements Store {
     this.name = `sqlite (${options.path})`
     this.maxSize = options.maxSize
     this.busyTimeout = options.busyTimeout
-    this.readOnly = options.readOnly
+    this.#unwritable = opened.unwritable
+    this.readOnly = options.readOnly || opened.unwritable !== undefined
     this.#clock = options.clock ?? Date.now
     this.#db = opened.db
     this.#file = opened.file
@@ -268,6 +271,7 @@ export class SqliteStore implements Store {
 
   /** Run `run` inside the pending write transaction, opening it (and waiting for the lock) when needed. */
   #write<T>(bytes: number, run: () => T): T | Promise<T> {
+    if (this.#unwritable !== undefined) throw this.#unwritable
     if (this.#turnEnds !== 0 && !this.#db.inTransaction) return this.#afterTurn(bytes, run)
     try {
       if (!this.#db.inTransaction) this.#begin()
