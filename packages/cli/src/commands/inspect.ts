@@ -79,6 +79,7 @@ export async function inspect(
       documents.set(`${manifest?.keyPrefix ?? ""}:${record.key}`, { document, tool })
   }
   const documentOf = (prefix: string, key: string) => documents.get(`${prefix}:${key}`) ?? documents.get(`:${key}`)
+  const manifestPrefixes = new Set(records.map(({ manifest }) => manifest?.keyPrefix))
 
   const listed = cache.store.entries !== undefined
   const all: Tally = { entries: 0, bytes: 0 }
@@ -236,7 +237,14 @@ export async function inspect(
     const rows = report.largest.map((entry) => [
       formatBytes(entry.size),
       entry.key,
-      entry.document ?? (entry.orphaned ? "(orphaned)" : live.uses.get(entry.prefix) === "build records" ? "(build record)" : ""),
+      entry.document ??
+        (entry.orphaned
+          ? "(orphaned)"
+          : live.uses.get(entry.prefix) === "build records"
+            ? "(build record)"
+            : manifestPrefixes.has(entry.prefix)
+              ? "(not used by the last build)"
+              : ""),
     ])
     for (const line of table(["size", "key", "document"], rows)) print(io, line)
   }

@@ -53,7 +53,8 @@ export async function verify(context: CommandContext, cache: StoreCache, target:
       unverifiableReasons.set(skip, (unverifiableReasons.get(skip) ?? 0) + 1)
       continue
     }
-    damaged.push({ id, key: id.key.hex, prefix: id.prefix.hex, size: bytes.length, reason: result.reason })
+    const reason = result.reason.replace(/^SITECACHE_CORRUPT: sitecache: corrupt entry: /, "")
+    damaged.push({ id, key: id.key.hex, prefix: id.prefix.hex, size: bytes.length, reason })
   }
   // Removed after the listing: some stores cannot write while they list.
   const removed =
