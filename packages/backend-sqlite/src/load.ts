@@ -29,27 +29,11 @@ function isNotFound(error: unknown): boolean {
  */
 export function loadBetterSqlite3(
   root: string = process.cwd(),
-  importer: (specifier: string) => Promise<unknown> = (specifier) => import(specifier),
+  importer?: (specifier: string) => Promise<unknown>,
 ): Promise<DatabaseConstructor> {
-  const load = async () => {
-    try {
-      return ((await importer(PACKAGE)) as { default: DatabaseConstructor }).default
-    } catch (error) {
-      if (!isNotFound(error)) throw new BackendMissingError("sqlite", PACKAGE, { cause: error })
-      let resolved: string
-      try {
-        resolved = createRequire(join(root, "package.json")).resolve(PACKAGE)
-      } catch {
-        throw new BackendMissingError("sqlite", PACKAGE, { cause: error })
-      }
-      try {
-        return ((await importer(pathToFileURL(resolved).href)) as { default: DatabaseConstructor }).default
-      } catch (fromRoot) {
-        throw new BackendMissingError("sqlite", PACKAGE, { cause: fromRoot })
-      }
-    }
-  }
-  if (arguments.length > 1) return load()
+  const load = () => loadFrom(root, importer ?? ((specifier) => import(specifier)))
+  // An injected importer (tests) bypasses the memo.
+  if (importer !== undefined) return load()
   if (loading === undefined) {
     loading = load()
     // A failed load is not remembered: installing the package and retrying works without a restart.
@@ -58,4 +42,23 @@ export function loadBetterSqlite3(
     })
   }
   return loading
+}
+
+async function loadFrom(root: string, importer: (specifier: string) => Promise<unknown>): Promise<DatabaseConstructor> {
+  try {
+    return ((await importer(PACKAGE)) as { default: DatabaseConstructor }).default
+  } catch (error) {
+    if (!isNotFound(error)) throw new BackendMissingError("sqlite", PACKAGE, { cause: error })
+    let resolved: string
+    try {
+      resolved = createRequire(join(root, "package.json")).resolve(PACKAGE)
+    } catch {
+      throw new BackendMissingError("sqlite", PACKAGE, { cause: error })
+    }
+    try {
+      return ((await importer(pathToFileURL(resolved).href)) as { default: DatabaseConstructor }).default
+    } catch (fromRoot) {
+      throw new BackendMissingError("sqlite", PACKAGE, { cause: fromRoot })
+    }
+  }
 }
