@@ -38,10 +38,7 @@ export function siteConfig(options: SiteOptions = {}): InlineConfig {
     remarkPlugins: [remarkGfm],
     rehypePlugins: [[rehypeHighlight, { ...options.highlight }]],
   }
-  const plugins: PluginOption[] = [
-    includePartials({ dir: "content/_partials" }),
-    { enforce: "pre", ...mdx(mdxOptions) },
-  ]
+  const plugins: PluginOption[] = [includePartials({ dir: "content/_partials" }), { enforce: "pre", ...mdx(mdxOptions) }]
   const cacheOptions: CacheTransformsOptions = {
     pluginOptions: mdxOptions,
     cacheConfig: { backend: "sqlite", ...options.cacheConfig },

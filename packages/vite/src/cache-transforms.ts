@@ -21,6 +21,7 @@ import {
   resolveCacheConfig,
 } from "@sitecache/core"
 import type { Plugin, PluginOption } from "vite"
+import { BusyTime } from "./busy.js"
 import { type RecordedLog, type Recording, recordingContext, replayLogs } from "./context.js"
 import { createIdFilter, type IdFilterPattern } from "./filter.js"
 import { fingerprint, installedVersion } from "./fingerprint.js"
@@ -79,7 +80,10 @@ export interface TransformCacheReport {
   readonly uncacheable: Readonly<Record<string, number>>
   /** What the hits' transforms took when they ran, in ms. */
   readonly savedMs: number
-  /** Time spent inside the wrapped `transform` hooks for included modules (lookups included), in ms. */
+  /**
+   * Wall time during which at least one wrapped `transform` hook was running for an
+   * included module (lookups included), in ms: overlapping calls count once.
+   */
   readonly transformMs: number
   readonly stats: BuildStats
   /** The run recorded in the cache (absent when off). */
@@ -204,7 +208,7 @@ interface Session {
   readonly owned: boolean
   readonly stats: BuildStats
   readonly files: FileHasher
-  transformMs: number
+  readonly transformTime: BusyTime
 }
 
 /** The cache's life across one build (several environments may build at once). */
@@ -246,7 +250,7 @@ class BuildSession {
     const cache = this.options.cache ?? (await createCache(config))
     if (this.#files === undefined || this.#files.root !== this.root) this.#files = new FileHasher({ root: this.root })
     else this.#files.refresh()
-    return { cache, owned, stats: new BuildStats(), files: this.#files, transformMs: 0 }
+    return { cache, owned, stats: new BuildStats(), files: this.#files, transformTime: new BusyTime() }
   }
 
   async finish(): Promise<void> {
@@ -287,7 +291,7 @@ class BuildSession {
       misses: stats.misses,
       uncacheable: Object.fromEntries(stats.uncacheable),
       savedMs: stats.savedMs,
-      transformMs: session.transformMs,
+      transformMs: session.transformTime.ms,
       stats,
       run,
     })
@@ -340,6 +344,7 @@ function wrapHandler(plugin: Plugin, handler: TransformHandler, session: BuildSe
     const path = current === null ? "" : relativeId(id, root)
     if (current === null || !session.filter(path.split("?")[0] as string, id)) return handler.call(this, code, id, options)
     const started = performance.now()
+    current.transformTime.enter()
     identity ??= identify(plugin, root)
     if (optionsPart === undefined && session.options.pluginOptions !== undefined)
       optionsPart = fingerprint(session.options.pluginOptions)
@@ -370,7 +375,7 @@ function wrapHandler(plugin: Plugin, handler: TransformHandler, session: BuildSe
         { files: current.files },
       )
     } finally {
-      current.transformMs += performance.now() - started
+      current.transformTime.leave()
     }
     const document = path + documentSuffix + (ssr ? " [ssr]" : "")
     if (result.uncacheable === NO_OUTPUT) return output

@@ -1,0 +1,100 @@
+/**
+ * `@sitecache/vite` on real `vite build`s of examples/vite-site and of a
+ * generated variant (≥ 1,000 markdown pages made of installed packages'
+ * README files): uncached (the plain plugins), cold and warm (wrapped, SQLite),
+ * each in its own process, timed whole, with the time spent inside the
+ * transforms (the plain hooks timed; for the wrapped ones, lookups included).
+ */
+import { execFile } from "node:child_process"
+import { cpSync, mkdirSync, rmSync } from "node:fs"
+import { createRequire } from "node:module"
+import { join } from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { promisify } from "node:util"
+import { type Bench, formatNs, median } from "../harness.js"
+
+const run = promisify(execFile)
+const example = fileURLToPath(new URL("../../../examples/vite-site/", import.meta.url))
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
+
+interface BuildResult {
+  readonly wallMs: number
+  readonly transformMs: number
+  readonly hits: number
+  readonly misses: number
+}
+
+async function buildOnce(root: string, cached: boolean, dir: string): Promise<BuildResult> {
+  const started = process.hrtime.bigint()
+  const { stdout } = await run(
+    process.execPath,
+    ["--conditions=source", "--import", tsx, join(example, "src/measure.ts"), JSON.stringify({ root, cached, dir })],
+    { cwd: example, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, SITECACHE: "" } },
+  )
+  const wallMs = Number(process.hrtime.bigint() - started) / 1e6
+  const line = stdout.trim().split("\n").at(-1) ?? "{}"
+  return { wallMs, ...(JSON.parse(line) as Omit<BuildResult, "wallMs">) }
+}
+
+const ms = (value: number) => formatNs(value * 1e6)
+
+export default async function vite(bench: Bench): Promise<void> {
+  const { generateSite } = (await import(pathToFileURL(join(example, "src/generate.ts")).href)) as {
+    generateSite(dir: string, pages: number): void
+  }
+  const pages = bench.smoke ? 20 : 1000
+  const exampleCopy = join(bench.outDir, "example")
+  rmSync(exampleCopy, { recursive: true, force: true })
+  mkdirSync(exampleCopy, { recursive: true })
+  for (const item of ["index.html", "src", "content"])
+    cpSync(join(example, item), join(exampleCopy, item), { recursive: true, filter: (path) => !path.endsWith(".ts") })
+  const generated = join(bench.outDir, "generated")
+  generateSite(generated, pages)
+
+  // Smoke: only a small generated site, once (three builds), to keep the harness honest in CI.
+  const sites = [
+    ...(bench.smoke ? [] : [{ label: "example (6 pages)", root: exampleCopy, repeat: bench.repeat }]),
+    { label: `generated (${pages} pages)`, root: generated, repeat: bench.smoke ? 1 : Math.min(bench.repeat, 3) },
+  ]
+  const data: Record<string, unknown> = {}
+  for (const site of sites) {
+    const dir = join(bench.outDir, `${site.root === generated ? "generated" : "example"}-cache`)
+    const runs = { uncached: [] as BuildResult[], cold: [] as BuildResult[], warm: [] as BuildResult[] }
+    for (let r = 0; r < site.repeat; r++) {
+      runs.uncached.push(await buildOnce(site.root, false, dir))
+      rmSync(dir, { recursive: true, force: true })
+      runs.cold.push(await buildOnce(site.root, true, dir))
+      runs.warm.push(await buildOnce(site.root, true, dir))
+    }
+    const wall = (list: BuildResult[]) => median(list.map((b) => b.wallMs))
+    const inside = (list: BuildResult[]) => median(list.map((b) => b.transformMs))
+    const warm = runs.warm.at(-1) as BuildResult
+    bench.table(`vite build, ${site.label}, median of ${site.repeat}: whole process / inside the transforms`, [
+      { label: "uncached", value: ms(wall(runs.uncached)), note: `transforms ${ms(inside(runs.uncached))}` },
+      {
+        label: "cold (SQLite)",
+        value: ms(wall(runs.cold)),
+        ratio: `${(wall(runs.cold) / wall(runs.uncached)).toFixed(2)}×`,
+        note: `transforms ${ms(inside(runs.cold))}, vs uncached`,
+      },
+      {
+        label: "warm (SQLite)",
+        value: ms(wall(runs.warm)),
+        ratio: `${(wall(runs.uncached) / wall(runs.warm)).toFixed(2)}×`,
+        note: `faster than uncached; transforms ${ms(inside(runs.warm))} (${warm.hits} hits, ${warm.misses} misses)`,
+      },
+      {
+        label: "transforms: uncached / warm",
+        value: `${(inside(runs.uncached) / inside(runs.warm)).toFixed(1)}×`,
+        note: "target ≥ 10×",
+      },
+      {
+        label: "what the cache cannot touch",
+        value: ms(wall(runs.warm) - inside(runs.warm)),
+        note: "warm: start-up, config, resolve, bundling, writing",
+      },
+    ])
+    data[site.label] = runs
+  }
+  bench.record("vite", data)
+}
