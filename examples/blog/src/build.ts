@@ -1,0 +1,270 @@
+/**
+ * A build: every markdown document of the content directory rendered
+ * through the cached pipeline into the output directory, plus an index page
+ * and the assets; then one summary line, and the build's record (run history
+ * and manifest, for `sitecache inspect` and `sitecache explain`).
+ */
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises"
+import { dirname, extname, join, relative, resolve, sep } from "node:path"
+import {
+  BuildStats,
+  type Cache,
+  type CacheInfo,
+  contentHash,
+  createCache,
+  FileHasher,
+  finishBuild,
+  prefetchFromManifest,
+  type RunSummary,
+} from "@sitecache/core"
+import { type CachedProcessor, cached, cacheStatus, dependenciesOf, type PackageResolver } from "@sitecache/unified"
+import { VFile } from "vfile"
+import type { Site } from "./config.js"
+import { blogPipeline } from "./pipeline.js"
+import { type Reporter, silentReporter, type VFileMessage } from "./reporter.js"
+import { escapeHtml, expandTemplate } from "./templates.js"
+
+/** What one document became. */
+export interface DocumentResult {
+  /** Source path, relative to the project root, with `/`. */
+  readonly source: string
+  /** Absolute source path. */
+  readonly file: string
+  /** Content hash of the source rendered. */
+  readonly sourceHash: string
+  /** Absolute output path. */
+  readonly output: string
+  /** Output path relative to the output directory, with `/`. */
+  readonly url: string
+  readonly title: string
+  readonly description: string
+  readonly date: string
+  readonly hit: boolean
+  /** Time processing took on a miss; time to restore and write it on a hit, in ms. */
+  readonly ms: number
+  /** Files it read besides its source (absolute): layout, partials. */
+  readonly dependencies: readonly string[]
+  readonly messages: readonly VFileMessage[]
+  /** Bytes written. */
+  readonly bytes: number
+}
+
+export interface BuildResult {
+  readonly documents: readonly DocumentResult[]
+  readonly stats: BuildStats
+  /** The summary line. */
+  readonly summary: string
+  readonly elapsedMs: number
+  /** Bytes written to the output directory. */
+  readonly bytes: number
+  readonly cache: CacheInfo | undefined
+  readonly run: RunSummary | undefined
+  /** Whether the render pipeline (unified and the plugins) was loaded. */
+  readonly pipelineLoaded: boolean
+}
+
+export interface BuildOptions {
+  /** The cache to use (left open). Default: opened from the site's configuration, closed at the end. */
+  readonly cache?: Cache
+  readonly reporter?: Reporter
+  /** Reuse a renderer across builds (watch mode). */
+  readonly renderer?: Renderer
+  /** Fingerprint input: installed package versions (tests substitute it). */
+  readonly resolver?: PackageResolver
+  readonly files?: FileHasher
+  /** Render with the bare processor, without any cache code (the benchmark's baseline). */
+  readonly uncached?: boolean
+}
+
+/** Renders documents of one site through one cached processor. */
+export class Renderer {
+  readonly site: Site
+  readonly cache: Cache
+  readonly files: FileHasher
+  readonly processor: CachedProcessor
+
+  constructor(site: Site, options: { cache: Cache; files?: FileHasher; resolver?: PackageResolver }) {
+    this.site = site
+    this.cache = options.cache
+    this.files = options.files ?? new FileHasher({ root: site.root })
+    this.processor = cached(blogPipeline(site.config), {
+      cache: options.cache,
+      root: site.root,
+      files: this.files,
+      ...(options.resolver === undefined ? {} : { resolver: options.resolver }),
+    })
+  }
+
+  /** Render one document to its output file. */
+  async render(path: string, stats: BuildStats | undefined, uncached = false): Promise<DocumentResult> {
+    const started = performance.now()
+    const { site } = this
+    const value = await readFile(path, "utf8")
+    const file = new VFile({ path, cwd: site.root, value })
+    if (uncached) await (await this.processor.processor()).process(file)
+    else await this.processor.withStats(stats).process(file)
+    const url = outputUrl(site, path)
+    const output = join(site.outDir, ...url.split("/"))
+    const html = String(file.value)
+    await mkdir(dirname(output), { recursive: true })
+    await writeFile(output, html)
+    const matter = (file.data.matter ?? {}) as Record<string, unknown>
+    const status = cacheStatus(file)
+    return {
+      source: projectPath(site.root, path),
+      file: path,
+      sourceHash: contentHash(value),
+      output,
+      url,
+      title: String(file.data.title ?? url),
+      description: String(file.data.description ?? ""),
+      date: typeof matter.date === "string" ? matter.date : "",
+      hit: status?.hit ?? false,
+      ms: status !== undefined && !status.hit ? status.ms : performance.now() - started,
+      dependencies: dependenciesOf(file),
+      messages: file.messages,
+      bytes: Buffer.byteLength(html),
+    }
+  }
+}
+
+export function projectPath(root: string, path: string): string {
+  const rel = relative(root, path)
+  return (rel.startsWith("..") ? path : rel).split(sep).join("/")
+}
+
+/** `guide/setup.md` → `guide/setup.html` (relative to the output directory). */
+export function outputUrl(site: Site, path: string): string {
+  const rel = relative(site.contentDir, path).split(sep).join("/")
+  return rel.slice(0, rel.length - extname(rel).length) + ".html"
+}
+
+/** Every markdown document under `dir` (skipping `.`/`_` folders and node_modules), sorted. */
+export async function listDocuments(dir: string): Promise<string[]> {
+  const found: string[] = []
+  const walk = async (at: string): Promise<void> => {
+    const entries = await readdir(at, { withFileTypes: true })
+    for (const entry of entries) {
+      if (entry.name.startsWith(".") || entry.name.startsWith("_") || entry.name === "node_modules") continue
+      const path = join(at, entry.name)
+      if (entry.isDirectory()) await walk(path)
+      else if (entry.isFile() && /\.(md|markdown)$/i.test(entry.name)) found.push(path)
+    }
+  }
+  await walk(dir)
+  return found.sort()
+}
+
+/** Run `task` over `items`, at most `limit` at a time, in order of start. */
+async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) await task(items[next++] as T)
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+}
+
+/** The outputs a build wrote, kept in the output directory so the next build removes pages whose source is gone. */
+const OUTPUTS_FILE = ".blog-outputs.json"
+
+/** Open the site's cache; backend packages resolve from the blog's own dependencies. */
+export function openCache(site: Site): Promise<Cache> {
+  return createCache(site.cache, { resolveFrom: import.meta.url })
+}
+
+/** Build the whole site. */
+export async function build(site: Site, options: BuildOptions = {}): Promise<BuildResult> {
+  const started = performance.now()
+  const stats = new BuildStats()
+  const reporter = options.reporter ?? silentReporter()
+  const ownCache = options.cache === undefined && options.renderer === undefined
+  const cache = options.renderer?.cache ?? options.cache ?? (await openCache(site))
+  try {
+    const renderer =
+      options.renderer ??
+      new Renderer(site, {
+        cache,
+        ...(options.files === undefined ? {} : { files: options.files }),
+        ...(options.resolver === undefined ? {} : { resolver: options.resolver }),
+      })
+    renderer.files.refresh()
+    // With tiers (e.g. memory + redis), fetch the last build's entries in one batch; otherwise a no-op.
+    if (!options.uncached) await prefetchFromManifest(cache, "blog")
+    const paths = await listDocuments(site.contentDir)
+    reporter.start(paths.length)
+    const results: DocumentResult[] = []
+    await eachLimited(paths, site.config.concurrency, async (path) => {
+      const result = await renderer.render(path, stats, options.uncached)
+      results.push(result)
+      reporter.document(result)
+    })
+    results.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0))
+    let bytes = results.reduce((sum, result) => sum + result.bytes, 0)
+    bytes += await writeSiteFiles(site, results)
+    const elapsedMs = performance.now() - started
+    const summary = stats.summary({ label: "blog", bytes, elapsedMs })
+    const run = options.uncached ? undefined : await finishBuild(cache, stats, "blog")
+    const info = options.uncached ? undefined : await cache.inspect()
+    reporter.end(summary)
+    return { documents: results, stats, summary, elapsedMs, bytes, cache: info, run, pipelineLoaded: renderer.processor.loaded }
+  } finally {
+    if (ownCache) await cache.close()
+  }
+}
+
+/** The index page, the assets, and the removal of pages whose source is gone. Returns bytes written. */
+export async function writeSiteFiles(site: Site, documents: readonly DocumentResult[]): Promise<number> {
+  await mkdir(site.outDir, { recursive: true })
+  let bytes = 0
+  const written = new Set(documents.map((document) => document.url))
+  const indexName = written.has("index.html") ? "all-pages.html" : "index.html"
+  const index = await renderIndex(site, documents)
+  await writeFile(join(site.outDir, indexName), index)
+  written.add(indexName)
+  bytes += Buffer.byteLength(index)
+  let assets: string[] = []
+  try {
+    assets = (await readdir(site.assetsDir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name)
+  } catch {}
+  if (assets.length > 0) await mkdir(join(site.outDir, "assets"), { recursive: true })
+  for (const name of assets) {
+    await copyFile(join(site.assetsDir, name), join(site.outDir, "assets", name))
+    written.add(`assets/${name}`)
+  }
+  const manifest = join(site.outDir, OUTPUTS_FILE)
+  let previous: string[] = []
+  try {
+    previous = JSON.parse(await readFile(manifest, "utf8")) as string[]
+  } catch {}
+  for (const url of previous) {
+    if (!written.has(url) && !url.includes("..")) await rm(join(site.outDir, url), { force: true })
+  }
+  await writeFile(manifest, `${JSON.stringify([...written].sort(), null, 1)}\n`)
+  return bytes
+}
+
+/** The index: every page, newest first (by front matter `date`), then by title. */
+export async function renderIndex(site: Site, documents: readonly DocumentResult[]): Promise<string> {
+  const pages = [...documents].sort((a, b) =>
+    a.date !== b.date ? (a.date < b.date ? 1 : -1) : a.title.localeCompare(b.title, "en") || (a.url < b.url ? -1 : 1),
+  )
+  const items = pages
+    .map((page) => {
+      const date = page.date ? `<time>${escapeHtml(page.date)}</time> ` : ""
+      const description = page.description ? `<p>${escapeHtml(page.description)}</p>` : ""
+      return `<li>${date}<a href="./${encodeURI(page.url)}">${escapeHtml(page.title)}</a>${description}</li>`
+    })
+    .join("\n")
+  let template: string
+  try {
+    template = await readFile(join(site.layoutsDir, "index.html"), "utf8")
+  } catch {
+    template = "<!doctype html>\n<title>{{site.title}}</title>\n<h1>{{site.title}}</h1>\n{{content}}\n"
+  }
+  const html = await expandTemplate(
+    template,
+    { title: site.config.title, "site.title": site.config.title, root: "./", description: "" },
+    { partials: resolve(site.partialsDir) },
+  )
+  return html.replace("{{content}}", `<ul class="pages">\n${items}\n</ul>`)
+}

@@ -1,0 +1,196 @@
+/**
+ * Watch mode: build once, then rebuild only what a change touches. A
+ * changed document is rendered again; a changed layout or partial renders
+ * again exactly the documents that declared it (their recorded
+ * dependencies), each of which misses in the cache because the dependency's
+ * hash changed, while every other document is left alone.
+ */
+import { EventEmitter } from "node:events"
+import { readFile, rm } from "node:fs/promises"
+import { extname, isAbsolute, relative, resolve } from "node:path"
+import { BuildStats, type Cache, contentHash, FileHasher } from "@sitecache/core"
+import type { PackageResolver } from "@sitecache/unified"
+import { type BuildResult, build, type DocumentResult, openCache, projectPath, Renderer, writeSiteFiles } from "./build.js"
+import type { Site } from "./config.js"
+import { type Reporter, silentReporter } from "./reporter.js"
+
+/** One rebuild after changes on disk. */
+export interface RebuildEvent {
+  /** Project-relative paths that changed. */
+  readonly changed: readonly string[]
+  /** Documents rendered again (project-relative sources), sorted. */
+  readonly rebuilt: readonly string[]
+  /** Those of them that missed in the cache. */
+  readonly misses: readonly string[]
+  /** Documents whose source was removed. */
+  readonly removed: readonly string[]
+  readonly documents: readonly DocumentResult[]
+  readonly stats: BuildStats
+}
+
+export interface Watcher {
+  /** The first build. */
+  readonly initial: BuildResult
+  /** The next rebuild event (queued: events that happened before the call are returned first). */
+  next(): Promise<RebuildEvent>
+  /** `rebuild` (RebuildEvent) and `error` (Error) events. */
+  readonly events: EventEmitter
+  close(): Promise<void>
+}
+
+export interface WatchOptions {
+  readonly cache?: Cache
+  readonly reporter?: Reporter
+  readonly resolver?: PackageResolver
+  /** Changes closer together than this are one rebuild. Default 40 ms. */
+  readonly debounceMs?: number
+}
+
+export async function watch(site: Site, options: WatchOptions = {}): Promise<Watcher> {
+  const reporter = options.reporter ?? silentReporter()
+  const ownCache = options.cache === undefined
+  const cache = options.cache ?? (await openCache(site))
+  const files = new FileHasher({ root: site.root })
+  const renderer = new Renderer(site, {
+    cache,
+    files,
+    ...(options.resolver === undefined ? {} : { resolver: options.resolver }),
+  })
+  const initial = await build(site, { renderer, reporter })
+  const documents = new Map(initial.documents.map((document) => [document.file, document]))
+  const events = new EventEmitter()
+  const queue: RebuildEvent[] = []
+  const waiting: ((event: RebuildEvent) => void)[] = []
+  events.on("rebuild", (event: RebuildEvent) => {
+    const resolveNext = waiting.shift()
+    if (resolveNext) resolveNext(event)
+    else queue.push(event)
+  })
+
+  const { watch: chokidarWatch } = await import("chokidar")
+  const outDir = resolve(site.outDir)
+  const watcher = chokidarWatch([site.contentDir, site.layoutsDir, site.partialsDir, site.assetsDir], {
+    ignoreInitial: true,
+    // The output directory may sit inside a watched one: never react to our own writes.
+    ignored: (path: string) => {
+      const rel = relative(outDir, resolve(path))
+      return rel === "" || !(rel.startsWith("..") || isAbsolute(rel))
+    },
+  })
+  await new Promise<void>((ready, fail) => {
+    watcher.once("ready", () => ready())
+    watcher.once("error", (error) => fail(error))
+  })
+
+  const pending = new Map<string, "add" | "change" | "unlink">()
+  let timer: NodeJS.Timeout | undefined
+  let running = Promise.resolve()
+  const isDocument = (path: string) => {
+    const rel = relative(site.contentDir, path)
+    return !rel.startsWith("..") && /^\.(md|markdown)$/i.test(extname(path))
+  }
+
+  /** Drop changes that changed nothing (editors and file systems may report one write twice). */
+  const effective = async (changes: Map<string, "add" | "change" | "unlink">) => {
+    const kept = new Map<string, "add" | "change" | "unlink">()
+    for (const [path, kind] of changes) {
+      if (kind === "change") {
+        const known = documents.get(path)
+        if (known !== undefined) {
+          const text = await readFile(path, "utf8").catch(() => undefined)
+          if (text !== undefined && contentHash(text) === known.sourceHash) continue
+        } else if (relative(site.assetsDir, path).startsWith("..")) {
+          const before = await files.hash(path)
+          files.invalidate(path)
+          if ((await files.hash(path)) === before) continue
+        }
+      }
+      kept.set(path, kind)
+    }
+    return kept
+  }
+
+  const rebuild = async (reported: Map<string, "add" | "change" | "unlink">): Promise<void> => {
+    const changes = await effective(reported)
+    if (changes.size === 0) return
+    const stats = new BuildStats()
+    const targets = new Set<string>()
+    const removed: string[] = []
+    for (const [path, kind] of changes) {
+      files.invalidate(path)
+      if (isDocument(path)) {
+        if (kind === "unlink") {
+          const document = documents.get(path)
+          if (document) {
+            documents.delete(path)
+            removed.push(document.source)
+            await rm(document.output, { force: true })
+          }
+        } else {
+          targets.add(path)
+        }
+      }
+      for (const document of documents.values()) if (document.dependencies.includes(path)) targets.add(document.file)
+    }
+    const rendered: DocumentResult[] = []
+    for (const path of [...targets].sort()) {
+      try {
+        const result = await renderer.render(path, stats)
+        documents.set(path, result)
+        rendered.push(result)
+        reporter.document(result)
+      } catch (error) {
+        reporter.line(`cannot render ${projectPath(site.root, path)}: ${(error as Error).message}`)
+      }
+    }
+    await writeSiteFiles(site, [...documents.values()])
+    await cache.persist()
+    const event: RebuildEvent = {
+      changed: [...changes.keys()].map((path) => projectPath(site.root, path)).sort(),
+      rebuilt: rendered.map((document) => document.source).sort(),
+      misses: rendered
+        .filter((document) => !document.hit)
+        .map((document) => document.source)
+        .sort(),
+      removed: removed.sort(),
+      documents: rendered,
+      stats,
+    }
+    const list = event.rebuilt.length > 0 ? `: ${event.rebuilt.join(", ")}` : ""
+    reporter.line(
+      `changed ${event.changed.join(", ")} → rebuilt ${event.rebuilt.length} document${event.rebuilt.length === 1 ? "" : "s"}${list}` +
+        (removed.length > 0 ? `; removed ${removed.join(", ")}` : ""),
+    )
+    events.emit("rebuild", event)
+  }
+
+  const schedule = (kind: "add" | "change" | "unlink", path: string) => {
+    pending.set(resolve(path), kind)
+    if (timer) clearTimeout(timer)
+    timer = setTimeout(() => {
+      timer = undefined
+      const changes = new Map(pending)
+      pending.clear()
+      running = running.then(() => rebuild(changes)).catch((error: unknown) => void events.emit("error", error))
+    }, options.debounceMs ?? 40)
+  }
+  watcher.on("add", (path) => schedule("add", path))
+  watcher.on("change", (path) => schedule("change", path))
+  watcher.on("unlink", (path) => schedule("unlink", path))
+  watcher.on("error", (error) => events.emit("error", error))
+
+  return {
+    initial,
+    events,
+    next: () => {
+      const queued = queue.shift()
+      return queued ? Promise.resolve(queued) : new Promise((resolveNext) => waiting.push(resolveNext))
+    },
+    async close() {
+      if (timer) clearTimeout(timer)
+      await watcher.close()
+      await running
+      if (ownCache) await cache.close()
+    },
+  }
+}

@@ -1,0 +1,55 @@
+import { readFile, rm } from "node:fs/promises"
+import { join } from "node:path"
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { loadSite, type Watcher, watch } from "../src/index.js"
+import { BACKENDS, DOCUMENTS, makeSite, removeDir, tempDir, writeText } from "./helpers.js"
+
+let dir: string
+let watcher: Watcher | undefined
+beforeEach(async () => {
+  dir = await tempDir()
+  await makeSite(dir)
+})
+afterEach(async () => {
+  await watcher?.close()
+  watcher = undefined
+  await removeDir(dir)
+})
+
+describe.each(BACKENDS)("watch mode on the %s backend", (backend) => {
+  it("rebuilds exactly the documents a change touches, as files change on disk", async () => {
+    const site = await loadSite({ cwd: dir, argv: ["--cache-backend", backend, "--cache-dir", join(dir, "cache")], env: {} })
+    watcher = await watch(site, { debounceMs: 30 })
+    expect(watcher.initial.stats.misses).toBe(6)
+
+    // A partial included by two pages.
+    await writeText(join(dir, "partials/note.md"), "> The note, edited while watching.\n")
+    const partial = await watcher.next()
+    expect(partial.changed).toEqual(["partials/note.md"])
+    expect(partial.rebuilt).toEqual(["content/guide/a.md", "content/one.md"])
+    expect(partial.misses).toEqual(["content/guide/a.md", "content/one.md"])
+    expect(await readFile(join(dir, "dist/one.html"), "utf8")).toContain("edited while watching")
+
+    // A layout partial used by the guide layout only.
+    await writeText(join(dir, "partials/guide-nav.html"), "<nav>edited nav</nav>\n")
+    const nav = await watcher.next()
+    expect(nav.rebuilt).toEqual(["content/guide/a.md", "content/guide/b.md"])
+    expect(nav.misses).toEqual(["content/guide/a.md", "content/guide/b.md"])
+
+    // One document.
+    await writeText(join(dir, "content/two.md"), `${DOCUMENTS["content/two.md"]}\nWatched edit.\n`)
+    const document = await watcher.next()
+    expect(document.rebuilt).toEqual(["content/two.md"])
+    expect(await readFile(join(dir, "dist/two.html"), "utf8")).toContain("Watched edit.")
+
+    // A new document, then its removal.
+    await writeText(join(dir, "content/new.md"), "# New\n")
+    const added = await watcher.next()
+    expect(added.rebuilt).toEqual(["content/new.md"])
+    expect(await readFile(join(dir, "dist/index.html"), "utf8")).toContain("new.html")
+    await rm(join(dir, "content/new.md"))
+    const removed = await watcher.next()
+    expect(removed.removed).toEqual(["content/new.md"])
+    expect(await readFile(join(dir, "dist/index.html"), "utf8")).not.toContain("new.html")
+  })
+})
