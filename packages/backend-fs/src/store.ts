@@ -747,7 +747,8 @@ export class FsStore implements Store {
   }
 
   #syncDirectory(path: string): void {
-    if (!this.fsync) return
+    // Windows cannot open a directory to flush it; NTFS journals the link itself.
+    if (!this.fsync || process.platform === "win32") return
     const fd = this.#fs.openSync(path.slice(0, path.lastIndexOf("/")), "r")
     try {
       this.#fs.fsyncSync(fd)
