@@ -1,0 +1,413 @@
+/**
+ * Whole site builds, side by side in one run: the example blog building a
+ * corpus of real markdown uncached (the baseline), cold and warm with
+ * sitecache on every backend, cold and warm with the same per-document
+ * memoization written directly on peer stores (keyv + @keyv/sqlite, cacache,
+ * flat-cache, raw better-sqlite3), and the floor (read every source and write
+ * every page, no render); then the cost per document of synthetic sites of
+ * 1,000 to 50,000 documents, to show that it stays flat as a site grows.
+ *
+ * Every configuration runs in its own process (its peak RSS is its own);
+ * every figure is the median of the repetitions; every comparison is a ratio
+ * of figures measured in this run. Prints the tables, PASS/MISS beside each
+ * target, writes `out/site/site.json` (everything), `out/site/site.md` (the
+ * tables in Markdown) and the chart (`docs/bench.svg`; `out/site/bench.svg`
+ * in a smoke run). See docs/benchmarks.md.
+ *
+ * Environment: `BENCH_SITE_SIZES=1000,10000` (synthetic sizes),
+ * `BENCH_SITE_CORPUS=300` (keep the first N corpus documents).
+ */
+import { cpus, totalmem } from "node:os"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { type Corpus, describeCorpus, gatherCorpus } from "../corpus.js"
+import type { Bench } from "../harness.js"
+import { type ChartBar, type ChartSeries, renderChart } from "../site/chart.js"
+import type { ChildResult, ChildSpec } from "../site/child.js"
+import { type Config, FLOOR, PEER_CONFIGS, SITECACHE, UNCACHED } from "../site/configs.js"
+import {
+  formatBytes,
+  formatMs,
+  formatRatio,
+  formatUs,
+  markdownTable,
+  median,
+  passOrMiss,
+  printTable,
+  type Table,
+} from "../site/report.js"
+import { runChild } from "../site/runner.js"
+import { corpusSite, type SiteSpec, syntheticSite } from "../site/sites.js"
+
+const here = dirname(fileURLToPath(import.meta.url))
+const DOCS_DIR = join(here, "..", "..", "..", "docs")
+
+/** Per-document cost may grow this much from the smallest to the largest site and still count as flat. */
+const FLAT_LIMIT = 1.25
+
+interface Measured {
+  readonly config: Config
+  readonly result: ChildResult
+  readonly seconds: number
+}
+
+interface Redis {
+  readonly url: string
+  stop(): Promise<void>
+}
+
+async function startRedis(): Promise<Redis | undefined> {
+  try {
+    const { startRedisServer } = await import("../../support/redis.js")
+    return await startRedisServer()
+  } catch (error) {
+    console.log(`  redis: cannot start a server (${(error as Error).message.split("\n")[0]}); Redis configurations left out`)
+    return undefined
+  }
+}
+
+function sizesFor(bench: Bench): number[] {
+  const fromEnv = process.env.BENCH_SITE_SIZES
+  if (fromEnv) return fromEnv.split(",").map((size) => Number(size.trim())).filter((size) => size > 0)
+  return bench.smoke ? [100, 300] : [1_000, 10_000, 50_000]
+}
+
+/** The smoke run scales the floor and the local backends only (the corpus run covers every configuration). */
+function scalingConfigs(bench: Bench): Config[] {
+  return bench.smoke ? [FLOOR, ...SITECACHE.filter((config) => ["memory", "fs", "sqlite"].includes(config.id))] : [FLOOR, ...SITECACHE]
+}
+
+/** Repetitions at a synthetic size: fewer for the largest, so the full suite fits its time budget. */
+function scalingRepeat(bench: Bench, size: number): number {
+  if (size >= 50_000) return Math.min(bench.repeat, 2)
+  if (size >= 10_000) return Math.min(bench.repeat, 3)
+  return bench.repeat
+}
+
+export default async function site(bench: Bench): Promise<void> {
+  const started = performance.now()
+  const root = bench.outDir
+  const limit = Number(process.env.BENCH_SITE_CORPUS ?? (bench.smoke ? 80 : Number.POSITIVE_INFINITY))
+  const corpus: Corpus = gatherCorpus(Number.isFinite(limit) ? { limit } : {})
+  console.log(describeCorpus(corpus))
+  const corpusSpec = corpusSite(join(root, "corpus"), corpus)
+  const recording = join(root, "corpus", "recording.v8")
+  const redis = await startRedis()
+  const measured: Measured[] = []
+  const scaling = new Map<number, Measured[]>()
+  const sizes = sizesFor(bench)
+  try {
+    const run = async (config: Config, siteSpec: SiteSpec, spec: Partial<ChildSpec>): Promise<Measured | undefined> => {
+      if (config.redis === true && redis === undefined) return undefined
+      const begun = performance.now()
+      const result = await runChild({
+        config: config.id,
+        root: siteSpec.root,
+        work: join(root, "work", `${siteSpec.name}-${config.id}`),
+        pipeline: "example",
+        repeat: bench.repeat,
+        ...(redis === undefined ? {} : { redisUrl: redis.url }),
+        ...spec,
+      })
+      const seconds = (performance.now() - begun) / 1000
+      const figures =
+        result.warm.length > 0
+          ? `cold ${formatMs(median(result.cold))}, warm ${formatMs(median(result.warm))}`
+          : formatMs(median(result.cold))
+      console.log(`  ${siteSpec.name} · ${config.label}: ${figures} (${seconds.toFixed(1)} s)`)
+      for (const warning of result.warnings) console.log(`    warning: ${warning}`)
+      return { config, result, seconds }
+    }
+
+    console.log(`\nReal corpus: ${corpusSpec.documents} documents through the example blog's pipeline`)
+    const keep = (m: Measured | undefined) => {
+      if (m !== undefined) measured.push(m)
+    }
+    keep(await run(UNCACHED, corpusSpec, { record: recording, repeat: Math.min(bench.repeat, 3) }))
+    keep(await run(FLOOR, corpusSpec, { replay: recording }))
+    for (const config of SITECACHE) {
+      keep(
+        await run(config, corpusSpec, {
+          replay: recording,
+          profile: true,
+          ...(config.id === "sqlite" && !bench.smoke ? { realCold: true } : {}),
+        }),
+      )
+    }
+    for (const config of PEER_CONFIGS) keep(await run(config, corpusSpec, { replay: recording }))
+
+    console.log(`\nSynthetic sites: ${sizes.join(", ")} documents (cheap render)`)
+    for (const size of sizes) {
+      const siteSpec = syntheticSite(join(root, `synthetic-${size}`), size)
+      const row: Measured[] = []
+      for (const config of scalingConfigs(bench)) {
+        const m = await run(config, siteSpec, { pipeline: "cheap", repeat: scalingRepeat(bench, size) })
+        if (m !== undefined) row.push(m)
+      }
+      scaling.set(size, row)
+    }
+  } finally {
+    await redis?.stop()
+  }
+
+  const report = summarize(bench, corpus, measured, sizes, scaling, (performance.now() - started) / 1000)
+  writeFileSync(join(root, "site.md"), report.markdown)
+  writeFileSync(join(root, "site.json"), `${JSON.stringify(report.json, null, 2)}\n`)
+  const chartPath = bench.smoke ? join(root, "bench.svg") : join(DOCS_DIR, "bench.svg")
+  mkdirSync(dirname(chartPath), { recursive: true })
+  writeFileSync(chartPath, report.svg)
+  bench.record("site", report.json)
+  console.log(`\nwrote test/bench/out/site/site.json, site.md and ${bench.smoke ? "test/bench/out/site/bench.svg" : "docs/bench.svg"}`)
+}
+
+function machine(): string {
+  const cpu = cpus()[0]?.model.replace(/\s+/g, " ").trim() ?? "unknown CPU"
+  return `${cpu}, ${cpus().length} cores, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, Node.js ${process.version}, ${process.platform}`
+}
+
+function summarize(
+  bench: Bench,
+  corpus: Corpus,
+  measured: readonly Measured[],
+  sizes: readonly number[],
+  scaling: ReadonlyMap<number, readonly Measured[]>,
+  suiteSeconds: number,
+) {
+  const find = (id: string) => measured.find((m) => m.config.id === id)
+  const uncached = find("uncached")
+  const floor = find("floor")
+  const uncachedMs = uncached ? median(uncached.result.cold) : Number.NaN
+  const floorMs = floor ? median(floor.result.cold) : Number.NaN
+  const documents = uncached?.result.documents ?? corpus.documents.length
+  const perDoc = (ms: number) => (ms * 1000) / documents
+
+  // Identical pages everywhere: the warm build of every cache writes what the uncached build wrote.
+  const differing = measured.filter((m) => uncached !== undefined && m.result.outputHash !== uncached.result.outputHash)
+
+  const corpusTable: Table = {
+    title: `Real corpus: ${documents} documents, ${formatBytes(corpus.bytes)} (median ${formatBytes(corpus.medianBytes)}, p95 ${formatBytes(corpus.p95Bytes)}), median of ${bench.repeat} (uncached: ${Math.min(bench.repeat, 3)})`,
+    head: ["configuration", "cold", "cold vs uncached", "warm", "warm/doc", "warm vs floor", "uncached/warm", "peak RSS", "cache size"],
+    rows: measured.map(({ config, result }) => {
+      const coldMs = median(result.cold)
+      const rss = formatBytes(result.maxRssKiB * 1024)
+      if (config.kind === "uncached" || config.kind === "floor") {
+        return [config.label, formatMs(coldMs), config.kind === "uncached" ? "1.00×" : formatRatio(coldMs / uncachedMs), "", formatUs(perDoc(coldMs)), config.kind === "floor" ? "1.00×" : formatRatio(coldMs / floorMs), "", rss, ""]
+      }
+      const warmMs = median(result.warm)
+      // Cold builds replay the render: add back what rendering costs (uncached − floor).
+      const coldEstimate = coldMs + (uncachedMs - floorMs)
+      return [
+        config.label,
+        formatMs(coldMs),
+        formatRatio(coldEstimate / uncachedMs),
+        formatMs(warmMs),
+        formatUs(perDoc(warmMs)),
+        formatRatio(warmMs / floorMs),
+        formatRatio(uncachedMs / warmMs),
+        rss,
+        formatBytes(result.cacheBytes),
+      ]
+    }),
+    notes: [
+      "cold: every document misses, its render replayed from a recording of the uncached build (the render costs the same whatever the cache);",
+      "cold vs uncached: (cold + render time) / uncached, where render time = uncached − floor. warm: every document hits.",
+      "Each build: open the cache, build (read, render or restore, write every page and the index, record the build), close.",
+      differing.length === 0
+        ? "Pages: every configuration wrote the same bytes as the uncached build."
+        : `Pages DIFFER from the uncached build for: ${differing.map((m) => m.config.label).join(", ")}`,
+    ],
+  }
+
+  const sqlite = find("sqlite")
+  const realRows: string[][] = []
+  if (sqlite?.result.realCold !== undefined) {
+    const realWarm = median(sqlite.result.realWarm ?? [])
+    realRows.push(
+      ["blog's own renderer, cold (1 run, real render)", formatMs(sqlite.result.realCold), formatRatio(sqlite.result.realCold / uncachedMs)],
+      ["blog's own renderer, warm", formatMs(realWarm), `${formatRatio(realWarm / floorMs)} floor`],
+    )
+  }
+  const productTable: Table | undefined =
+    realRows.length === 0
+      ? undefined
+      : {
+          title: "sitecache sqlite through the blog's own renderer (pipeline loaded only on a miss, as `blog` runs it)",
+          head: ["build", "time", "ratio"],
+          rows: realRows,
+        }
+
+  const profiles = measured.filter((m) => m.result.profile !== undefined)
+  const profileTable: Table | undefined =
+    profiles.length === 0
+      ? undefined
+      : {
+          title: "Where a warm build's time goes (documents one after another; once-per-build steps in ms)",
+          head: ["backend", "open", "fingerprint", "store read/doc", "cache.get/doc", "adapter process/doc", "finishBuild", "close"],
+          rows: profiles.map(({ config, result }) => {
+            const p = result.profile as NonNullable<ChildResult["profile"]>
+            return [
+              config.label,
+              formatMs(p.openMs),
+              formatMs(p.fingerprintMs),
+              formatUs(p.storeGetUs),
+              formatUs(p.cacheGetUs),
+              formatUs(p.processUs),
+              formatMs(p.finishBuildMs),
+              formatMs(p.closeMs),
+            ]
+          }),
+          notes: [
+            `floor per document (read source, write page, index, in the blog's build loop): ${formatUs(perDoc(floorMs))}`,
+            "cache.get includes the store read; adapter process includes cache.get.",
+          ],
+        }
+
+  const scalingConfigs = [FLOOR, ...SITECACHE].filter((config) =>
+    sizes.some((size) => scaling.get(size)?.some((m) => m.config.id === config.id)),
+  )
+  const perDocAt = (config: Config, size: number, which: "cold" | "warm"): number | null => {
+    const m = scaling.get(size)?.find((x) => x.config.id === config.id)
+    if (m === undefined) return null
+    const values = which === "warm" && m.result.warm.length > 0 ? m.result.warm : m.result.cold
+    return (median(values) * 1000) / size
+  }
+  const flatness = scalingConfigs.map((config) => {
+    const first = sizes[0] as number
+    const last = sizes[sizes.length - 1] as number
+    const warmGrowth = (perDocAt(config, last, "warm") ?? Number.NaN) / (perDocAt(config, first, "warm") ?? Number.NaN)
+    const coldGrowth = (perDocAt(config, last, "cold") ?? Number.NaN) / (perDocAt(config, first, "cold") ?? Number.NaN)
+    return { config, warmGrowth, coldGrowth }
+  })
+  const scalingTable: Table = {
+    title: `Cost per document, synthetic sites (cheap render, so what remains is reading, writing and the cache), median of ${sizes.map((size) => scalingRepeat(bench, size)).join("/")}`,
+    head: [
+      "configuration",
+      ...sizes.flatMap((size) => [`${size} cold`, `${size} warm`]),
+      `warm ${sizes[sizes.length - 1]}÷${sizes[0]}`,
+      `cold ${sizes[sizes.length - 1]}÷${sizes[0]}`,
+      "peak RSS (largest)",
+    ],
+    rows: flatness.map(({ config, warmGrowth, coldGrowth }) => {
+      const largest = scaling.get(sizes[sizes.length - 1] as number)?.find((m) => m.config.id === config.id)
+      return [
+        config.label,
+        ...sizes.flatMap((size) =>
+          config.kind === "floor"
+            ? [formatUs(perDocAt(config, size, "cold") ?? Number.NaN), ""]
+            : [formatUs(perDocAt(config, size, "cold") ?? Number.NaN), formatUs(perDocAt(config, size, "warm") ?? Number.NaN)],
+        ),
+        config.kind === "floor" ? formatRatio(coldGrowth) : formatRatio(warmGrowth),
+        config.kind === "floor" ? "" : formatRatio(coldGrowth),
+        formatBytes((largest?.result.maxRssKiB ?? Number.NaN) * 1024),
+      ]
+    }),
+    notes: [`flat: per-document cost at ${sizes[sizes.length - 1]} documents within ${FLAT_LIMIT}× of ${sizes[0]}`],
+  }
+
+  // Targets (printed, never failing the bench).
+  const targets: { name: string; ok: boolean; detail: string }[] = []
+  if (sqlite !== undefined && floor !== undefined) {
+    const warmMs = median(sqlite.result.warm)
+    targets.push({
+      name: "warm SQLite build of the real corpus within 2× of the floor",
+      ok: warmMs <= 2 * floorMs,
+      detail: `${formatMs(warmMs)} vs floor ${formatMs(floorMs)}: ${formatRatio(warmMs / floorMs)}`,
+    })
+    if (sqlite.result.realWarm !== undefined) {
+      const realWarm = median(sqlite.result.realWarm)
+      targets.push({
+        name: "  … through the blog's own renderer",
+        ok: realWarm <= 2 * floorMs,
+        detail: `${formatMs(realWarm)}: ${formatRatio(realWarm / floorMs)}`,
+      })
+    }
+  }
+  const peers = measured.filter((m) => m.config.kind === "peer")
+  const bestPeer = peers.reduce<Measured | undefined>(
+    (best, m) => (best === undefined || median(m.result.warm) < median(best.result.warm) ? m : best),
+    undefined,
+  )
+  if (bestPeer !== undefined) {
+    for (const m of measured.filter((x) => x.config.kind === "sitecache")) {
+      const warmMs = median(m.result.warm)
+      const peerMs = median(bestPeer.result.warm)
+      targets.push({
+        name: `${m.config.label} warm beats every peer store's warm build`,
+        ok: warmMs < peerMs,
+        detail: `${formatMs(warmMs)} vs best peer (${bestPeer.config.label}) ${formatMs(peerMs)}: ${formatRatio(peerMs / warmMs)} faster`,
+      })
+    }
+  }
+  for (const { config, warmGrowth, coldGrowth } of flatness) {
+    if (config.kind === "floor") continue
+    targets.push({
+      name: `${config.label}: per-document cost flat from ${sizes[0]} to ${sizes[sizes.length - 1]} documents`,
+      ok: warmGrowth <= FLAT_LIMIT && coldGrowth <= FLAT_LIMIT,
+      detail: `warm ${formatRatio(warmGrowth)}, cold ${formatRatio(coldGrowth)}`,
+    })
+  }
+  targets.push({
+    name: "pages identical to the uncached build in every configuration",
+    ok: differing.length === 0,
+    detail: differing.length === 0 ? "yes" : differing.map((m) => m.config.label).join(", "),
+  })
+  targets.push({
+    name: `this suite within its share of the 10-minute budget (${bench.smoke ? "smoke: 2 min" : "7 min"})`,
+    ok: suiteSeconds <= (bench.smoke ? 120 : 420),
+    detail: `${suiteSeconds.toFixed(0)} s`,
+  })
+  const targetTable: Table = {
+    title: "Targets",
+    head: ["", "target", "measured"],
+    rows: targets.map((t) => [passOrMiss(t.ok), t.name, t.detail]),
+    alignLeft: true,
+  }
+
+  const tables = [corpusTable, productTable, profileTable, scalingTable, targetTable].filter((t): t is Table => t !== undefined)
+  for (const table of tables) printTable(table)
+
+  const bars: ChartBar[] = measured.map(({ config, result }) => ({
+    label: config.label,
+    kind: config.kind,
+    cold: median(result.cold),
+    ...(result.warm.length > 0 ? { warm: median(result.warm) } : {}),
+  }))
+  const series: ChartSeries[] = scalingConfigs.map((config) => ({
+    label: config.kind === "floor" ? "floor (read + write)" : config.label.replace(/^sitecache /, ""),
+    warm: sizes.map((size) => perDocAt(config, size, config.kind === "floor" ? "cold" : "warm")),
+    cold: sizes.map((size) => perDocAt(config, size, "cold")),
+  }))
+  const date = new Date().toISOString().slice(0, 10)
+  const svg = renderChart({
+    title: `sitecache: the example blog building ${documents} real markdown documents`,
+    subtitle: `${date} · ${machine()} · median of ${bench.repeat}${bench.smoke ? " · SMOKE RUN (small sizes)" : ""}`,
+    bars,
+    sizes,
+    series,
+  })
+  const markdown = `${tables.map(markdownTable).join("\n")}\nMachine: ${machine()}. Suite time: ${suiteSeconds.toFixed(0)} s.\n`
+  const json = {
+    date: new Date().toISOString(),
+    machine: machine(),
+    smoke: bench.smoke,
+    repeat: bench.repeat,
+    suiteSeconds,
+    corpus: {
+      documents: corpus.documents.length,
+      built: documents,
+      bytes: corpus.bytes,
+      medianBytes: corpus.medianBytes,
+      p95Bytes: corpus.p95Bytes,
+      packages: corpus.packages,
+      duplicates: corpus.duplicates,
+    },
+    corpusRuns: measured.map(({ config, result, seconds }) => ({ id: config.id, label: config.label, kind: config.kind, seconds, ...result })),
+    scaling: sizes.map((size) => ({
+      size,
+      runs: (scaling.get(size) ?? []).map(({ config, result, seconds }) => ({ id: config.id, label: config.label, seconds, ...result })),
+    })),
+    targets,
+  }
+  return { markdown, json, svg }
+}
