@@ -30,6 +30,7 @@ import {
   type Cache,
   type CacheConfig,
   createCache,
+  type DocumentRecord,
   FileHasher,
   finishBuild,
   Key,
@@ -163,6 +164,8 @@ interface Session {
   /** How many times each document rendered markdown in this build. */
   readonly renders: Map<string, number>
   readonly prefetched: number
+  /** The previous build's manifest documents, kept in an incremental build's manifest for those it did not render. */
+  readonly previousDocuments: Readonly<Record<string, DocumentRecord>>
   renderMs: number
   transformMs: number
 }
@@ -276,6 +279,7 @@ export class EleventyCache {
       pending: new Map(),
       renders: new Map(),
       prefetched: missing.length - read.filter((entry) => entry === undefined).length,
+      previousDocuments: manifest?.documents ?? {},
       renderMs: 0,
       transformMs: 0,
     }
@@ -318,6 +322,11 @@ export class EleventyCache {
       this.#known.set(hex, entry)
     }
     for (const [hex, entry] of session.ready) this.#known.set(hex, entry)
+    if (argument.incremental === true) {
+      // An incremental build renders only what changed: keep the rest of the manifest, for the next process's prefetch.
+      for (const [document, record] of Object.entries(session.previousDocuments))
+        if (!stats.documentRecords.has(document)) stats.documentRecords.set(document, record)
+    }
     let run: RunSummary | undefined
     try {
       if (replaced.length > 0) await cache.deleteMany(replaced)

@@ -11,7 +11,7 @@ import { type Cache, createMemoryCache, readManifest } from "@sitecache/core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 // The example's configuration, from its sources (the example depends on this package).
 import { type EleventyConfig, type SiteOptions, siteConfig } from "../../../examples/eleventy-site/src/site.js"
-import { type EleventyCacheReport, type SitecacheOptions, TOOL } from "../src/index.js"
+import { type EleventyCacheReport, type SitecacheOptions, sitecache, TOOL, type TransformCallback } from "../src/index.js"
 
 const example = join(import.meta.dirname, "../../../examples/eleventy-site")
 
@@ -224,5 +224,38 @@ describe("@sitecache/eleventy on a real Eleventy build", () => {
       entryCount: 0,
     })
     expect(copy.files().size).toBe(templates.length)
+  })
+})
+
+describe("options", () => {
+  const config = () => ({
+    amendLibrary() {},
+    addTransform() {},
+    on() {},
+  })
+
+  it("names a bad option", () => {
+    expect(() => sitecache(config(), { transforms: "htmlmin" as unknown as string[] })).toThrow(/bad option `transforms`/)
+    expect(() => sitecache(config(), { renderData: [""] })).toThrow(/bad option `renderData`/)
+    expect(() => sitecache(config(), { dependencies: [] as unknown as () => [] })).toThrow(/bad option `dependencies`/)
+  })
+
+  it("wraps named transforms added before and after it", () => {
+    const transforms: Record<string, TransformCallback> = { htmlmin: async (content) => content, other: async (c) => c }
+    const eleventyConfig = {
+      ...config(),
+      transforms,
+      addTransform(name: string, callback: TransformCallback) {
+        transforms[name] = callback
+      },
+    }
+    const before = transforms.htmlmin
+    const other = transforms.other
+    sitecache(eleventyConfig, { transforms: ["htmlmin", "late"], cache: createMemoryCache() })
+    expect(transforms.htmlmin).not.toBe(before)
+    expect(transforms.other).toBe(other)
+    const late: TransformCallback = async (content) => content
+    eleventyConfig.addTransform("late", late)
+    expect(transforms.late).not.toBe(late)
   })
 })
