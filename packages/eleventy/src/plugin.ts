@@ -38,6 +38,7 @@ import {
   key,
   type MemoEntry,
   type MemoResult,
+  normalizeCacheConfig,
   type RunSummary,
   readManifest,
   resolveCacheConfig,
@@ -230,6 +231,8 @@ export class EleventyCache {
     for (const [name, value] of Object.entries(options)) if (!PLUGIN_OPTIONS.has(name)) cacheConfig[name] = value
     this.cacheConfig = cacheConfig as CacheConfig
     this.root = resolve(options.root ?? process.cwd())
+    // A configuration mistake (unknown option, bad value) throws now, naming the option.
+    normalizeCacheConfig({ root: this.root, ...this.cacheConfig })
     this.files = new FileHasher({ root: this.root })
     this.#config = config
     this.#log = options.log === false ? () => {} : (options.log ?? ((line) => console.log(line)))

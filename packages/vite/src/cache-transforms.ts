@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs"
 import { isAbsolute, relative, resolve, sep } from "node:path"
 import {
+  BadOptionError,
   BuildStats,
   type Cache,
   type CacheConfig,
@@ -17,6 +18,7 @@ import {
   type MemoContext,
   type MemoResult,
   memoize,
+  normalizeCacheConfig,
   type RunSummary,
   resolveCacheConfig,
 } from "@sitecache/core"
@@ -227,6 +229,10 @@ class BuildSession {
     this.options = options
     this.filter = createIdFilter(options.include, options.exclude)
     this.root = resolve(options.root ?? process.cwd())
+    // A configuration mistake (unknown option, bad value) throws now, naming the option.
+    normalizeCacheConfig({ root: this.root, ...options.cacheConfig })
+    if (options.version !== undefined && typeof options.version !== "string" && typeof options.version !== "number")
+      throw new BadOptionError("version", "expected a string or a number")
     this.log = options.log === false ? () => {} : (options.log ?? ((line) => console.log(line)))
   }
 

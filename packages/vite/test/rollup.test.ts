@@ -120,6 +120,15 @@ describe("cacheTransforms as a Rollup plugin", () => {
     expect(hook.handler).not.toBe((object.transform as { handler: unknown }).handler)
   })
 
+  it("names a bad option when the plugins are wrapped", () => {
+    expect(() => cacheTransforms(shout() as Plugin, { cacheConfig: { bogus: 1 } as never })).toThrow(/bad option `bogus`/)
+    expect(() => cacheTransforms(shout() as Plugin, { cacheConfig: { backend: "floppy" as never } })).toThrow(
+      /bad option `backend`/,
+    )
+    expect(() => cacheTransforms(shout() as Plugin, { include: 42 as never })).toThrow(/bad option `include`/)
+    expect(() => cacheTransforms(shout() as Plugin, { version: {} as never })).toThrow(/bad option `version`/)
+  })
+
   it("serves every transform from the cache on the second build, with the same output", async () => {
     const cold = await build(cache)
     expect(cold.report.misses).toBe(3)
