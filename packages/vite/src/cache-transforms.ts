@@ -171,8 +171,14 @@ function toStored(value: TransformResultValue, recording: Recording, memo: MemoC
   return stored as unknown as StoredTransform
 }
 
+/** Paths under the root `from` (followed by a separator) moved under `to`. */
 function relocate(text: string, from: string, to: string): string {
-  return text.includes(from) ? text.split(from).join(to) : text
+  let out = text
+  for (const separator of ["/", "\\\\", "\\"]) {
+    const prefix = from + separator
+    if (out.includes(prefix)) out = out.split(prefix).join(to + separator)
+  }
+  return out
 }
 
 /** The hook's result rebuilt from an entry, with paths under the old root moved to the current one. */

@@ -2,7 +2,7 @@
  * `cacheTransforms` on real Rollup builds: a small plugin that turns `.txt`
  * files into modules, with the hook context calls the adapter must honour.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -15,7 +15,7 @@ import { type CacheTransformsOptions, cacheTransforms, relativeId, type Transfor
 let root: string
 const calls: string[] = []
 
-/** `.txt` → `export default "TEXT"`, with directives: `@dep file`, `WARN`, `EMIT`, `META`, `STRING`, `MAP`. */
+/** `.txt` → `export default "TEXT"`, with directives: `@dep file`, `WARN`, `EMIT`, `META`, `FNMETA`, `STRING`, `MAP`, `PATH`. */
 function shout(): RollupPlugin {
   return {
     name: "test-shout",
@@ -30,7 +30,8 @@ function shout(): RollupPlugin {
       }
       if (code.includes("WARN")) this.warn({ message: "shouting", code: "SHOUT" })
       if (code.includes("EMIT")) this.emitFile({ type: "asset", fileName: "emitted.txt", source: "x" })
-      const out = `export default ${JSON.stringify(text.toUpperCase())}`
+      let out = `export default ${JSON.stringify(text.toUpperCase())}`
+      if (code.includes("PATH")) out += `\nexport const from = ${JSON.stringify(id)}`
       if (code.includes("STRING")) return out
       if (code.includes("FNMETA")) return { code: out, map: null, meta: { shout: { later: () => 1 } } }
       if (code.includes("META")) return { code: out, map: null, meta: { shout: { loud: true } } }
@@ -172,6 +173,29 @@ describe("cacheTransforms as a Rollup plugin", () => {
     expect(coldMap).toContain("b.txt")
     expect(await withMaps(mapCache)).toBe(coldMap)
     expect((await mapCache.inspect()).hits).toBe(3)
+  })
+
+  it("serves a checkout in another directory, with its paths", async () => {
+    write({ "main.js": 'export { from } from "./c.txt"\n', "c.txt": "charlie PATH\n" })
+    const generate = async (at: string) => {
+      const bundle = await rollup({
+        input: join(at, "main.js"),
+        plugins: cacheTransforms([shout()] as Plugin[], { cache, root: at, log: false }) as RollupPlugin[],
+      })
+      const { output } = await bundle.generate({ format: "es" })
+      await bundle.close()
+      return output[0].code
+    }
+    const first = root
+    expect(await generate(first)).toContain(JSON.stringify(join(first, "c.txt")))
+    root = mkdtempSync(join(tmpdir(), "sitecache-rollup-moved-"))
+    cpSync(first, root, { recursive: true })
+    rmSync(first, { recursive: true, force: true })
+    calls.length = 0
+    const moved = await generate(root)
+    expect(calls).toEqual([])
+    expect(moved).toContain(JSON.stringify(join(root, "c.txt")))
+    expect(moved).not.toContain(first)
   })
 
   it("replays warnings on a hit", async () => {
