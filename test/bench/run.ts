@@ -13,6 +13,7 @@ const smoke = args.includes("--smoke") || process.env.BENCH_SMOKE === "1"
 const wanted = args.filter((arg) => !arg.startsWith("--"))
 const repeat = Number(process.env.BENCH_REPEAT ?? (smoke ? 1 : 5))
 const outRoot = join(here, "out")
+const runStarted = performance.now()
 
 const suites = readdirSync(join(here, "suites"))
   .filter((file) => file.endsWith(".ts"))
@@ -44,6 +45,17 @@ for (const suite of suites) {
   }
   console.log(`(${suite}: ${((performance.now() - started) / 1000).toFixed(1)} s)`)
 }
-writeReport(join(outRoot, "results.json"), { node: process.version, smoke, repeat, date: new Date().toISOString(), results })
+const totalSeconds = (performance.now() - runStarted) / 1000
+writeReport(join(outRoot, "results.json"), {
+  node: process.version,
+  smoke,
+  repeat,
+  date: new Date().toISOString(),
+  seconds: totalSeconds,
+  results,
+})
 console.log(`\nwrote ${join("test/bench/out", "results.json")}`)
+// The full run (every suite, not smoke) has a time budget: print it beside the total.
+const budget = !smoke && wanted.length === 0 ? `; target under 10 minutes: ${totalSeconds <= 600 ? "PASS" : "MISS"}` : ""
+console.log(`pnpm bench: ${suites.length} suite(s) in ${(totalSeconds / 60).toFixed(1)} min${budget}`)
 process.exit(failed > 0 ? 1 : 0)

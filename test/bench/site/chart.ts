@@ -88,15 +88,27 @@ function barsPanel(bars: readonly ChartBar[], top: number): { svg: string; heigh
   const values = bars.flatMap((bar) => [bar.cold, bar.warm]).filter((v): v is number => v !== undefined && v > 0)
   const min = 10 ** Math.floor(Math.log10(Math.min(...values)))
   const max = 10 ** Math.ceil(Math.log10(Math.max(...values)))
-  const x = (ms: number) => left + ((Math.log10(Math.max(ms, min)) - Math.log10(min)) / (Math.log10(max) - Math.log10(min))) * (right - left)
+  const x = (ms: number) =>
+    left + ((Math.log10(Math.max(ms, min)) - Math.log10(min)) / (Math.log10(max) - Math.log10(min))) * (right - left)
   const parts: string[] = []
   const axisTop = top + 30
   const height = 30 + bars.length * rowHeight + 40
-  parts.push(text(24, top + 14, "Build time of the real corpus (log scale): cold = every document misses, warm = every document hits", `font-size="14" font-weight="600"`))
+  parts.push(
+    text(
+      24,
+      top + 14,
+      "Build time of the real corpus (log scale): cold = every document misses, warm = every document hits",
+      `font-size="14" font-weight="600"`,
+    ),
+  )
   for (let tick = min; tick <= max * 1.0001; tick *= 10) {
     const tx = x(tick)
-    parts.push(`<line x1="${tx.toFixed(1)}" y1="${axisTop}" x2="${tx.toFixed(1)}" y2="${axisTop + bars.length * rowHeight}" stroke="#e5e7eb"/>`)
-    parts.push(text(tx, axisTop + bars.length * rowHeight + 16, formatTick(tick), `font-size="11" fill="#6b7280" text-anchor="middle"`))
+    parts.push(
+      `<line x1="${tx.toFixed(1)}" y1="${axisTop}" x2="${tx.toFixed(1)}" y2="${axisTop + bars.length * rowHeight}" stroke="#e5e7eb"/>`,
+    )
+    parts.push(
+      text(tx, axisTop + bars.length * rowHeight + 16, formatTick(tick), `font-size="11" fill="#6b7280" text-anchor="middle"`),
+    )
   }
   bars.forEach((bar, i) => {
     const y = axisTop + i * rowHeight
@@ -105,11 +117,17 @@ function barsPanel(bars: readonly ChartBar[], top: number): { svg: string; heigh
     const single = bar.warm === undefined
     if (bar.cold !== undefined) {
       const h = single ? 18 : 9
-      parts.push(`<rect x="${left}" y="${y + 4}" width="${Math.max(1, x(bar.cold) - left).toFixed(1)}" height="${h}" fill="${color}" fill-opacity="${single ? 0.85 : 0.35}"><title>${escapeXml(`${bar.label} ${single ? "" : "cold "}${formatMs(bar.cold)}`)}</title></rect>`)
-      parts.push(text(x(bar.cold) + 4, y + 4 + h - 1, `${single ? "" : "cold "}${formatMs(bar.cold)}`, `font-size="10" fill="#374151"`))
+      parts.push(
+        `<rect x="${left}" y="${y + 4}" width="${Math.max(1, x(bar.cold) - left).toFixed(1)}" height="${h}" fill="${color}" fill-opacity="${single ? 0.85 : 0.35}"><title>${escapeXml(`${bar.label} ${single ? "" : "cold "}${formatMs(bar.cold)}`)}</title></rect>`,
+      )
+      parts.push(
+        text(x(bar.cold) + 4, y + 4 + h - 1, `${single ? "" : "cold "}${formatMs(bar.cold)}`, `font-size="10" fill="#374151"`),
+      )
     }
     if (bar.warm !== undefined) {
-      parts.push(`<rect x="${left}" y="${y + 13}" width="${Math.max(1, x(bar.warm) - left).toFixed(1)}" height="9" fill="${color}"><title>${escapeXml(`${bar.label} warm ${formatMs(bar.warm)}`)}</title></rect>`)
+      parts.push(
+        `<rect x="${left}" y="${y + 13}" width="${Math.max(1, x(bar.warm) - left).toFixed(1)}" height="9" fill="${color}"><title>${escapeXml(`${bar.label} warm ${formatMs(bar.warm)}`)}</title></rect>`,
+      )
       parts.push(text(x(bar.warm) + 4, y + 21, `warm ${formatMs(bar.warm)}`, `font-size="10" fill="#111827"`))
     }
   })
@@ -149,10 +167,14 @@ function linePanel(
   const logMin = Math.log10(Math.min(...sizes))
   const logMax = Math.log10(Math.max(...sizes))
   const x = (size: number) =>
-    logMax === logMin ? (plotLeft + plotRight) / 2 : plotLeft + ((Math.log10(size) - logMin) / (logMax - logMin)) * (plotRight - plotLeft)
+    logMax === logMin
+      ? (plotLeft + plotRight) / 2
+      : plotLeft + ((Math.log10(size) - logMin) / (logMax - logMin)) * (plotRight - plotLeft)
   const y = (us: number) => plotBottom - (us / yMax) * (plotBottom - plotTop)
   for (const tick of ticks) {
-    parts.push(`<line x1="${plotLeft}" y1="${y(tick).toFixed(1)}" x2="${plotRight}" y2="${y(tick).toFixed(1)}" stroke="#e5e7eb"/>`)
+    parts.push(
+      `<line x1="${plotLeft}" y1="${y(tick).toFixed(1)}" x2="${plotRight}" y2="${y(tick).toFixed(1)}" stroke="#e5e7eb"/>`,
+    )
     parts.push(text(plotLeft - 6, y(tick) + 4, formatMicros(tick), `font-size="10" fill="#6b7280" text-anchor="end"`))
   }
   for (const size of sizes) {
@@ -165,7 +187,9 @@ function linePanel(
       .filter((p): p is readonly [number, number] => p !== undefined)
     const dash = s.label.startsWith("floor") ? ` stroke-dasharray="4 3"` : ""
     if (points.length > 1) {
-      parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${points.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(" ")}"/>`)
+      parts.push(
+        `<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${points.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(" ")}"/>`,
+      )
     }
     for (const [px, py] of points) parts.push(`<circle cx="${px.toFixed(1)}" cy="${py.toFixed(1)}" r="3" fill="${color}"/>`)
   })
@@ -185,10 +209,31 @@ export function renderChart(data: ChartData): string {
   let height = 64 + bars.height
   if (data.sizes.length > 0 && data.series.length > 0) {
     const top = height + 8
-    parts.push(text(24, top + 12, "Cost per document as the synthetic site grows (cheap render: what is left is the cache's cost)", `font-size="14" font-weight="600"`))
+    parts.push(
+      text(
+        24,
+        top + 12,
+        "Cost per document as the synthetic site grows (cheap render: what is left is the cache's cost)",
+        `font-size="14" font-weight="600"`,
+      ),
+    )
     const panelWidth = (WIDTH - 48 - 24) / 2
-    parts.push(linePanel("warm (every document hits)", data.sizes, data.series, (s) => s.warm, { left: 24, top: top + 24, width: panelWidth, height: 240 }))
-    parts.push(linePanel("cold (every document misses)", data.sizes, data.series, (s) => s.cold, { left: 24 + panelWidth + 24, top: top + 24, width: panelWidth, height: 240 }))
+    parts.push(
+      linePanel("warm (every document hits)", data.sizes, data.series, (s) => s.warm, {
+        left: 24,
+        top: top + 24,
+        width: panelWidth,
+        height: 240,
+      }),
+    )
+    parts.push(
+      linePanel("cold (every document misses)", data.sizes, data.series, (s) => s.cold, {
+        left: 24 + panelWidth + 24,
+        top: top + 24,
+        width: panelWidth,
+        height: 240,
+      }),
+    )
     let lx = 24
     let ly = top + 24 + 240 + 14
     data.series.forEach((s, i) => {

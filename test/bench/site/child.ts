@@ -20,19 +20,21 @@
  * rebuild). Modules are loaded once, before any timing, in every child.
  */
 import { readFileSync, rmSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
+import { join, relative, sep } from "node:path"
 import { deserialize, serialize } from "node:v8"
 import {
   type BackendName,
+  BuildStats,
   type Cache,
   type CacheConfig,
   createCache,
-  BuildStats,
   createNullCache,
   FileHasher,
   finishBuild,
   Key,
+  type KeyPart,
   key,
+  normalizeLineEndings,
   readManifest,
   type StoreCache,
 } from "@sitecache/core"
@@ -100,7 +102,11 @@ export interface WarmProfile {
   readonly storeGetUs: number
   /** `cache.get`: the raw read plus header, checksum and decode. */
   readonly cacheGetUs: number
-  /** The adapter's `process` on a hit: key of the content and the fingerprint, `cache.get`, dependency check, VFile restore. */
+  /** The memo key of a document, computed as the adapter does: each named part hashed (the content's text, the path, the pipeline and plugin parts), then the record. */
+  readonly keyUs: number
+  /** The dependency check of a hit: the content hash of each declared dependency, from the build's file-hash memory. */
+  readonly depsUs: number
+  /** The adapter's `process` on a hit: the key, `cache.get`, the dependency check, restoring the VFile. */
   readonly processUs: number
 }
 
@@ -171,7 +177,11 @@ async function uncached(): Promise<number[]> {
   for (let r = 0; r < spec.repeat; r++) {
     const record: Recording | undefined = r === 0 && spec.record !== undefined ? new Map() : undefined
     const processor = record === undefined ? real : recordingProcessor(real, record)
-    const renderer = rendererWith(createNullCache(), new FileHasher({ root: site.root }), plainProcessor(processor, async () => {}))
+    const renderer = rendererWith(
+      createNullCache(),
+      new FileHasher({ root: site.root }),
+      plainProcessor(processor, async () => {}),
+    )
     const started = performance.now()
     const result = await build(site, { uncached: true, renderer })
     times.push(performance.now() - started)
@@ -187,13 +197,21 @@ async function floor(): Promise<number[]> {
     // Record the cheap render first (untimed): the floor itself never renders.
     pages = new Map()
     const recorder = recordingProcessor(real, pages)
-    const renderer = rendererWith(createNullCache(), new FileHasher({ root: site.root }), plainProcessor(recorder, async () => {}))
+    const renderer = rendererWith(
+      createNullCache(),
+      new FileHasher({ root: site.root }),
+      plainProcessor(recorder, async () => {}),
+    )
     await build(site, { uncached: true, renderer })
   }
   const replay = replayProcessor(real, pages)
   const times: number[] = []
   for (let r = 0; r < spec.repeat; r++) {
-    const renderer = rendererWith(createNullCache(), new FileHasher({ root: site.root }), plainProcessor(replay, async () => {}))
+    const renderer = rendererWith(
+      createNullCache(),
+      new FileHasher({ root: site.root }),
+      plainProcessor(replay, async () => {}),
+    )
     const started = performance.now()
     const result = await build(site, { uncached: true, renderer })
     times.push(performance.now() - started)
@@ -355,8 +373,10 @@ async function profileWarm(backend: BackendName | readonly BackendName[], proces
   started = performance.now()
   await cachedProcessor.fingerprint()
   const fingerprintMs = performance.now() - started
+  const fingerprint = await cachedProcessor.fingerprint()
   const manifest = await readManifest(cache, "blog")
-  const keys = Object.values(manifest?.documents ?? {}).map((record) => Key.fromHex(record.key))
+  const records = Object.values(manifest?.documents ?? {})
+  const keys = records.map((record) => Key.fromHex(record.key))
   const perDocument = async (count: number, step: (i: number) => Promise<unknown>) => {
     const begun = performance.now()
     for (let i = 0; i < count; i++) await step(i)
@@ -364,6 +384,23 @@ async function profileWarm(backend: BackendName | readonly BackendName[], proces
   }
   const storeGetUs = await perDocument(keys.length, async (i) => cache.store.get(cache.entryId(keys[i] as Key)))
   const cacheGetUs = await perDocument(keys.length, (i) => cache.get(keys[i] as Key))
+  const keyUs = await perDocument(paths.length, async (i) => {
+    const parts: Record<string, KeyPart> = {
+      stage: "process",
+      content: normalizeLineEndings(sources[i] as string),
+      path: relative(site.root, paths[i] as string)
+        .split(sep)
+        .join("/"),
+      pipeline: fingerprint.pipeline,
+      ...fingerprint.parts,
+    }
+    const named: Record<string, string> = {}
+    for (const [name, part] of Object.entries(parts)) named[name] = key(part).hex
+    return key(named)
+  })
+  const depsUs = await perDocument(records.length, async (i) => {
+    for (const path of Object.keys(records[i]?.deps ?? {})) await files.hash(path)
+  })
   const processUs = await perDocument(paths.length, (i) =>
     cachedProcessor.process({ path: paths[i] as string, value: sources[i] as string, cwd: site.root }),
   )
@@ -374,7 +411,18 @@ async function profileWarm(backend: BackendName | readonly BackendName[], proces
   await cache.close()
   const closeMs = performance.now() - started
   if (stats.hits !== paths.length) warnings.push(`profile: ${stats.hits} hits of ${paths.length}`)
-  return { documents: paths.length, openMs, fingerprintMs, finishBuildMs, closeMs, storeGetUs, cacheGetUs, processUs }
+  return {
+    documents: paths.length,
+    openMs,
+    fingerprintMs,
+    finishBuildMs,
+    closeMs,
+    storeGetUs,
+    cacheGetUs,
+    keyUs,
+    depsUs,
+    processUs,
+  }
 }
 
 let cold: number[] = []

@@ -17,8 +17,9 @@
  * Environment: `BENCH_SITE_SIZES=1000,10000` (synthetic sizes),
  * `BENCH_SITE_CORPUS=300` (keep the first N corpus documents).
  */
-import { cpus, totalmem } from "node:os"
+
 import { mkdirSync, writeFileSync } from "node:fs"
+import { cpus, totalmem } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { type Corpus, describeCorpus, gatherCorpus } from "../corpus.js"
@@ -69,13 +70,19 @@ async function startRedis(): Promise<Redis | undefined> {
 
 function sizesFor(bench: Bench): number[] {
   const fromEnv = process.env.BENCH_SITE_SIZES
-  if (fromEnv) return fromEnv.split(",").map((size) => Number(size.trim())).filter((size) => size > 0)
+  if (fromEnv)
+    return fromEnv
+      .split(",")
+      .map((size) => Number(size.trim()))
+      .filter((size) => size > 0)
   return bench.smoke ? [100, 300] : [1_000, 10_000, 50_000]
 }
 
 /** The smoke run scales the floor and the local backends only (the corpus run covers every configuration). */
 function scalingConfigs(bench: Bench): Config[] {
-  return bench.smoke ? [FLOOR, ...SITECACHE.filter((config) => ["memory", "fs", "sqlite"].includes(config.id))] : [FLOOR, ...SITECACHE]
+  return bench.smoke
+    ? [FLOOR, ...SITECACHE.filter((config) => ["memory", "fs", "sqlite"].includes(config.id))]
+    : [FLOOR, ...SITECACHE]
 }
 
 /** Repetitions at a synthetic size: fewer for the largest, so the full suite fits its time budget. */
@@ -158,7 +165,9 @@ export default async function site(bench: Bench): Promise<void> {
   mkdirSync(dirname(chartPath), { recursive: true })
   writeFileSync(chartPath, report.svg)
   bench.record("site", report.json)
-  console.log(`\nwrote test/bench/out/site/site.json, site.md and ${bench.smoke ? "test/bench/out/site/bench.svg" : "docs/bench.svg"}`)
+  console.log(
+    `\nwrote test/bench/out/site/site.json, site.md and ${bench.smoke ? "test/bench/out/site/bench.svg" : "docs/bench.svg"}`,
+  )
 }
 
 function machine(): string {
@@ -187,12 +196,32 @@ function summarize(
 
   const corpusTable: Table = {
     title: `Real corpus: ${documents} documents, ${formatBytes(corpus.bytes)} (median ${formatBytes(corpus.medianBytes)}, p95 ${formatBytes(corpus.p95Bytes)}), median of ${bench.repeat} (uncached: ${Math.min(bench.repeat, 3)})`,
-    head: ["configuration", "cold", "cold vs uncached", "warm", "warm/doc", "warm vs floor", "uncached/warm", "peak RSS", "cache size"],
+    head: [
+      "configuration",
+      "cold",
+      "cold vs uncached",
+      "warm",
+      "warm/doc",
+      "warm vs floor",
+      "uncached/warm",
+      "peak RSS",
+      "cache size",
+    ],
     rows: measured.map(({ config, result }) => {
       const coldMs = median(result.cold)
       const rss = formatBytes(result.maxRssKiB * 1024)
       if (config.kind === "uncached" || config.kind === "floor") {
-        return [config.label, formatMs(coldMs), config.kind === "uncached" ? "1.00×" : formatRatio(coldMs / uncachedMs), "", formatUs(perDoc(coldMs)), config.kind === "floor" ? "1.00×" : formatRatio(coldMs / floorMs), "", rss, ""]
+        return [
+          config.label,
+          formatMs(coldMs),
+          config.kind === "uncached" ? "1.00×" : formatRatio(coldMs / uncachedMs),
+          "",
+          formatUs(perDoc(coldMs)),
+          config.kind === "floor" ? "1.00×" : formatRatio(coldMs / floorMs),
+          "",
+          rss,
+          "",
+        ]
       }
       const warmMs = median(result.warm)
       // Cold builds replay the render: add back what rendering costs (uncached − floor).
@@ -224,7 +253,11 @@ function summarize(
   if (sqlite?.result.realCold !== undefined) {
     const realWarm = median(sqlite.result.realWarm ?? [])
     realRows.push(
-      ["blog's own renderer, cold (1 run, real render)", formatMs(sqlite.result.realCold), formatRatio(sqlite.result.realCold / uncachedMs)],
+      [
+        "blog's own renderer, cold (1 run, real render)",
+        formatMs(sqlite.result.realCold),
+        formatRatio(sqlite.result.realCold / uncachedMs),
+      ],
       ["blog's own renderer, warm", formatMs(realWarm), `${formatRatio(realWarm / floorMs)} floor`],
     )
   }
@@ -243,23 +276,40 @@ function summarize(
       ? undefined
       : {
           title: "Where a warm build's time goes (documents one after another; once-per-build steps in ms)",
-          head: ["backend", "open", "fingerprint", "store read/doc", "cache.get/doc", "adapter process/doc", "finishBuild", "close"],
+          head: [
+            "backend",
+            "store read",
+            "checks+decode",
+            "key",
+            "deps check",
+            "restore+rest",
+            "= process/doc",
+            "open",
+            "fingerprint",
+            "finishBuild",
+            "close",
+          ],
           rows: profiles.map(({ config, result }) => {
             const p = result.profile as NonNullable<ChildResult["profile"]>
             return [
               config.label,
+              formatUs(p.storeGetUs),
+              formatUs(p.cacheGetUs - p.storeGetUs),
+              formatUs(p.keyUs),
+              formatUs(p.depsUs),
+              formatUs(p.processUs - p.cacheGetUs - p.keyUs - p.depsUs),
+              formatUs(p.processUs),
               formatMs(p.openMs),
               formatMs(p.fingerprintMs),
-              formatUs(p.storeGetUs),
-              formatUs(p.cacheGetUs),
-              formatUs(p.processUs),
               formatMs(p.finishBuildMs),
               formatMs(p.closeMs),
             ]
           }),
           notes: [
-            `floor per document (read source, write page, index, in the blog's build loop): ${formatUs(perDoc(floorMs))}`,
-            "cache.get includes the store read; adapter process includes cache.get.",
+            `Per document (µs), then once per build (ms). Floor per document (read the source, write the page and the index, in the blog's build loop): ${formatUs(perDoc(floorMs))}.`,
+            "store read: the backend's raw read; checks+decode: header, checksum and v8 decode (cache.get − store read);",
+            "key: hashing the named key parts as the adapter does; deps check: content hashes of the declared dependencies;",
+            "restore+rest: the adapter's process − the rest (VFile restore, bookkeeping). close includes writing the access records.",
           ],
         }
 
@@ -402,10 +452,21 @@ function summarize(
       packages: corpus.packages,
       duplicates: corpus.duplicates,
     },
-    corpusRuns: measured.map(({ config, result, seconds }) => ({ id: config.id, label: config.label, kind: config.kind, seconds, ...result })),
+    corpusRuns: measured.map(({ config, result, seconds }) => ({
+      id: config.id,
+      label: config.label,
+      kind: config.kind,
+      seconds,
+      ...result,
+    })),
     scaling: sizes.map((size) => ({
       size,
-      runs: (scaling.get(size) ?? []).map(({ config, result, seconds }) => ({ id: config.id, label: config.label, seconds, ...result })),
+      runs: (scaling.get(size) ?? []).map(({ config, result, seconds }) => ({
+        id: config.id,
+        label: config.label,
+        seconds,
+        ...result,
+      })),
     })),
     targets,
   }
