@@ -8,13 +8,14 @@
  * mode, `PRAGMA application_id` 0x53434442 ("SCDB") and `PRAGMA user_version`
  * 1. Auto-vacuum is incremental, so `clear` and `prune` give space back.
  *
- * - `entries`: one row per entry. `prefix` (16 bytes, the cache's key prefix
- *   when the entry was written) and `key` (16 bytes) form the primary key;
+ * - `entries`: one row per entry: an integer `id`, then `prefix` (16 bytes,
+ *   the cache's key prefix when the entry was written) and `key` (16 bytes),
+ *   unique together;
  *   `size` is the length of `value`; `created` and `expires` are ms since the
  *   epoch (`expires` 0: never); `value` is the stored entry exactly as
  *   `@sitecache/core` encodes it (header, payload, checksum or HMAC), and is
  *   the last column, so reading the others never touches its overflow pages.
- * - `access`: one row per entry, by the entry's rowid: `accessed` (ms since
+ * - `access`: one row per entry, by the entry's `id`: `accessed` (ms since
  *   the epoch, last read or write) and `hits` (reads since written). Kept
  *   apart from `entries` because SQLite rewrites a whole row on update: a hit
  *   counter beside a 40 KiB value would rewrite 40 KiB per hit. Indexed by
@@ -53,13 +54,14 @@ const KEEP_MOVED_ASIDE = 2
 
 const SCHEMA = `
 CREATE TABLE entries (
+  id INTEGER PRIMARY KEY,
   prefix BLOB NOT NULL,
   key BLOB NOT NULL,
   size INTEGER NOT NULL,
   created INTEGER NOT NULL,
   expires INTEGER NOT NULL,
   value BLOB NOT NULL,
-  PRIMARY KEY (prefix, key)
+  UNIQUE (prefix, key)
 );
 CREATE TABLE access (
   entry INTEGER PRIMARY KEY,
@@ -74,15 +76,15 @@ CREATE TABLE totals (
 );
 INSERT INTO totals VALUES (1, 0, 0);
 CREATE TRIGGER entries_added AFTER INSERT ON entries BEGIN
-  INSERT OR REPLACE INTO access VALUES (new.rowid, new.created, 0);
+  INSERT OR REPLACE INTO access VALUES (new.id, new.created, 0);
   UPDATE totals SET entry_count = entry_count + 1, total_size = total_size + new.size WHERE id = 1;
 END;
 CREATE TRIGGER entries_replaced AFTER UPDATE OF value ON entries BEGIN
-  UPDATE access SET accessed = new.created, hits = 0 WHERE entry = new.rowid;
+  UPDATE access SET accessed = new.created, hits = 0 WHERE entry = new.id;
   UPDATE totals SET total_size = total_size - old.size + new.size WHERE id = 1;
 END;
 CREATE TRIGGER entries_removed AFTER DELETE ON entries BEGIN
-  DELETE FROM access WHERE entry = old.rowid;
+  DELETE FROM access WHERE entry = old.id;
   UPDATE totals SET entry_count = entry_count - 1, total_size = total_size - old.size WHERE id = 1;
 END;
 PRAGMA application_id = ${APPLICATION_ID};

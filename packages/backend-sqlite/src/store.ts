@@ -105,7 +105,8 @@ interface Statements {
 
 function prepare(db: Database): Statements {
   return {
-    get: db.prepare("SELECT value FROM entries WHERE prefix = ? AND key = ?").pluck(),
+    // [id, value]: the id is what the access record is written under.
+    get: db.prepare("SELECT id, value FROM entries WHERE prefix = ? AND key = ?").raw(),
     add: db.prepare(
       `INSERT INTO entries (prefix, key, size, created, expires, value) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (prefix, key) DO UPDATE SET
@@ -119,21 +120,20 @@ function prepare(db: Database): Statements {
     ),
     delete: db.prepare("DELETE FROM entries WHERE prefix = ? AND key = ?"),
     touch: db.prepare(
-      `UPDATE access SET accessed = max(accessed, ?), hits = hits + ?
-       WHERE entry = (SELECT rowid FROM entries WHERE prefix = ? AND key = ?)`,
+"UPDATE access SET accessed = max(accessed, ?), hits = hits + ? WHERE entry = ?",
     ),
     totals: db.prepare("SELECT entry_count AS count, total_size AS size FROM totals WHERE id = 1"),
     orphans: db.prepare("SELECT count(*) AS count, total(size) AS size FROM entries WHERE prefix != ?"),
     leastRecentlyUsed: db.prepare(
-      "SELECT access.entry AS entry, entries.size AS size FROM access JOIN entries ON entries.rowid = access.entry ORDER BY access.accessed LIMIT ?",
+      "SELECT access.entry AS entry, entries.size AS size FROM access JOIN entries ON entries.id = access.entry ORDER BY access.accessed LIMIT ?",
     ),
-    deleteRow: db.prepare("DELETE FROM entries WHERE rowid = ?"),
+    deleteRow: db.prepare("DELETE FROM entries WHERE id = ?"),
     deleteOlder: db
-      .prepare("DELETE FROM entries WHERE rowid IN (SELECT entry FROM access WHERE accessed <= ?) RETURNING size")
+      .prepare("DELETE FROM entries WHERE id IN (SELECT entry FROM access WHERE accessed <= ?) RETURNING size")
       .pluck(),
     deleteOrphans: db.prepare("DELETE FROM entries WHERE prefix != ? RETURNING size").pluck(),
     deleteExpired: db.prepare("DELETE FROM entries WHERE expires != 0 AND expires <= ? RETURNING size").pluck(),
-    page: db.prepare("SELECT rowid AS id, prefix, key, value FROM entries WHERE rowid > ? ORDER BY rowid LIMIT ?"),
+    page: db.prepare("SELECT id, prefix, key, value FROM entries WHERE id > ? ORDER BY id LIMIT ?"),
     begin: db.prepare("BEGIN IMMEDIATE"),
     commit: db.prepare("COMMIT"),
     rollback: db.prepare("ROLLBACK"),
@@ -171,7 +171,7 @@ export class SqliteStore implements Store {
   #batch: Batch | undefined
   #commitSoon: NodeJS.Immediate | undefined
   /** Entries read since the last commit, for `hits` and `accessed`. */
-  #touched: EntryId[] = []
+  #touched: number[] = []
   /** Why writes acknowledged since the last `persist()` were rolled back. */
   #lost: unknown
   /** A wait for a lock ran out: try once, without waiting, until a read (or a write) gets through. */
@@ -205,15 +205,16 @@ export class SqliteStore implements Store {
   // --- reads --------------------------------------------------------------
 
   get(id: EntryId): Uint8Array | undefined | Promise<Uint8Array | undefined> {
-    let value: Uint8Array | undefined
+    let row: [number, Uint8Array] | undefined
     try {
-      value = this.#sql.get.get(id.prefix.bytes, id.key.bytes) as Uint8Array | undefined
+      row = this.#sql.get.get(id.prefix.bytes, id.key.bytes) as [number, Uint8Array] | undefined
     } catch (error) {
       return this.#afterFault("read", error, () => this.#select(id))
     }
     this.#degraded.read = false
-    if (value !== undefined && !this.readOnly && this.#touched.push(id) >= TOUCH_FLUSH) this.#scheduleCommit()
-    return value
+    if (row === undefined) return undefined
+    if (!this.readOnly && this.#touched.push(row[0]) >= TOUCH_FLUSH) this.#scheduleCommit()
+    return row[1]
   }
 
   getMany(ids: readonly EntryId[]): (Uint8Array | undefined)[] | Promise<(Uint8Array | undefined)[]> {
@@ -225,9 +226,10 @@ export class SqliteStore implements Store {
   }
 
   #select(id: EntryId): Uint8Array | undefined {
-    const value = this.#sql.get.get(id.prefix.bytes, id.key.bytes) as Uint8Array | undefined
-    if (value !== undefined && !this.readOnly && this.#touched.push(id) >= TOUCH_FLUSH) this.#scheduleCommit()
-    return value
+    const row = this.#sql.get.get(id.prefix.bytes, id.key.bytes) as [number, Uint8Array] | undefined
+    if (row === undefined) return undefined
+    if (!this.readOnly && this.#touched.push(row[0]) >= TOUCH_FLUSH) this.#scheduleCommit()
+    return row[1]
   }
 
   // --- writes -------------------------------------------------------------
@@ -376,15 +378,11 @@ export class SqliteStore implements Store {
     if (this.#touched.length === 0) return
     const touched = this.#touched
     this.#touched = []
-    const hits = new Map<string, { id: EntryId; hits: number }>()
-    for (const id of touched) {
-      const slot = id.prefix.hex + id.key.hex
-      const seen = hits.get(slot)
-      if (seen === undefined) hits.set(slot, { id, hits: 1 })
-      else seen.hits++
-    }
+    // Entry ids read since the last commit (an id deleted and reused meanwhile only misplaces a hint).
+    const hits = new Map<number, number>()
+    for (const entry of touched) hits.set(entry, (hits.get(entry) ?? 0) + 1)
     const now = this.#clock()
-    for (const { id, hits: count } of hits.values()) this.#sql.touch.run(now, count, id.prefix.bytes, id.key.bytes)
+    for (const [entry, count] of hits) this.#sql.touch.run(now, count, entry)
   }
 
   /** Access records alone (no writes pending): one short transaction; `wait` for the lock or not. */
