@@ -1,19 +1,21 @@
 /**
  * `RedisStore`: the sitecache `Store` over Redis or Redis Cluster (ioredis).
  *
- * Key layout: see layout.ts. Writes are put-if-absent through a small Lua
- * script (one round trip, atomic): it stores the entry unless a live one
- * exists, where "live" is read from the stored entry's header at the cache's
- * clock, so an entry the cache considers expired is replaced even while Redis
- * still holds it. The Redis TTL (`PX`) is set from the entry's expiry.
+ * Key layout: see layout.ts. Writes are put-if-absent: `SET NX` (with `PX`
+ * from the entry's expiry), and where an entry already exists, a small Lua
+ * script (atomic) that replaces it only if its header says it has expired at
+ * the cache's clock, so an entry the cache considers expired is replaced even
+ * while Redis still holds it. Both are pipelined for a batch.
  *
  * Failing open: ioredis' defaults queue commands while disconnected and retry
- * each one 20 times, so a build would wait ~10 s per command with Redis down.
- * This store creates its clients with no offline queue, short connect and
- * command timeouts, a socket timeout, a backing-off reconnect, and an `error`
- * listener; every command goes through a circuit breaker, and a command is
- * never sent while the connection is not ready: it fails at once with the
- * connection's last error.
+ * each through 20 reconnections, so with Redis down a build would wait ~10 s
+ * for its first command and ~37 s for each later one. This store creates its
+ * clients with no offline queue, short connect and command timeouts, a
+ * backing-off reconnect, and an `error` listener; every command goes through
+ * a circuit breaker, and a command is never sent while the connection is not
+ * ready: it fails at once with the connection's last error. A connection that
+ * stops answering (the ready check, or commands until the breaker opens) is
+ * dropped and made again.
  */
 import { createHash } from "node:crypto"
 import type { EntryId, EntryMeta, Key, PruneOptions, PruneResult, Store, StoredEntry, StoreStats } from "@sitecache/core"
@@ -56,8 +58,16 @@ return 1
 `
 const ADD_SHA = createHash("sha1").update(ADD_SCRIPT).digest("hex")
 
-/** Concurrent commands (or pipelines) in flight for one batch operation. */
-const WINDOW = 8
+/**
+ * `MGET`s in flight for one `getMany` (and per SCAN batch): enough to hide the
+ * round trip, few enough that the last reply of a window of 8 KiB values
+ * arrives well within the command timeout on a busy machine.
+ */
+const READ_WINDOW = 2
+/** Write pipelines of `batchSize` entries in flight for one `addMany`. */
+const WRITE_WINDOW = 2
+/** Single-key writes in flight for one `addMany` on a cluster. */
+const CLUSTER_WRITE_WINDOW = 16
 /** Keys asked per SCAN step. */
 const SCAN_COUNT = 1000
 
@@ -79,6 +89,14 @@ function ttlFrom(expires: number, now: number): number {
 
 function isReplyError(error: unknown): boolean {
   return error instanceof Error && error.name === "ReplyError"
+}
+
+function isNoScript(error: unknown): boolean {
+  return isReplyError(error) && causeOf(error).startsWith("NOSCRIPT")
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
 function causeOf(error: unknown): string {
@@ -247,7 +265,7 @@ export class RedisStore implements Store {
           out[position] = values[j] ?? undefined
         })
       }),
-      WINDOW,
+      READ_WINDOW,
     )
     return out
   }
@@ -269,12 +287,12 @@ export class RedisStore implements Store {
     if (this.isCluster) {
       return inWindow(
         items.map((item) => () => this.#call(() => this.#addOne(this.client, item.name, item.bytes, item.ttl, now))),
-        WINDOW * 8,
+        CLUSTER_WRITE_WINDOW,
       )
     }
     const batches = await inWindow(
       chunk(items, this.options.batchSize).map((batch) => () => this.#call(() => this.#addPipelined(batch, now))),
-      WINDOW,
+      WRITE_WINDOW,
     )
     return batches.flat()
   }
@@ -299,7 +317,7 @@ export class RedisStore implements Store {
     const names = [...new Set(ids.map((id) => this.layout.name(id)))]
     const counts = await inWindow(
       this.#slotGroups(names).map((group) => () => this.#call(() => this.client.unlink(...group))),
-      WINDOW,
+      WRITE_WINDOW,
     )
     return counts.reduce((sum, count) => sum + count, 0)
   }
@@ -354,7 +372,7 @@ export class RedisStore implements Store {
         const groups = this.#slotGroups(names)
         const values = await inWindow(
           groups.map((group) => () => this.#call(() => node.mgetBuffer(group))),
-          WINDOW,
+          READ_WINDOW,
         )
         for (let g = 0; g < groups.length; g++) {
           const group = groups[g] as string[]
@@ -506,41 +524,56 @@ export class RedisStore implements Store {
     return results.map(([error, seconds]) => (error === null && typeof seconds === "number" ? seconds * 1000 : undefined))
   }
 
+  /** `SET NX` (native, cheap); only where an entry exists does the script decide, by its header, whether to replace it. */
   async #addOne(client: Client, name: string, bytes: Uint8Array, ttl: number, now: number): Promise<boolean> {
-    const value = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    const value = asBuffer(bytes)
+    const set = ttl > 0 ? await client.set(name, value, "PX", ttl, "NX") : await client.set(name, value, "NX")
+    if (set === "OK") return true
     try {
       return (await client.evalsha(ADD_SHA, 1, name, value, ttl, now)) === 1
     } catch (error) {
-      if (!(isReplyError(error) && causeOf(error).startsWith("NOSCRIPT"))) throw error
+      if (!isNoScript(error)) throw error
       return (await client.eval(ADD_SCRIPT, 1, name, value, ttl, now)) === 1
     }
   }
 
+  /** One pipeline of `SET NX`; then, for the entries that existed, one pipeline of the replace-if-expired script. */
   async #addPipelined(batch: readonly { name: string; bytes: Uint8Array; ttl: number }[], now: number): Promise<boolean[]> {
     const client = this.client as Redis
-    const run = async (script: boolean, items: readonly { name: string; bytes: Uint8Array; ttl: number }[]) => {
+    const values = batch.map((item) => asBuffer(item.bytes))
+    const sets = client.pipeline()
+    batch.forEach((item, i) => {
+      const value = values[i] as Buffer
+      if (item.ttl > 0) sets.set(item.name, value, "PX", item.ttl, "NX")
+      else sets.set(item.name, value, "NX")
+    })
+    const added = throwFirst(await sets.exec()).map((result) => result === "OK")
+    const existing = added.flatMap((wasAdded, i) => (wasAdded ? [] : [i]))
+    if (existing.length === 0) return added
+    const runScripts = async (load: boolean, positions: readonly number[]) => {
       const pipeline = client.pipeline()
-      for (const item of items) {
-        const value = Buffer.isBuffer(item.bytes)
-          ? item.bytes
-          : Buffer.from(item.bytes.buffer, item.bytes.byteOffset, item.bytes.byteLength)
-        if (script) pipeline.eval(ADD_SCRIPT, 1, item.name, value, item.ttl, now)
-        else pipeline.evalsha(ADD_SHA, 1, item.name, value, item.ttl, now)
+      for (const i of positions) {
+        const item = batch[i] as (typeof batch)[number]
+        if (load) pipeline.eval(ADD_SCRIPT, 1, item.name, values[i] as Buffer, item.ttl, now)
+        else pipeline.evalsha(ADD_SHA, 1, item.name, values[i] as Buffer, item.ttl, now)
       }
       return (await pipeline.exec()) ?? []
     }
-    const results = await run(false, batch)
-    const missing = results.flatMap(([error], i) => (isReplyError(error) && causeOf(error).startsWith("NOSCRIPT") ? [i] : []))
+    const results = await runScripts(false, existing)
+    const missing = results.flatMap(([error], j) => (isNoScript(error) ? [j] : []))
     if (missing.length > 0) {
-      const retried = await run(
+      const retried = await runScripts(
         true,
-        missing.map((i) => batch[i] as (typeof batch)[number]),
+        missing.map((j) => existing[j] as number),
       )
-      missing.forEach((position, j) => {
-        results[position] = retried[j] as [Error | null, unknown]
+      missing.forEach((j, k) => {
+        results[j] = retried[k] as [Error | null, unknown]
       })
     }
-    return throwFirst(results).map((result) => result === 1)
+    throwFirst(results).forEach((result, j) => {
+      added[existing[j] as number] = result === 1
+    })
+    return added
   }
 
   /** Run one command (or pipeline) through the circuit breaker; describe whatever it throws. */
