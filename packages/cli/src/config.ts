@@ -54,6 +54,9 @@ export interface CliConfig {
 const TOOL_CONFIGS =
   /^(vite|vitest|eleventy|\.eleventy|astro|next|nuxt|svelte|tailwind|postcss|webpack|rollup|rspack|eslint|prettier|babel|jest|playwright|biome|tsup|docusaurus|remix|gatsby-config|tsconfig|jsconfig)(\.|$)/
 
+/** Redis timeouts of this command (ms), unless the configuration sets them. */
+const REDIS_PATIENCE = { commandTimeout: 10_000, connectTimeout: 5_000 } as const
+
 const SITECACHE_CONFIGS = ["sitecache.config.js", "sitecache.config.mjs", "sitecache.config.json"]
 const PROJECT_CONFIG = /^[\w.-]+\.config\.(json|mjs|js)$/
 
@@ -180,7 +183,11 @@ export async function loadConfig(input: LoadConfigInput): Promise<CliConfig> {
   // The command looks at the configured backend even when builds run with the cache off.
   delete env.SITECACHE
   const merged = resolveCacheConfig({ config: base, argv, env })
-  const config: CacheConfig = { ...merged, mode: "read-write", strict: true }
+  // A build gives Redis 1 s per command and fails open; this command scans the
+  // whole namespace and fails on a fault, so it waits longer unless told otherwise.
+  const usesRedis = [merged.backend].flat().includes("redis")
+  const redis = usesRedis ? { ...REDIS_PATIENCE, ...merged.redis } : merged.redis
+  const config: CacheConfig = { ...merged, ...(redis === undefined ? {} : { redis }), mode: "read-write", strict: true }
   const resolved = normalizeCacheConfig(config)
 
   const where = found === undefined ? "" : ` (from ${found.source.file})`

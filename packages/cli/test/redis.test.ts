@@ -3,9 +3,9 @@
  * environment (SITECACHE_BACKEND, SITECACHE_REDIS_URL) and the namespace in
  * `sitecache.config.mjs`. `clear` must leave every key outside the namespace.
  */
-import { expect } from "vitest"
-import { describeWithRedis, type RedisServer, startRedisServer } from "../../../test/support/redis.js"
-import { writeFiles } from "./helpers.js"
+import { expect, it } from "vitest"
+import { describeWithRedis, freePort, type RedisServer, startRedisServer } from "../../../test/support/redis.js"
+import { sitecache, writeFiles } from "./helpers.js"
 import { describeCli } from "./scenario.js"
 
 describeWithRedis("redis", () => {
@@ -20,7 +20,8 @@ describeWithRedis("redis", () => {
         "sitecache.config.mjs": `export default { backend: "fs", redis: { namespace: "blog-cache" } }\n`,
       })
       return {
-        config: { backend: "redis", redis: { url: server.url, namespace: "blog-cache" } },
+        // Patient timeouts: on a loaded machine a dropped write (the build fails open) would change the counts.
+        config: { backend: "redis", redis: { url: server.url, namespace: "blog-cache", commandTimeout: 10_000 } },
         env: { SITECACHE_BACKEND: "redis", SITECACHE_REDIS_URL: server.url },
       }
     },
@@ -31,5 +32,12 @@ describeWithRedis("redis", () => {
     async teardown() {
       await server?.stop()
     },
+  })
+
+  it("a Redis that is down is a fault: exit code 1 and the cause", async () => {
+    const port = await freePort()
+    const run = await sitecache(["verify", "--cache-backend", "redis", "--redis-url", `redis://127.0.0.1:${port}`])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(new RegExp(`^sitecache: redis \\(127\\.0\\.0\\.1:${port}, namespace sitecache\\): .*ECONNREFUSED`))
   })
 })
