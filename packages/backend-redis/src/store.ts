@@ -103,6 +103,44 @@ function causeOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
+/** What `withDeadline` rejects with; `#describe` turns it into an `ETIMEDOUT` fault. */
+const DEADLINE = new Error("Command timed out")
+
+/**
+ * `promise`, or a rejection with `DEADLINE` when it has not settled within
+ * `ms`. Unlike ioredis' `commandTimeout`, a reply that arrived while the event
+ * loop was busy (a build rendering synchronously for longer than the timeout)
+ * is not late: when the timer fires, the decision waits for one `setImmediate`,
+ * after the poll phase has read the sockets.
+ */
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false
+    const timer = setTimeout(() => {
+      setImmediate(() => {
+        if (settled) return
+        settled = true
+        reject(DEADLINE)
+      })
+    }, ms)
+    timer.unref()
+    promise.then(
+      (value) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
+}
+
 /** Run `tasks` with at most `window` in flight; every task settles before the first error is thrown. */
 async function inWindow<T>(tasks: readonly (() => Promise<T>)[], window: number): Promise<T[]> {
   const results = new Array<T>(tasks.length)
@@ -193,7 +231,7 @@ export class RedisStore implements Store {
     const { Redis, Cluster } = ioredis ?? (await loadIoredis())
     const nodeOptions: RedisOptions = {
       connectTimeout: resolved.connectTimeout,
-      commandTimeout: resolved.commandTimeout,
+      // No ioredis \`commandTimeout\`: \`#call\` keeps its own deadline (see \`withDeadline\`).
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       autoResendUnfulfilledCommands: false,
@@ -586,7 +624,7 @@ export class RedisStore implements Store {
       throw error
     }
     try {
-      const result = await operation()
+      const result = await withDeadline(operation(), this.options.commandTimeout)
       this.#breaker.success()
       return result
     } catch (error) {
@@ -619,7 +657,7 @@ export class RedisStore implements Store {
       const word = /^[A-Z]+(?=\s|$)/.exec(message)?.[0] ?? "ERR"
       return new RedisFaultError(`Redis replied: ${message}`, word, { cause: error, replied: true })
     }
-    if (message === "Command timed out") {
+    if (error === DEADLINE || message === "Command timed out") {
       return new RedisFaultError(`no reply within ${this.options.commandTimeout} ms (\`commandTimeout\`)`, "ETIMEDOUT", {
         cause: error,
       })

@@ -132,6 +132,16 @@ describeWithRedis("redis store on a real server", () => {
     await neighbour.close()
   })
 
+  it("a reply that arrived while the event loop was busy is not a timeout", async () => {
+    const cache = await createRedisCache({ url: server.url, namespace: "busy", commandTimeout: 50, strict: true })
+    await cache.put("k", "v")
+    const pending = cache.get("k")
+    const until = Date.now() + 200 // a synchronous render, four times the command timeout
+    while (Date.now() < until) {}
+    expect(await pending).toBe("v")
+    await cache.close()
+  })
+
   it("sets a Redis TTL from the entry's expiry", async () => {
     const cache = await createRedisCache({ url: server.url, namespace: "ttl" })
     await cache.put("short", 1, { ttl: 60_000 })
