@@ -205,12 +205,15 @@ export class RedisStore implements Store {
       this.#listen("connect", () => {
         clearTimeout(this.#readyTimer)
         this.#readyTimer = setTimeout(() => {
-          if (this.#closed || this.client.status !== "connect") return
-          this.#connectionError = new RedisFaultError(
-            `connected, but no answer to the ready check within ${options.connectTimeout} ms (\`connectTimeout\`)`,
-            "ETIMEDOUT",
-          )
-          this.client.disconnect(true)
+          // As in `withDeadline`: read what arrived while the event loop was busy before deciding.
+          setImmediate(() => {
+            if (this.#closed || this.client.status !== "connect") return
+            this.#connectionError = new RedisFaultError(
+              `connected, but no answer to the ready check within ${options.connectTimeout} ms (\`connectTimeout\`)`,
+              "ETIMEDOUT",
+            )
+            this.client.disconnect(true)
+          })
         }, options.connectTimeout)
         this.#readyTimer.unref()
       })
