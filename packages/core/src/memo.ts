@@ -11,7 +11,7 @@
 import { readFile, stat } from "node:fs/promises"
 import { isAbsolute, relative, resolve, sep } from "node:path"
 import type { StoreCache } from "./cache.js"
-import { contentHash, type Key, type KeyPart, key } from "./key.js"
+import { contentHash, Key, type KeyPart, key } from "./key.js"
 import type { Cache, PutOptions } from "./types.js"
 
 /** What `memo` stores under a key. */
@@ -233,8 +233,9 @@ function keyOf(parts: KeyPart | readonly KeyPart[]): { key: Key; parts?: Record<
   if (Array.isArray(parts)) return { key: key(...(parts as KeyPart[])) }
   if (parts !== null && typeof parts === "object" && Object.getPrototypeOf(parts) === Object.prototype) {
     const named: Record<string, string> = {}
+    // A `Key` part is already a hash (a fingerprint computed once per build): it is its own part hash.
     for (const [name, part] of Object.entries(parts as Record<string, KeyPart>))
-      if (part !== undefined) named[name] = key(part).hex
+      if (part !== undefined) named[name] = part instanceof Key ? part.hex : key(part).hex
     return { key: key(named), parts: named }
   }
   return { key: key(parts as KeyPart) }
@@ -245,7 +246,8 @@ function keyOf(parts: KeyPart | readonly KeyPart[]): { key: Key; parts?: Record<
  *
  * `parts` is a list (hashed in order) or a record of named parts: with a
  * record, the entry keeps each part's hash so `sitecache explain` can tell
- * which one changed.
+ * which one changed. A part that is a `Key` counts as its own hash (pass
+ * fingerprints computed once per build as keys, and they cost nothing per call).
  */
 export async function memoize<T>(
   cache: Cache,

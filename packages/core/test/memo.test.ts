@@ -144,3 +144,12 @@ describe("memo", () => {
     expect(runs).toBe(2)
   })
 })
+
+describe("memoize with named parts", () => {
+  it("takes a `Key` part as its own hash", async () => {
+    const cache = createMemoryCache()
+    const fingerprint = key("pipeline", 1)
+    const result = await memoize(cache, { content: "a", pipeline: fingerprint }, () => "x")
+    expect(result.parts).toEqual({ content: key("a").hex, pipeline: fingerprint.hex })
+  })
+})
