@@ -65,8 +65,10 @@ const CONTENDED_MAX_AGE_MS = 5
 const TOUCH_FLUSH = 10_000
 /** Drop access records beyond this many when the database cannot take them. */
 const TOUCH_CAP = 100_000
-/** Rows read per page by `entries()` and by eviction. */
+/** Rows read per page by `entries()`. */
 const PAGE = 128
+/** Past `maxSize`, evict down to this share of it, so eviction (a sort of the access table) is rare. */
+const EVICT_TO = 0.9
 
 export interface SqliteStoreOptions {
   /** The database file (for messages and recovery). */
@@ -125,7 +127,7 @@ function prepare(db: Database): Statements {
     totals: db.prepare("SELECT entry_count AS count, total_size AS size FROM totals WHERE id = 1"),
     orphans: db.prepare("SELECT count(*) AS count, total(size) AS size FROM entries WHERE prefix != ?"),
     leastRecentlyUsed: db.prepare(
-      "SELECT access.entry AS entry, entries.size AS size FROM access JOIN entries ON entries.id = access.entry ORDER BY access.accessed LIMIT ?",
+      "SELECT access.entry AS entry, entries.size AS size FROM access JOIN entries ON entries.id = access.entry ORDER BY access.accessed, access.entry LIMIT ?",
     ),
     deleteRow: db.prepare("DELETE FROM entries WHERE id = ?"),
     deleteOlder: db
@@ -348,11 +350,12 @@ export class SqliteStore implements Store {
       clearImmediate(this.#commitSoon)
       this.#commitSoon = undefined
     }
+    const writes = this.#batch?.writes ?? 0
     this.#batch = undefined
     if (!this.#db.inTransaction) return
     try {
       this.#writeTouched()
-      if (this.maxSize !== undefined) this.#evictLeastRecentlyUsed(this.maxSize)
+      if (this.maxSize !== undefined) this.#evictLeastRecentlyUsed(this.maxSize, Math.floor(this.maxSize * EVICT_TO))
       this.#sql.commit.run()
     } catch (error) {
       if (this.#db.inTransaction) {
@@ -362,7 +365,8 @@ export class SqliteStore implements Store {
           // The connection is gone or the transaction already ended.
         }
       }
-      this.#dropBatch(error)
+      // Access records alone are hints: losing them is not losing writes.
+      if (writes > 0) this.#lost ??= error
       this.#checkDamage(error)
       throw error
     }
@@ -401,14 +405,20 @@ export class SqliteStore implements Store {
     }
   }
 
-  #evictLeastRecentlyUsed(limit: number): number {
-    let total = (this.#sql.totals.get() as { size: number }).size
+  /** When more than `limit` bytes are stored, remove least recently used entries until at most `target` remain. */
+  #evictLeastRecentlyUsed(limit: number, target = limit): number {
+    const totals = this.#sql.totals.get() as { count: number; size: number }
+    let total = totals.size
+    if (total <= limit) return 0
     let removed = 0
-    while (total > limit) {
-      const rows = this.#sql.leastRecentlyUsed.all(PAGE) as { entry: number; size: number }[]
+    while (total > target) {
+      // Enough rows for the excess at the average entry size, and then some.
+      const average = Math.max(1, totals.size / Math.max(1, totals.count))
+      const wanted = Math.ceil((total - target) / average) * 2 + 16
+      const rows = this.#sql.leastRecentlyUsed.all(wanted) as { entry: number; size: number }[]
       if (rows.length === 0) break
       for (const row of rows) {
-        if (total <= limit) break
+        if (total <= target) break
         this.#sql.deleteRow.run(row.entry)
         total -= row.size
         removed++
@@ -459,12 +469,6 @@ export class SqliteStore implements Store {
       throw Object.assign(new Error(`writes since the last \`persist\` were rolled back: ${describe(lost)}`, { cause: lost }), {
         code: (lost as { code?: unknown }).code,
       })
-    }
-    // Copy what the WAL holds into the database without waiting for other processes; this also syncs the WAL.
-    try {
-      this.#db.pragma("wal_checkpoint(PASSIVE)")
-    } catch (error) {
-      if (!isBusyError(error)) throw error
     }
   }
 

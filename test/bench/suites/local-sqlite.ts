@@ -19,7 +19,7 @@ import { join } from "node:path"
 import { deserialize, serialize } from "node:v8"
 import KeyvSqlite from "@keyv/sqlite"
 import { createSqliteCache } from "@sitecache/backend-sqlite"
-import { type Key, key } from "@sitecache/core"
+import { type Key, key, type StoreCache } from "@sitecache/core"
 import Keyv from "keyv"
 import { sampleText } from "../corpus-text.js"
 import { type Bench, formatNs, type Measurement, median, type Row, ratio } from "../harness.js"
@@ -62,24 +62,45 @@ function renderedHtml(i: number): Page {
   return { html, data: { title: `Page ${i}`, tags: ["html"], words: html.length >> 3 } }
 }
 
-/** Time `run` once per repetition, with an untimed `setup` and `teardown` around it; median ns per op. */
-async function measureFresh<T>(
-  bench: Bench,
-  name: string,
-  ops: number,
-  setup: (repetition: number) => Promise<T>,
-  run: (subject: T) => Promise<void> | void,
-  teardown: (subject: T) => Promise<void> | void,
-): Promise<Measurement> {
-  const samples: number[] = []
+/** One subject of an interleaved measurement: an untimed `setup` and `teardown` around a timed `run` of `ops` operations. */
+interface Subject<T> {
+  readonly name: string
+  readonly ops: number
+  setup(repetition: number): Promise<T> | T
+  run(subject: T): Promise<void> | void
+  teardown?(subject: T): Promise<void> | void
+}
+
+/**
+ * Time each subject once per repetition, taking turns (a, b, c, a, b, c, …),
+ * so a machine that gets busier or quieter during the run moves every figure
+ * alike; median ns per operation.
+ */
+async function interleaved(bench: Bench, subjects: readonly Subject<unknown>[]): Promise<Measurement[]> {
+  const samples = subjects.map(() => [] as number[])
   for (let r = 0; r < bench.repeat; r++) {
-    const subject = await setup(r)
-    const started = process.hrtime.bigint()
-    await run(subject)
-    samples.push(Number(process.hrtime.bigint() - started) / ops)
-    await teardown(subject)
+    for (const [n, subject] of subjects.entries()) {
+      const state = await subject.setup(r)
+      const started = process.hrtime.bigint()
+      await subject.run(state)
+      samples[n]!.push(Number(process.hrtime.bigint() - started) / subject.ops)
+      await subject.teardown?.(state)
+    }
   }
-  return { name, nsPerOp: median(samples), samples, ops }
+  return subjects.map((subject, n) => ({
+    name: subject.name,
+    nsPerOp: median(samples[n]!),
+    samples: samples[n]!,
+    ops: subject.ops,
+  }))
+}
+
+/** A loop of `ops` calls of `fn`, each awaited when it returns a promise. */
+async function loop(ops: number, fn: (i: number) => unknown): Promise<void> {
+  for (let i = 0; i < ops; i++) {
+    const result = fn(i)
+    if (result instanceof Promise) await result
+  }
 }
 
 function openRaw(path: string): RawDatabase {
@@ -97,6 +118,10 @@ function putRaw(db: RawDatabase, keys: readonly Key[], values: readonly Page[]):
   db.exec("COMMIT")
 }
 
+function openKeyv(path: string): Keyv {
+  return new Keyv({ store: new KeyvSqlite({ uri: `sqlite://${path}` }) })
+}
+
 function fresh(dir: string): string {
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
@@ -107,72 +132,74 @@ async function sizeClass(bench: Bench, label: string, values: readonly Page[]): 
   const count = values.length
   const keys = values.map((_, i) => key("bench", label, i))
   const root = join(bench.outDir, label.replace(/\W+/g, "-"))
-  const keyvOps = Math.min(count, bench.smoke ? 200 : 2000)
+  const keyvOps = Math.min(count, bench.smoke ? 200 : 1000)
+  // keyv commits every set on its own (tens of ms each here): fewer of them give the same figure per put.
+  const keyvPuts = Math.min(count, bench.smoke ? 100 : 500)
 
   // put: every entry then persist, into a fresh database each repetition.
-  const put = await measureFresh(
-    bench,
-    "sqlite backend put",
-    count,
-    (r) => createSqliteCache({ dir: fresh(join(root, `put-${r}`)) }),
-    async (cache) => {
-      for (let i = 0; i < count; i++) await cache.put(keys[i]!, values[i])
-      await cache.persist()
+  const [put, rawPut, keyvPut] = (await interleaved(bench, [
+    {
+      name: "sqlite backend put",
+      ops: count,
+      setup: (r) => createSqliteCache({ dir: fresh(join(root, `put-${r}`)) }),
+      run: async (cache: StoreCache) => {
+        await loop(count, (i) => cache.put(keys[i]!, values[i]))
+        await cache.persist()
+      },
+      teardown: (cache: StoreCache) => cache.close(),
     },
-    (cache) => cache.close(),
-  )
-  const rawPut = await measureFresh(
-    bench,
-    "raw put",
-    count,
-    async (r) => openRaw(join(fresh(join(root, `raw-put-${r}`)), "raw.db")),
-    (db) => putRaw(db, keys, values),
-    (db) => void db.close(),
-  )
-  const keyvPut = await measureFresh(
-    bench,
-    "keyv put",
-    keyvOps,
-    async (r) => new Keyv({ store: new KeyvSqlite({ uri: `sqlite://${join(fresh(join(root, `keyv-put-${r}`)), "keyv.db")}` }) }),
-    async (keyv) => {
-      for (let i = 0; i < keyvOps; i++) await keyv.set(keys[i]!.hex, values[i])
+    {
+      name: "raw put",
+      ops: count,
+      setup: (r) => openRaw(join(fresh(join(root, `raw-put-${r}`)), "raw.db")),
+      run: (db: RawDatabase) => putRaw(db, keys, values),
+      teardown: (db: RawDatabase) => db.close(),
     },
-    (keyv) => keyv.disconnect(),
-  )
+    {
+      name: "keyv put",
+      ops: keyvPuts,
+      setup: (r) => openKeyv(join(fresh(join(root, `keyv-put-${r}`)), "keyv.db")),
+      run: (keyv: Keyv) => loop(keyvPuts, (i) => keyv.set(keys[i]!.hex, values[i])),
+      teardown: (keyv: Keyv) => keyv.disconnect(),
+    },
+  ])) as [Measurement, Measurement, Measurement]
 
-  // warm get: a populated database, reopened.
+  // warm get: populated databases; the backend's reopened, as the next build would.
   const dir = fresh(join(root, "warm"))
   const writer = await createSqliteCache({ dir })
   await writer.putMany(keys.map((k, i) => [k, values[i]] as const))
   await writer.close()
   const cache = await createSqliteCache({ dir })
-  const get = await bench.measure("sqlite backend get", count, (i) => cache.get(keys[i]!))
-  // What those gets cost later: their hits and access times, written at persist().
-  const persistTimes: number[] = []
-  for (let r = 0; r < bench.repeat; r++) {
-    for (let i = 0; i < count; i++) await cache.get(keys[i]!)
-    const started = process.hrtime.bigint()
-    await cache.persist()
-    persistTimes.push(Number(process.hrtime.bigint() - started) / count)
-  }
-  const access: Measurement = {
-    name: "access records at persist",
-    nsPerOp: median(persistTimes),
-    samples: persistTimes,
-    ops: count,
-  }
-  const info = await cache.inspect()
-  await cache.close()
-
   const rawDb = openRaw(join(fresh(join(root, "raw-warm")), "raw.db"))
   putRaw(rawDb, keys, values)
   const select = rawDb.prepare("SELECT value FROM entries WHERE key = ?").pluck()
-  const rawGet = await bench.measure("raw get", count, (i) => deserialize(select.get(keys[i]!.bytes) as Buffer))
+  const keyv = openKeyv(join(fresh(join(root, "keyv-warm")), "keyv.db"))
+  await keyv.setMany(keys.slice(0, keyvOps).map((k, i) => ({ key: k.hex, value: values[i] })))
+  // One untimed pass each: every page has been read once, as in a build that already started.
+  await loop(count, (i) => cache.get(keys[i]!))
+  await cache.persist()
+  await loop(count, (i) => deserialize(select.get(keys[i]!.bytes) as Buffer))
+  await loop(keyvOps, (i) => keyv.get(keys[i]!.hex))
+  const [get, rawGet, keyvGet, access] = (await interleaved(bench, [
+    { name: "sqlite backend get", ops: count, setup: () => undefined, run: () => loop(count, (i) => cache.get(keys[i]!)) },
+    {
+      name: "raw get",
+      ops: count,
+      setup: () => undefined,
+      run: () => loop(count, (i) => deserialize(select.get(keys[i]!.bytes) as Buffer)),
+    },
+    { name: "keyv get", ops: keyvOps, setup: () => undefined, run: () => loop(keyvOps, (i) => keyv.get(keys[i]!.hex)) },
+    // What a warm build's gets cost later: their hits and access times, written at persist().
+    {
+      name: "access records at persist",
+      ops: count,
+      setup: () => loop(count, (i) => cache.get(keys[i]!)),
+      run: () => cache.persist(),
+    },
+  ])) as [Measurement, Measurement, Measurement, Measurement]
+  const info = await cache.inspect()
+  await cache.close()
   rawDb.close()
-
-  const keyv = new Keyv({ store: new KeyvSqlite({ uri: `sqlite://${join(fresh(join(root, "keyv-warm")), "keyv.db")}` }) })
-  for (let i = 0; i < keyvOps; i++) await keyv.set(keys[i]!.hex, values[i])
-  const keyvGet = await bench.measure("keyv get", keyvOps, (i) => keyv.get(keys[i]!.hex))
   await keyv.disconnect()
 
   if (info.hits < count) throw new Error(`sqlite backend: ${info.hits} hits of ${count} gets`)
@@ -193,7 +220,7 @@ async function sizeClass(bench: Bench, label: string, values: readonly Page[]): 
     { label: "raw put (one transaction)", value: formatNs(rawPut.nsPerOp) },
     { label: "sqlite backend put + persist", value: formatNs(put.nsPerOp), ratio: ratio(put, rawPut), note: "vs raw" },
     {
-      label: `keyv+@keyv/sqlite put (${keyvOps})`,
+      label: `keyv+@keyv/sqlite put (${keyvPuts})`,
       value: formatNs(keyvPut.nsPerOp),
       ratio: ratio(keyvPut, put),
       note: "vs backend",
@@ -210,33 +237,30 @@ async function coldOpen(bench: Bench, count: number): Promise<Record<string, Mea
   const writer = await createSqliteCache({ dir })
   await writer.putMany(keys.map((k, i) => [k, page(i, 8192)] as const))
   await writer.close()
-  const open = async (quickCheck: "auto" | "always") =>
-    measureFresh(
-      bench,
-      `open (${quickCheck})`,
-      1,
-      async () => undefined,
-      async () => {
-        const cache = await createSqliteCache({ dir, quickCheck })
-        if ((await cache.get(keys[0]!)) === undefined) throw new Error("cold open: miss")
-        await cache.close()
-      },
-      () => {},
-    )
-  const auto = await open("auto")
-  const always = await open("always")
-  const rawOpen = await measureFresh(
-    bench,
-    "raw open",
-    1,
-    async () => undefined,
-    () => {
-      const db = new Database(join(dir, "cache.db"))
-      db.prepare("SELECT value FROM entries LIMIT 1").get()
-      db.close()
+  const open = (quickCheck: "auto" | "always"): Subject<undefined> => ({
+    name: `open (${quickCheck})`,
+    ops: 1,
+    setup: () => undefined,
+    run: async () => {
+      const cache = await createSqliteCache({ dir, quickCheck })
+      if ((await cache.get(keys[0]!)) === undefined) throw new Error("cold open: miss")
+      await cache.close()
     },
-    () => {},
-  )
+  })
+  const [rawOpen, auto, always] = (await interleaved(bench, [
+    {
+      name: "raw open",
+      ops: 1,
+      setup: () => undefined,
+      run: () => {
+        const db = new Database(join(dir, "cache.db"))
+        db.prepare("SELECT value FROM entries LIMIT 1").get()
+        db.close()
+      },
+    },
+    open("auto"),
+    open("always"),
+  ])) as [Measurement, Measurement, Measurement]
   bench.table(`Cold open of a ${count}-entry database (8 KiB entries), open + first get + close`, [
     { label: "raw better-sqlite3 open + SELECT", value: formatNs(rawOpen.nsPerOp) },
     { label: "sqlite backend (clean file: no check)", value: formatNs(auto.nsPerOp), ratio: ratio(auto, rawOpen) },
