@@ -375,7 +375,15 @@ export class StoreCache implements Cache {
 
   #corrupt(id: EntryId, error: unknown): void {
     this.#errors++
-    this.#warnOnce(`corrupt`, `${this.#name}: removed a corrupt entry (${describeCause(error)}); it reads as a miss`, error)
+    if (error instanceof CorruptEntryError && !error.removable) {
+      this.#warnOnce(
+        "unverifiable",
+        `${this.#name}: an entry failed its signature check (${describeCause(error)}); it reads as a miss and is left in place (is the cache's secret set the same way for every build?)`,
+        error,
+      )
+      return
+    }
+    this.#warnOnce("corrupt", `${this.#name}: removed a corrupt entry (${describeCause(error)}); it reads as a miss`, error)
     this.#discard(id)
   }
 

@@ -114,8 +114,10 @@ export function decodeEntry(stored: Uint8Array, options: DecodeEntryOptions): De
   const bytes = asBuffer(stored)
   const header = readEntryHeader(bytes)
   const signed = (header.flags & FLAG_SIGNED) !== 0
-  if (options.secret !== undefined && !signed) throw new CorruptEntryError("unsigned entry in a signed cache")
-  if (options.secret === undefined && signed) throw new CorruptEntryError("signed entry in a cache without a secret")
+  if (options.secret !== undefined && !signed)
+    throw new CorruptEntryError("unsigned entry in a signed cache", { removable: false })
+  if (options.secret === undefined && signed)
+    throw new CorruptEntryError("signed entry in a cache without a secret", { removable: false })
   if (header.payloadLength > options.maxPayload) {
     throw new CorruptEntryError(`payload of ${header.payloadLength} bytes is over the cap of ${options.maxPayload}`)
   }
@@ -126,7 +128,8 @@ export function decodeEntry(stored: Uint8Array, options: DecodeEntryOptions): De
   }
   if (options.secret !== undefined) {
     const expected = createHmac("sha256", options.secret).update(bytes.subarray(0, end)).digest()
-    if (!timingSafeEqual(expected, bytes.subarray(end, end + HMAC_SIZE))) throw new CorruptEntryError("bad signature")
+    if (!timingSafeEqual(expected, bytes.subarray(end, end + HMAC_SIZE)))
+      throw new CorruptEntryError("bad signature", { removable: false })
   } else if (bytes.readBigUInt64BE(end) !== xxh64(bytes.subarray(0, end))) {
     throw new CorruptEntryError("checksum mismatch")
   }

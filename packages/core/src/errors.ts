@@ -64,8 +64,16 @@ export class BadKeyError extends SitecacheError {
 
 /** Stored bytes failed a check (magic, version, length, checksum, signature). */
 export class CorruptEntryError extends SitecacheError {
-  constructor(message: string) {
-    super("SITECACHE_CORRUPT", `sitecache: corrupt entry: ${message}`)
+  /**
+   * `false` for an entry that may be sound for someone else: signed with
+   * another secret, or (un)signed where this cache expects the opposite. Such
+   * an entry reads as a miss but is left in place, so a build that forgot its
+   * secret cannot wipe a shared cache, nor one tenant another's entries.
+   */
+  readonly removable: boolean
+  constructor(message: string, options: { removable?: boolean } = {}) {
+    super("SITECACHE_CORRUPT", `sitecache: ${options.removable === false ? "unverifiable" : "corrupt"} entry: ${message}`)
+    this.removable = options.removable ?? true
   }
 }
 

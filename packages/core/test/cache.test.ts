@@ -112,9 +112,15 @@ describe("StoreCache options", () => {
     await unsigned.put("k", "forged")
     expect(await signed.get("k")).toBeUndefined()
     expect((await signed.inspect()).errors).toBe(1)
+    // The unsigned entry was left in place: it may be sound for a cache without a secret.
+    expect(await unsigned.get("k")).toBe("forged")
+    await unsigned.delete("k")
     await signed.put("k", "real")
     expect(await signed.get("k")).toBe("real")
     expect(await other.get("k")).toBeUndefined()
+    expect(await unsigned.get("k")).toBeUndefined()
+    // Neither a cache with another secret nor one without any removed the signed entry.
+    expect(await signed.get("k")).toBe("real")
   })
 
   it("the memory store evicts least recently used entries past maxSize and counts them", async () => {
