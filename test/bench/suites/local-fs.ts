@@ -9,7 +9,8 @@
  *
  * For 10,000 entries of 8 KiB and of rendered HTML (20–40 KiB): `put` of
  * every entry then `persist()` (fresh directory each repetition), and warm
- * `get` of every entry. Then the cold open of a 10,000-entry cache: open and
+ * `get` of every entry (the three taken in turn, round by round, so that the
+ * load of a shared machine weighs on all of them alike). Then the cold open of a 10,000-entry cache: open and
  * first `get`, and open and `inspect()` (with a persisted index and settled
  * directories, as on the next build).
  *
@@ -82,6 +83,30 @@ async function measureFresh<T>(
   return { name, nsPerOp: median(samples), samples, ops }
 }
 
+/**
+ * Rounds of several subjects taken in turn (a warm-up round each, then
+ * `repeat` rounds of every subject), so that a shared machine whose load
+ * changes weighs on all of them alike; median ns per op of each.
+ */
+async function interleaved(
+  repeat: number,
+  ops: number,
+  subjects: readonly (readonly [string, (i: number) => unknown])[],
+): Promise<Measurement[]> {
+  const samples = subjects.map(() => [] as number[])
+  for (let round = -1; round < repeat; round++) {
+    for (const [s, [, fn]] of subjects.entries()) {
+      const started = process.hrtime.bigint()
+      for (let i = 0; i < ops; i++) {
+        const result = fn(i)
+        if (result instanceof Promise) await result
+      }
+      if (round >= 0) samples[s]?.push(Number(process.hrtime.bigint() - started) / ops)
+    }
+  }
+  return subjects.map(([name], s) => ({ name, nsPerOp: median(samples[s] ?? []), samples: samples[s] ?? [], ops }))
+}
+
 /** The plain-fs baseline: `<dir>/<ab>/<rest>` per key, like the backend's shards. */
 function plainPath(dir: string, k: Key): string {
   return `${dir}/${k.hex.slice(0, 2)}/${k.hex.slice(2)}`
@@ -141,31 +166,29 @@ async function sizeClass(bench: Bench, label: string, values: readonly Page[]): 
     (dir) => rmSync(dir, { recursive: true, force: true }),
   )
 
-  // Warm get: a populated directory, reopened (the page cache is warm, as on the next build).
+  // Warm get: populated directories, written by an earlier build (older than the settle window), reopened.
   const dir = fresh(join(root, "warm"))
   const writer = await createFsCache({ dir })
   await writer.putMany(keys.map((k, i) => [k, values[i]] as const))
   await writer.close()
+  age(dir, new Date(Date.now() - 3_600_000))
+  const plainDir = fresh(join(root, "plain-warm"))
+  plainPut(plainDir, keys, values)
+  const cacacheDir = fresh(join(root, "cacache-warm"))
+  for (let i = 0; i < count; i++) await cacache.put(cacacheDir, (keys[i] as Key).hex, serialize(values[i]))
+
   const cache = await createFsCache({ dir })
-  const get = await bench.measure("fs backend get", count, (i) => cache.get(keys[i] as Key))
+  const [plainGet, get, cacacheGet] = (await interleaved(bench.repeat, count, [
+    ["plain fs get", (i) => deserialize(readFileSync(plainPath(plainDir, keys[i] as Key)))],
+    ["fs backend get", (i) => cache.get(keys[i] as Key)],
+    ["cacache get", async (i) => deserialize((await cacache.get(cacacheDir, (keys[i] as Key).hex)).data)],
+  ])) as [Measurement, Measurement, Measurement]
   const persistStarted = process.hrtime.bigint()
   await cache.persist()
   const persistNs = Number(process.hrtime.bigint() - persistStarted)
   const info = await cache.inspect()
   await cache.close()
   if (info.hits < count) throw new Error(`fs backend: ${info.hits} hits of ${count} gets`)
-
-  const plainDir = fresh(join(root, "plain-warm"))
-  plainPut(plainDir, keys, values)
-  const plainGet = await bench.measure("plain fs get", count, (i) =>
-    deserialize(readFileSync(plainPath(plainDir, keys[i] as Key))),
-  )
-
-  const cacacheDir = fresh(join(root, "cacache-warm"))
-  for (let i = 0; i < count; i++) await cacache.put(cacacheDir, (keys[i] as Key).hex, serialize(values[i]))
-  const cacacheGet = await bench.measure("cacache get", count, async (i) =>
-    deserialize((await cacache.get(cacacheDir, (keys[i] as Key).hex)).data),
-  )
 
   const rows: Row[] = [
     { label: "plain fs get (readFileSync + v8.deserialize)", value: formatNs(plainGet.nsPerOp) },
@@ -187,7 +210,7 @@ async function sizeClass(bench: Bench, label: string, values: readonly Page[]): 
     {
       label: "persist after the warm gets",
       value: formatNs(persistNs),
-      note: "once per build: index with hits and access times",
+      note: `once per build: index with hits and access times (${formatNs(persistNs / count)} per get)`,
     },
   ]
   bench.table(`Filesystem backend, ${count} entries of ${label}`, rows)
