@@ -154,7 +154,13 @@ class WriteBehindQueue {
       }
       const done = this.#write(batch, now).then(
         () => {},
-        (error: unknown) => this.#report(error),
+        (error: unknown) => {
+          try {
+            this.#report(error)
+          } catch {
+            // Reporting must never turn into an unhandled rejection of the worker.
+          }
+        },
       )
       this.#inFlight = { names, done }
       try {
