@@ -4,7 +4,7 @@
  * `<partials>/<partial>.html` (which may include others). Every partial read
  * is reported to `onRead`, so the cache can record it as a dependency.
  */
-import { readFile } from "node:fs/promises"
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
 
 export type TemplateVariables = Readonly<Record<string, string | number | undefined>>
@@ -32,7 +32,7 @@ export async function expandTemplate(
     if (depth >= 8) throw new Error(`partial \`${match[1]}\` nests more than 8 levels deep`)
     let partial: string
     try {
-      partial = await readFile(path, "utf8")
+      partial = readFileSync(path, "utf8")
     } catch {
       partial = `<!-- missing partial ${escapeHtml(match[1] ?? "")} -->`
     }

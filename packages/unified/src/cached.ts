@@ -17,6 +17,7 @@ import {
   type Cache,
   contentHash,
   FileHasher,
+  Key,
   type KeyPart,
   memoize,
   normalizeLineEndings,
@@ -26,7 +27,7 @@ import { type Compatible, VFile } from "vfile"
 import { canonical } from "./canonical.js"
 import { dependenciesOf, setCacheStatus, setDependencies } from "./dependencies.js"
 import { type Fingerprint, Fingerprinter } from "./fingerprint.js"
-import { PackageResolver } from "./packages.js"
+import type { PackageResolver } from "./packages.js"
 import { isPipeline, loadPipeline, type Pipeline } from "./pipeline.js"
 import { type FileSnapshot, restoreSnapshot, snapshotUncacheableReason, takeSnapshot, uncacheableReason } from "./snapshot.js"
 import type { ProcessorLike, Tree } from "./types.js"
@@ -158,6 +159,8 @@ class Engine {
   readonly #options: CachedOptions
   readonly #stage: "process" | "run"
   #fingerprint: Promise<Fingerprint> | undefined
+  /** The fingerprint's parts as keys: memoize takes a key as its own part hash, so they cost nothing per document. */
+  #fingerprintParts: Promise<Record<string, Key>> | undefined
   #processor: Promise<ProcessorLike> | undefined
   #loaded: ProcessorLike | undefined
 
@@ -184,7 +187,7 @@ class Engine {
     this.#files = options.files ?? new FileHasher({ root: this.#root })
     this.#fingerprinter = new Fingerprinter({
       root: isPipeline(source) ? source.root : this.#root,
-      resolver: options.resolver ?? new PackageResolver(),
+      ...(options.resolver === undefined ? { memory: options.cache } : { resolver: options.resolver }),
       ...(options.packages === undefined ? {} : { packages: options.packages }),
     })
     this.#options = options
@@ -264,14 +267,21 @@ class Engine {
     whyUncacheable: (value: T) => string | undefined,
     restore: (value: T) => void,
   ): Promise<T> {
-    const fingerprint = await this.fingerprint()
+    this.#fingerprintParts ??= this.fingerprint().then((fingerprint) => {
+      const keys: Record<string, Key> = { pipeline: Key.fromHex(fingerprint.pipeline) }
+      for (const [name, hex] of Object.entries(fingerprint.parts)) keys[name] = Key.fromHex(hex)
+      return keys
+    })
+    const fingerprintParts = await this.#fingerprintParts.catch((error: unknown) => {
+      this.#fingerprintParts = undefined
+      throw error
+    })
     const document = file.path ? this.#projectPath(resolve(file.cwd || this.#root, file.path)) : undefined
     const parts: Record<string, KeyPart> = {
       stage: this.#stage,
       content: contentOf(file.value),
       path: document ?? "",
-      pipeline: fingerprint.pipeline,
-      ...fingerprint.parts,
+      ...fingerprintParts,
     }
     if (this.#options.version !== undefined) parts.version = String(this.#options.version)
     if (Object.keys(file.data).length > 0) parts.input = canonical(file.data)

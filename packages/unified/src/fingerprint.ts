@@ -20,9 +20,9 @@
 import { readFileSync, statSync } from "node:fs"
 import { dirname, extname, isAbsolute, relative, resolve, sep } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import { BadOptionError, contentHash, type KeyPart, key } from "@sitecache/core"
+import { BadOptionError, type Cache, contentHash, type KeyPart, key } from "@sitecache/core"
 import { canonical } from "./canonical.js"
-import { PackageResolver, packageNameOf } from "./packages.js"
+import { PackageResolver, packageNameOf, type RememberedPackage } from "./packages.js"
 
 /** Version of this adapter and of its stored snapshot format: both invalidate every entry when they change. */
 export const ADAPTER_VERSION = "0.1.0"
@@ -56,6 +56,11 @@ export type PluginSource =
 export interface FingerprintOptions {
   /** Where packages resolve from, and what local paths are relative to. */
   readonly root: string
+  /**
+   * Where to remember what was learned of installed packages between builds
+   * (used only with the fingerprinter's own resolver).
+   */
+  readonly memory?: Cache
   /** Extra package names to match plugin functions against. */
   readonly packages?: readonly string[]
   readonly resolver?: PackageResolver
@@ -66,6 +71,7 @@ export class Fingerprinter {
   readonly root: string
   readonly resolver: PackageResolver
   #packages: readonly string[]
+  #memory: Cache | undefined
   #modules = new Map<string, Promise<Record<string, unknown> | undefined>>()
   #identified = new Map<unknown, Promise<PluginFingerprintBase>>()
 
@@ -73,6 +79,7 @@ export class Fingerprinter {
     this.root = resolve(options.root)
     this.resolver = options.resolver ?? new PackageResolver()
     this.#packages = options.packages ?? []
+    this.#memory = options.resolver === undefined ? options.memory : undefined
   }
 
   /** The fingerprint of plugins in order, with their parameters, and the processor's settings. */
@@ -80,6 +87,11 @@ export class Fingerprinter {
     plugins: readonly { readonly source: PluginSource; readonly parameters: readonly unknown[] }[],
     settings: unknown,
   ): Promise<Fingerprint> {
+    const memoryKey = key("@sitecache/unified:installed-packages", ADAPTER_VERSION, this.root)
+    if (this.#memory !== undefined) {
+      const known = await this.#memory.get<Record<string, RememberedPackage>>(memoryKey)
+      if (known !== undefined && known !== null && typeof known === "object") this.resolver.remember(known)
+    }
     const fingerprints: PluginFingerprint[] = []
     for (const { source, parameters } of plugins) {
       const base = await this.#base(source)
@@ -93,6 +105,11 @@ export class Fingerprinter {
       settings: canonical(settings ?? null),
       plugins: fingerprints.map((plugin) => plugin.hash),
     }).hex
+    const learned = this.#memory === undefined ? undefined : this.resolver.remembered()
+    if (this.#memory !== undefined && learned !== undefined) {
+      await this.#memory.delete(memoryKey)
+      await this.#memory.put(memoryKey, learned)
+    }
     const parts: Record<string, string> = {}
     for (const plugin of fingerprints) {
       let name = `plugin:${plugin.label}`
@@ -150,7 +167,7 @@ export class Fingerprinter {
   }
 
   #packageBase(dir: string): PluginFingerprintBase {
-    const info = this.resolver.info(dir)
+    const info = this.resolver.identify(dir)
     return { label: `${info?.name ?? "unknown"}@${info?.version ?? "0.0.0"}`, code: { packages: this.resolver.closure(dir) } }
   }
 

@@ -235,3 +235,20 @@ describe("canonical", () => {
     expect(canonical(Symbol("s"))).toEqual({ "(symbol)": "s" })
   })
 })
+
+describe("what is remembered of installed packages between builds", () => {
+  it("is reused while the packages are unchanged, and read again when one changes", async () => {
+    const project = await fakeProject(dir)
+    const cache = createMemoryCache()
+    const describePipeline = () =>
+      pipeline(["remark-parse", "remark-stamp", "remark-rehype", "rehype-stringify"], { root: project.root })
+    const first = await cached(describePipeline(), { cache, root: project.root }).fingerprint()
+    const second = await cached(describePipeline(), { cache, root: project.root }).fingerprint()
+    expect(second).toEqual(first)
+    await project.setStampVersion("2.0.0")
+    const third = await cached(describePipeline(), { cache, root: project.root }).fingerprint()
+    expect(third.plugins[1]?.label).toBe("remark-stamp@2.0.0")
+    expect(third.plugins[1]?.hash).not.toBe(first.plugins[1]?.hash)
+    expect(third.plugins[0]).toEqual(first.plugins[0])
+  })
+})

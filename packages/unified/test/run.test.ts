@@ -7,7 +7,7 @@ import remarkRehype from "remark-rehype"
 import { unified } from "unified"
 import { VFile } from "vfile"
 import { afterEach, beforeEach, expect, it } from "vitest"
-import { cachedRun, cacheStatus, UnsupportedError } from "../src/index.js"
+import { cached, cachedRun, cacheStatus, UnsupportedError } from "../src/index.js"
 import { observe, PACKAGE_ROOT, removeDir, tempDir } from "./helpers.js"
 
 let dir: string
@@ -56,7 +56,12 @@ it("keeps run entries apart from process entries of the same processor", async (
   const cache = createMemoryCache()
   const processor = unified().use(remarkParse).use(remarkRehype)
   const runner = cachedRun(processor, { cache, root: PACKAGE_ROOT })
-  await runner.run("# a")
-  expect((await cache.inspect()).entryCount).toBe(1)
+  const { file: ran } = await runner.run("# a")
+  const processed = await cached(unified().use(remarkParse).use(remarkRehype).use(rehypeStringify), {
+    cache,
+    root: PACKAGE_ROOT,
+  }).process("# a")
+  expect(cacheStatus(ran)?.key).not.toBe(cacheStatus(processed)?.key)
+  expect(cacheStatus((await runner.run("# a")).file)?.hit).toBe(true)
   expect(() => runner.runSync("# a")).toThrow(UnsupportedError)
 })

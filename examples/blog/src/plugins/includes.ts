@@ -3,7 +3,7 @@
  * markdown of `<partials>/<name>.md`. Each partial read is declared with
  * `dependOn`, so editing a partial rebuilds exactly the pages that include it.
  */
-import { readFile } from "node:fs/promises"
+import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
 import { dependOn } from "@sitecache/unified"
 import type { VFile } from "vfile"
@@ -35,7 +35,7 @@ export default function includes(this: { parse(text: string): MdNode }, options:
       dependOn(file, path)
       let text: string
       try {
-        text = await readFile(path, "utf8")
+        text = readFileSync(path, "utf8")
       } catch {
         file.message(`Cannot include \`${match[1]}\`: no file ${options.partials}/${match[1]}.md`, {
           place: node.position,

@@ -7,7 +7,7 @@
  * The layout goes around the content as two raw nodes, which
  * `rehype-stringify` (with `allowDangerousHtml`) writes as they are.
  */
-import { readFile } from "node:fs/promises"
+import { readFileSync } from "node:fs"
 import { relative, resolve, sep } from "node:path"
 import { dependOn } from "@sitecache/unified"
 import type { VFile } from "vfile"
@@ -35,7 +35,7 @@ export default function layout(options: LayoutOptions) {
     dependOn(file, layoutPath)
     let template: string
     try {
-      template = await readFile(layoutPath, "utf8")
+      template = readFileSync(layoutPath, "utf8")
     } catch {
       file.message(`Unknown layout \`${name}\`, using a bare page`, { ruleId: "layout", source: "blog" })
       template = "<!doctype html>\n<title>{{title}}</title>\n{{content}}\n"
