@@ -6,7 +6,7 @@
  * `render` (timed plainly uncached; lookups included when cached).
  */
 import { execFile } from "node:child_process"
-import { cpSync, mkdirSync, rmSync } from "node:fs"
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { createRequire } from "node:module"
 import { join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -44,11 +44,13 @@ export default async function eleventy(bench: Bench): Promise<void> {
     generateSite(dir: string, pages: number): void
   }
   const pages = bench.smoke ? 20 : 1000
-  const exampleCopy = join(bench.outDir, "example")
+  // A directory of this run's own: bench runs in parallel (a smoke run in CI, a full one here) must not share sites.
+  const work = mkdtempSync(join(bench.outDir, `${bench.smoke ? "smoke" : "full"}-`))
+  const exampleCopy = join(work, "example")
   rmSync(exampleCopy, { recursive: true, force: true })
   mkdirSync(exampleCopy, { recursive: true })
   cpSync(join(example, "content"), join(exampleCopy, "content"), { recursive: true })
-  const generated = join(bench.outDir, "generated")
+  const generated = join(work, "generated")
   generateSite(generated, pages)
 
   // Smoke: only a small generated site, once (three builds), to keep the harness honest in CI.
@@ -63,7 +65,7 @@ export default async function eleventy(bench: Bench): Promise<void> {
   ]
   const data: Record<string, unknown> = {}
   for (const site of sites) {
-    const dir = join(bench.outDir, `${site.name}-cache`)
+    const dir = join(work, `${site.name}-cache`)
     const runs = { uncached: [] as BuildResult[], cold: [] as BuildResult[], warm: [] as BuildResult[] }
     for (let r = 0; r < site.repeat; r++) {
       runs.uncached.push(await buildOnce(site.root, false, dir))
@@ -102,4 +104,5 @@ export default async function eleventy(bench: Bench): Promise<void> {
     data[site.label] = runs
   }
   bench.record("eleventy", data)
+  rmSync(work, { recursive: true, force: true })
 }

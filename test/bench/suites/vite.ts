@@ -6,7 +6,7 @@
  * transforms (the plain hooks timed; for the wrapped ones, lookups included).
  */
 import { execFile } from "node:child_process"
-import { cpSync, mkdirSync, rmSync } from "node:fs"
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { createRequire } from "node:module"
 import { join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -43,12 +43,14 @@ export default async function vite(bench: Bench): Promise<void> {
     generateSite(dir: string, pages: number): void
   }
   const pages = bench.smoke ? 20 : 1000
-  const exampleCopy = join(bench.outDir, "example")
+  // A directory of this run's own: bench runs in parallel (a smoke run in CI, a full one here) must not share sites.
+  const work = mkdtempSync(join(bench.outDir, `${bench.smoke ? "smoke" : "full"}-`))
+  const exampleCopy = join(work, "example")
   rmSync(exampleCopy, { recursive: true, force: true })
   mkdirSync(exampleCopy, { recursive: true })
   for (const item of ["index.html", "src", "content"])
     cpSync(join(example, item), join(exampleCopy, item), { recursive: true, filter: (path) => !path.endsWith(".ts") })
-  const generated = join(bench.outDir, "generated")
+  const generated = join(work, "generated")
   generateSite(generated, pages)
 
   // Smoke: only a small generated site, once (three builds), to keep the harness honest in CI.
@@ -58,7 +60,7 @@ export default async function vite(bench: Bench): Promise<void> {
   ]
   const data: Record<string, unknown> = {}
   for (const site of sites) {
-    const dir = join(bench.outDir, `${site.root === generated ? "generated" : "example"}-cache`)
+    const dir = join(work, `${site.root === generated ? "generated" : "example"}-cache`)
     const runs = { uncached: [] as BuildResult[], cold: [] as BuildResult[], warm: [] as BuildResult[] }
     for (let r = 0; r < site.repeat; r++) {
       runs.uncached.push(await buildOnce(site.root, false, dir))
@@ -97,4 +99,5 @@ export default async function vite(bench: Bench): Promise<void> {
     data[site.label] = runs
   }
   bench.record("vite", data)
+  rmSync(work, { recursive: true, force: true })
 }
