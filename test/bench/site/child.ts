@@ -86,6 +86,8 @@ export interface ChildResult {
   readonly cacheBytes?: number
   /** Peak resident set size of this process, KiB. */
   readonly maxRssKiB: number
+  /** CPU time this process used (user + system), s: on a busy machine, a hint of what the wall times would be. */
+  readonly cpuSeconds: number
   readonly warnings: readonly string[]
   readonly profile?: WarmProfile
 }
@@ -472,6 +474,7 @@ const result: ChildResult = {
   bytesOut,
   ...(cacheBytes === undefined ? {} : { cacheBytes }),
   maxRssKiB: process.resourceUsage().maxRSS,
+  cpuSeconds: (process.resourceUsage().userCPUTime + process.resourceUsage().systemCPUTime) / 1e6,
   warnings,
   ...(profile === undefined ? {} : { profile }),
 }

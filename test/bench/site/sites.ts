@@ -8,7 +8,7 @@
  * - synthetic sites of 1,000 to 50,000 documents (`./synthetic.ts`), kept
  *   between runs (regenerated when the generator changes).
  */
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { BLOG_PACKAGE_ROOT } from "example-blog"
 import { type Corpus, writeCorpus } from "../corpus.js"
@@ -52,23 +52,41 @@ export function corpusSite(root: string, corpus: Corpus): SiteSpec {
   return { name: "corpus", root, documents: corpus.documents.length }
 }
 
-/** The synthetic site of `count` documents under `root`, generated unless a previous run left it. */
+/**
+ * The synthetic site of `count` documents under `root`, generated unless a
+ * previous run left it. Generated in a temporary folder renamed into place,
+ * so a run started meanwhile never builds a half-written site.
+ */
 export function syntheticSite(root: string, count: number): SiteSpec {
-  const marker = join(root, "site.json")
-  let current = false
-  if (existsSync(marker)) {
-    try {
-      const written = JSON.parse(readFileSync(marker, "utf8")) as { version: number; count: number }
-      current = written.version === GENERATOR_VERSION && written.count === count
-    } catch {}
+  if (!isCurrent(root, count)) {
+    const building = `${root}.tmp-${process.pid}`
+    rmSync(building, { recursive: true, force: true })
+    writeSyntheticSite(join(building, "content"), count)
+    writeConfig(building, `Synthetic site of ${count} documents`)
+    writeFileSync(join(building, "site.json"), `${JSON.stringify({ version: GENERATOR_VERSION, count })}\n`)
+    if (!isCurrent(root, count)) {
+      rmSync(root, { recursive: true, force: true })
+      try {
+        renameSync(building, root)
+      } catch (error) {
+        // Another run put its copy in place first: use that one.
+        if (!isCurrent(root, count)) throw error
+      }
+    }
+    rmSync(building, { recursive: true, force: true })
   }
-  if (!current) {
-    rmSync(join(root, "content"), { recursive: true, force: true })
-    writeSyntheticSite(join(root, "content"), count)
-    writeFileSync(marker, `${JSON.stringify({ version: GENERATOR_VERSION, count })}\n`)
-  }
-  writeConfig(root, `Synthetic site of ${count} documents`)
   return { name: `synthetic-${count}`, root, documents: count }
+}
+
+function isCurrent(root: string, count: number): boolean {
+  const marker = join(root, "site.json")
+  if (!existsSync(marker) || !existsSync(join(root, "blog.config.json"))) return false
+  try {
+    const written = JSON.parse(readFileSync(marker, "utf8")) as { version: number; count: number }
+    return written.version === GENERATOR_VERSION && written.count === count
+  } catch {
+    return false
+  }
 }
 
 /** Bytes of the files under `dir` (0 when it does not exist). */

@@ -18,7 +18,7 @@
  * `BENCH_SITE_CORPUS=300` (keep the first N corpus documents).
  */
 
-import { mkdirSync, writeFileSync } from "node:fs"
+import { mkdirSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, totalmem } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -78,28 +78,41 @@ function sizesFor(bench: Bench): number[] {
   return bench.smoke ? [100, 300] : [1_000, 10_000, 50_000]
 }
 
-/** The smoke run scales the floor and the local backends only (the corpus run covers every configuration). */
+/**
+ * Configurations of the scaling runs: the floor and each backend (one tiered
+ * cache, the three-tier one); the smoke run keeps the local backends only (its
+ * corpus run covers every configuration).
+ */
 function scalingConfigs(bench: Bench): Config[] {
-  return bench.smoke
-    ? [FLOOR, ...SITECACHE.filter((config) => ["memory", "fs", "sqlite"].includes(config.id))]
-    : [FLOOR, ...SITECACHE]
+  const ids = bench.smoke ? ["memory", "fs", "sqlite"] : ["memory", "fs", "sqlite", "redis", "memory+sqlite+redis"]
+  return [FLOOR, ...SITECACHE.filter((config) => ids.includes(config.id))]
 }
 
-/** Repetitions at a synthetic size: fewer for the largest, so the full suite fits its time budget. */
+/**
+ * Repetitions at a synthetic size: fewer for the larger sites so that the
+ * full suite fits its time budget (a 50,000-document build writes 50,000
+ * pages and, cold, 50,000 entries). `BENCH_SITE_SCALING_REPEAT` overrides.
+ */
 function scalingRepeat(bench: Bench, size: number): number {
-  if (size >= 50_000) return Math.min(bench.repeat, 2)
-  if (size >= 10_000) return Math.min(bench.repeat, 3)
-  return bench.repeat
+  const fromEnv = Number(process.env.BENCH_SITE_SCALING_REPEAT)
+  if (fromEnv > 0) return fromEnv
+  if (size >= 50_000) return 1
+  if (size >= 10_000) return Math.min(bench.repeat, 2)
+  return Math.min(bench.repeat, 3)
 }
 
 export default async function site(bench: Bench): Promise<void> {
   const started = performance.now()
   const root = bench.outDir
+  // This run's corpus, outputs and caches: its own folder, so that two runs at once (CI and a developer) never
+  // share files. The synthetic sites are shared between runs (generated once, then only read).
+  const runDir = join(root, `run-${process.pid}`)
+  rmSync(runDir, { recursive: true, force: true })
   const limit = Number(process.env.BENCH_SITE_CORPUS ?? (bench.smoke ? 80 : Number.POSITIVE_INFINITY))
   const corpus: Corpus = gatherCorpus(Number.isFinite(limit) ? { limit } : {})
   console.log(describeCorpus(corpus))
-  const corpusSpec = corpusSite(join(root, "corpus"), corpus)
-  const recording = join(root, "corpus", "recording.v8")
+  const corpusSpec = corpusSite(join(runDir, "corpus"), corpus)
+  const recording = join(runDir, "corpus", "recording.v8")
   const redis = await startRedis()
   const measured: Measured[] = []
   const scaling = new Map<number, Measured[]>()
@@ -111,7 +124,7 @@ export default async function site(bench: Bench): Promise<void> {
       const result = await runChild({
         config: config.id,
         root: siteSpec.root,
-        work: join(root, "work", `${siteSpec.name}-${config.id}`),
+        work: join(runDir, "work", `${siteSpec.name}-${config.id}`),
         pipeline: "example",
         repeat: bench.repeat,
         ...(redis === undefined ? {} : { redisUrl: redis.url }),
@@ -156,6 +169,7 @@ export default async function site(bench: Bench): Promise<void> {
     }
   } finally {
     await redis?.stop()
+    rmSync(runDir, { recursive: true, force: true })
   }
 
   const report = summarize(bench, corpus, measured, sizes, scaling, (performance.now() - started) / 1000)
@@ -313,7 +327,7 @@ function summarize(
           ],
         }
 
-  const scalingConfigs = [FLOOR, ...SITECACHE].filter((config) =>
+  const scaledConfigs = [FLOOR, ...SITECACHE].filter((config) =>
     sizes.some((size) => scaling.get(size)?.some((m) => m.config.id === config.id)),
   )
   const perDocAt = (config: Config, size: number, which: "cold" | "warm"): number | null => {
@@ -322,7 +336,7 @@ function summarize(
     const values = which === "warm" && m.result.warm.length > 0 ? m.result.warm : m.result.cold
     return (median(values) * 1000) / size
   }
-  const flatness = scalingConfigs.map((config) => {
+  const flatness = scaledConfigs.map((config) => {
     const first = sizes[0] as number
     const last = sizes[sizes.length - 1] as number
     const warmGrowth = (perDocAt(config, last, "warm") ?? Number.NaN) / (perDocAt(config, first, "warm") ?? Number.NaN)
@@ -423,7 +437,7 @@ function summarize(
     cold: median(result.cold),
     ...(result.warm.length > 0 ? { warm: median(result.warm) } : {}),
   }))
-  const series: ChartSeries[] = scalingConfigs.map((config) => ({
+  const series: ChartSeries[] = scaledConfigs.map((config) => ({
     label: config.kind === "floor" ? "floor (read + write)" : config.label.replace(/^sitecache /, ""),
     warm: sizes.map((size) => perDocAt(config, size, config.kind === "floor" ? "cold" : "warm")),
     cold: sizes.map((size) => perDocAt(config, size, "cold")),
