@@ -1,0 +1,14 @@
+import { expect, it } from "vitest"
+import * as sqlite from "../src/index.js"
+
+it("pins the public exports of @sitecache/backend-sqlite", () => {
+  expect(Object.keys(sqlite).sort()).toEqual([
+    "APPLICATION_ID",
+    "DEFAULT_BUSY_TIMEOUT",
+    "SCHEMA_VERSION",
+    "SqliteStore",
+    "createSqliteCache",
+    "createStore",
+    "openSqliteStore",
+  ])
+})
