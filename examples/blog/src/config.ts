@@ -42,7 +42,7 @@ export const DEFAULT_CONFIG: BlogConfig = {
   gfm: {},
   autolink: { behavior: "append", properties: { className: ["anchor"], ariaHidden: true, tabIndex: -1 } },
   highlight: { detect: false },
-  concurrency: 8,
+  concurrency: 1,
 }
 
 export const CONFIG_FILES = ["blog.config.mjs", "blog.config.js", "blog.config.json"] as const
