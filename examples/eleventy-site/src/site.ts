@@ -37,7 +37,11 @@ export function siteConfig(options: SiteOptions = {}) {
     eleventyConfig.addTransform("htmlmin", async function (this: TransformThis, content: unknown) {
       const outputPath = (this.page as { outputPath?: unknown } | undefined)?.outputPath
       if (typeof content !== "string" || typeof outputPath !== "string" || !outputPath.endsWith(".html")) return content
-      return minify(content, { collapseWhitespace: true, removeComments: true, minifyCSS: true, useShortDoctype: true })
+      try {
+        return await minify(content, { collapseWhitespace: true, removeComments: true, minifyCSS: true, useShortDoctype: true })
+      } catch {
+        return content // HTML the minifier cannot parse (raw HTML in someone's markdown) is written as it is
+      }
     })
     if (options.wrapMarkdown) eleventyConfig.amendLibrary("md", (md) => options.wrapMarkdown?.(md))
     if (options.cached !== false) {
