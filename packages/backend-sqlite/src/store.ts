@@ -121,9 +121,7 @@ function prepare(db: Database): Statements {
          size = excluded.size, created = excluded.created, expires = excluded.expires, value = excluded.value`,
     ),
     delete: db.prepare("DELETE FROM entries WHERE prefix = ? AND key = ?"),
-    touch: db.prepare(
-"UPDATE access SET accessed = max(accessed, ?), hits = hits + ? WHERE entry = ?",
-    ),
+    touch: db.prepare("UPDATE access SET accessed = max(accessed, ?), hits = hits + ? WHERE entry = ?"),
     totals: db.prepare("SELECT entry_count AS count, total_size AS size FROM totals WHERE id = 1"),
     orphans: db.prepare("SELECT count(*) AS count, total(size) AS size FROM entries WHERE prefix != ?"),
     leastRecentlyUsed: db.prepare(
