@@ -2,12 +2,18 @@
  * Run one configuration in a child process (workspace TypeScript sources via
  * `sourceNodeArgs()`), so that its peak RSS is its own, and read its result.
  */
-import { spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { sourceNodeArgs } from "@sitecache/conformance"
 import type { ChildResult, ChildSpec } from "./child.js"
 
 const childFile = fileURLToPath(new URL("./child.ts", import.meta.url))
+const running = new Set<ChildProcess>()
+
+/** Kill the children still running (the suite was interrupted). */
+export function killChildren(): void {
+  for (const child of running) child.kill("SIGKILL")
+}
 
 export function runChild(spec: ChildSpec, options: { timeoutMs?: number } = {}): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
@@ -15,6 +21,7 @@ export function runChild(spec: ChildSpec, options: { timeoutMs?: number } = {}):
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, NODE_NO_WARNINGS: "1" },
     })
+    running.add(child)
     let stdout = ""
     let stderr = ""
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
@@ -30,6 +37,7 @@ export function runChild(spec: ChildSpec, options: { timeoutMs?: number } = {}):
     })
     child.on("close", (code, signal) => {
       clearTimeout(timer)
+      running.delete(child)
       const line = stdout.split("\n").find((text) => text.startsWith("RESULT "))
       if (code !== 0 || line === undefined) {
         reject(

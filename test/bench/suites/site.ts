@@ -38,11 +38,17 @@ import {
   printTable,
   type Table,
 } from "../site/report.js"
-import { runChild } from "../site/runner.js"
+import { killChildren, runChild } from "../site/runner.js"
 import { corpusSite, type SiteSpec, syntheticSite } from "../site/sites.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const DOCS_DIR = join(here, "..", "..", "..", "docs")
+
+/**
+ * Repetitions of the uncached build of the real corpus: it renders every
+ * document, which costs more than every other build of the suite together.
+ */
+const UNCACHED_REPEAT = (bench: Bench) => Math.min(bench.repeat, 2)
 
 /** Per-document cost may grow this much from the smallest to the largest site and still count as flat. */
 const FLAT_LIMIT = 1.25
@@ -114,6 +120,16 @@ export default async function site(bench: Bench): Promise<void> {
   const corpusSpec = corpusSite(join(runDir, "corpus"), corpus)
   const recording = join(runDir, "corpus", "recording.v8")
   const redis = await startRedis()
+  // Interrupted (Ctrl-C): stop this run's Redis server and remove its files before leaving.
+  const interrupted = (signal: NodeJS.Signals) => {
+    killChildren()
+    void (redis?.stop() ?? Promise.resolve()).finally(() => {
+      rmSync(runDir, { recursive: true, force: true })
+      process.kill(process.pid, signal)
+    })
+  }
+  process.once("SIGINT", interrupted)
+  process.once("SIGTERM", interrupted)
   const measured: Measured[] = []
   const scaling = new Map<number, Measured[]>()
   const sizes = sizesFor(bench)
@@ -144,7 +160,7 @@ export default async function site(bench: Bench): Promise<void> {
     const keep = (m: Measured | undefined) => {
       if (m !== undefined) measured.push(m)
     }
-    keep(await run(UNCACHED, corpusSpec, { record: recording, repeat: Math.min(bench.repeat, 3) }))
+    keep(await run(UNCACHED, corpusSpec, { record: recording, repeat: UNCACHED_REPEAT(bench) }))
     keep(await run(FLOOR, corpusSpec, { replay: recording }))
     for (const config of SITECACHE) {
       keep(
@@ -168,6 +184,8 @@ export default async function site(bench: Bench): Promise<void> {
       scaling.set(size, row)
     }
   } finally {
+    process.off("SIGINT", interrupted)
+    process.off("SIGTERM", interrupted)
     await redis?.stop()
     rmSync(runDir, { recursive: true, force: true })
   }
@@ -209,7 +227,7 @@ function summarize(
   const differing = measured.filter((m) => uncached !== undefined && m.result.outputHash !== uncached.result.outputHash)
 
   const corpusTable: Table = {
-    title: `Real corpus: ${documents} documents, ${formatBytes(corpus.bytes)} (median ${formatBytes(corpus.medianBytes)}, p95 ${formatBytes(corpus.p95Bytes)}), median of ${bench.repeat} (uncached: ${Math.min(bench.repeat, 3)})`,
+    title: `Real corpus: ${documents} documents, ${formatBytes(corpus.bytes)} (median ${formatBytes(corpus.medianBytes)}, p95 ${formatBytes(corpus.p95Bytes)}), median of ${bench.repeat} (uncached: ${UNCACHED_REPEAT(bench)})`,
     head: [
       "configuration",
       "cold",
