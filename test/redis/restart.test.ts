@@ -35,7 +35,9 @@ describeWithRedis("Redis killed mid-build and restarted", () => {
     const cache = await createRedisCache({
       url: server.url,
       namespace: "site",
-      commandTimeout: 500,
+      // Generous: outage operations must fail by refusal or the open breaker, which takes no time, so
+      // a timeout of a slow but live server on a loaded CI machine must not pass for an outage miss.
+      commandTimeout: 5_000,
       breakerCooldown: 200,
       onWarning: (message) => warnings.push(message),
     })
