@@ -68,7 +68,8 @@ describeWithRedis("a Redis that stops answering after the cache connected (SIGST
     const cache = await createRedisCache({
       url: server.url,
       namespace: "frozen",
-      commandTimeout: 200,
+      // Long enough that the put before the freeze never times out on a loaded machine.
+      commandTimeout: 1000,
       breakerThreshold: 3,
       breakerCooldown: 300,
       strict: true,
