@@ -2,10 +2,10 @@
  * Redis killed (SIGKILL) in the middle of a build of a few hundred documents,
  * then restarted: the build completes with correct output, the operations
  * during the outage are misses that fail at once (refused or skipped by the
- * circuit breaker, never a timeout), and hits resume after the restart.
+ * circuit breaker), and hits resume after the restart.
  *
- * The server keeps an append-only file (`appendfsync always`), as a shared
- * cache server would, so its entries survive the kill.
+ * The server keeps an append-only file, as a shared cache server would, so
+ * its entries survive the kill.
  */
 
 import { createRedisCache, type RedisStore } from "@sitecache/backend-redis"
@@ -24,7 +24,9 @@ async function waitFor(condition: () => boolean, what: string, timeoutMs = 15_00
 describeWithRedis("Redis killed mid-build and restarted", () => {
   let server: RedisServer
   beforeAll(async () => {
-    server = await startRedisServer({ args: ["--appendonly", "yes", "--appendfsync", "always"] })
+    // Redis writes the append-only file before it replies; fsync only matters if the machine dies, not the
+    // process. `always` would make every write wait for the disk, which stalls on a loaded CI machine.
+    server = await startRedisServer({ args: ["--appendonly", "yes", "--appendfsync", "no"] })
   })
   afterAll(() => server?.stop())
 
@@ -80,6 +82,7 @@ describeWithRedis("Redis killed mid-build and restarted", () => {
     // At most one such timeout is tolerated, and warnings stay one per cause.
     expect(warnings.length).toBeGreaterThan(0)
     expect(warnings.length).toBeLessThanOrEqual(6)
+    if (process.env.DEBUG_RESTART) console.log(warnings)
     expect(warnings.filter((message) => /ETIMEDOUT|no reply within/.test(message)).length).toBeLessThanOrEqual(1)
     expect((await cache.inspect()).errors).toBeGreaterThan(0)
     expect(store.health).toMatchObject({ status: "ready", breaker: "closed" })
