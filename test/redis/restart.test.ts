@@ -82,9 +82,18 @@ describeWithRedis("Redis killed mid-build and restarted", () => {
     // At most one such timeout is tolerated, and warnings stay one per cause.
     expect(warnings.length).toBeGreaterThan(0)
     expect(warnings.length).toBeLessThanOrEqual(6)
-    if (process.env.DEBUG_RESTART) console.log(warnings)
-    expect(warnings.filter((message) => /ETIMEDOUT|no reply within/.test(message)).length).toBeLessThanOrEqual(1)
+    // One stall reaches the documents in flight: at most one timed-out `get` and one `put` (a warning each).
+    expect(warnings.filter((message) => /ETIMEDOUT|no reply within/.test(message)).length).toBeLessThanOrEqual(2)
     expect((await cache.inspect()).errors).toBeGreaterThan(0)
+    // A stall near the end may leave the breaker open for a cooldown: reads resume once it lets a probe through.
+    const deadline = Date.now() + 15_000
+    let resumed = false
+    while (!resumed && Date.now() < deadline) {
+      await cache.put("probe-after-restart", 1)
+      resumed = (await cache.get("probe-after-restart")) === 1
+      if (!resumed) await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    expect(resumed).toBe(true)
     expect(store.health).toMatchObject({ status: "ready", breaker: "closed" })
     await cache.close()
   })
