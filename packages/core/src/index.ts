@@ -38,6 +38,7 @@ export {
   SitecacheError,
   UnserializableError,
 } from "./errors.js"
+export { fingerprint, installedVersion } from "./fingerprint.js"
 export {
   contentHash,
   framedBytes,
