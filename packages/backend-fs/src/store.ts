@@ -172,6 +172,8 @@ export class FsStore implements Store {
   #evictions = 0
   /** A removal that failed during eviction; reported by the next `persist()`. */
   #evictionError: unknown
+  /** Identity (inode, size, mtime) of the index file as this process last read or wrote it. */
+  #indexStamp: string | undefined
 
   constructor(options: FsStoreOptions) {
     this.dir = resolve(options.dir)
@@ -312,7 +314,8 @@ export class FsStore implements Store {
     this.#evictionError = undefined
     if (this.#dirty || this.#pending.size > 0) {
       const view = this.#freshView()
-      const onDisk = this.#readIndex()
+      // Merge what other processes persisted since this one last read or wrote the index.
+      const onDisk = this.#indexChanged() ? this.#readIndex() : undefined
       if (onDisk !== undefined) {
         for (const [rel, record] of view.entries) {
           const stored = onDisk.get(rel)
@@ -345,6 +348,7 @@ export class FsStore implements Store {
       if (!isMissing(error)) throw error
     }
     this.#view = undefined
+    this.#indexStamp = undefined
     this.#pending.clear()
     this.#dirty = false
     this.#fs.mkdirSync(this.root, { recursive: true, mode: DIR_MODE })
@@ -817,9 +821,23 @@ export class FsStore implements Store {
   /** The index on disk, or `undefined` when it is missing or damaged (it is then rebuilt). */
   #readIndex(): View | undefined {
     try {
+      this.#indexStamp = this.#stampIndex()
       return decodeIndex(this.#fs.readFileSync(this.#base + INDEX_NAME))
     } catch {
       return undefined
+    }
+  }
+
+  #stampIndex(): string | undefined {
+    const stat = this.#fs.statSync(this.#base + INDEX_NAME, { bigint: true, throwIfNoEntry: false })
+    return stat === undefined ? undefined : `${stat.ino}:${stat.size}:${stat.mtimeNs}`
+  }
+
+  #indexChanged(): boolean {
+    try {
+      return this.#stampIndex() !== this.#indexStamp
+    } catch {
+      return true
     }
   }
 
@@ -832,6 +850,7 @@ export class FsStore implements Store {
       this.#removeQuietly(temp)
       throw error
     }
+    this.#indexStamp = this.#stampIndex()
   }
 
   /** Bring the view up to date with the directories (see view.ts for what is listed again). */

@@ -144,6 +144,24 @@ describe("index and statistics", () => {
     expect(filesystem.calls.renameSync).toBe(renames)
   })
 
+  it("persist() merges the hits and access times other processes persisted meanwhile", async () => {
+    const dir = scratch()
+    const one = await open({ dir })
+    const two = await open({ dir })
+    await one.put("k", "v")
+    await one.persist()
+    await one.get("k")
+    await one.get("k")
+    await two.get("k")
+    await one.persist()
+    await two.persist()
+    await one.get("k")
+    await one.persist()
+    const index = decodeIndex(readFileSync(join(dir, "fs-v1", "index")))
+    const id = one.entryId("k")
+    expect(index?.get(`${id.prefix.hex}/${id.key.hex.slice(0, 2)}/${id.key.hex.slice(2)}`)?.hits).toBe(4)
+  })
+
   it("reads never touch the index", async () => {
     const dir = scratch()
     const writer = await open({ dir })

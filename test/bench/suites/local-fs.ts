@@ -58,7 +58,7 @@ function renderedHtml(i: number): Page {
 }
 
 function fresh(dir: string): string {
-  rmSync(dir, { recursive: true, force: true })
+  rmSync(dir, { recursive: true, force: true, maxRetries: 5 })
   mkdirSync(dir, { recursive: true })
   return dir
 }
@@ -235,7 +235,7 @@ async function sizeClass(bench: Bench, label: string, values: readonly Page[]): 
     },
   ]
   bench.table(`Filesystem backend, ${count} entries of ${label}`, rows)
-  rmSync(root, { recursive: true, force: true })
+  rmSync(root, { recursive: true, force: true, maxRetries: 5 })
   const persist: Measurement = { name: "persist", nsPerOp: persistNs / count, samples: [persistNs / count], ops: count }
   return { get, storeGet, plainGet, cacacheGet, put, plain, cacachePut, persist }
 }
