@@ -4,7 +4,7 @@
  * and the assets; then one summary line, and the build's record (run history
  * and manifest, for `sitecache inspect` and `sitecache explain`).
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { readdir, readFile, rm } from "node:fs/promises"
 import { dirname, extname, join, relative, resolve, sep } from "node:path"
 import {
@@ -15,8 +15,10 @@ import {
   createCache,
   FileHasher,
   finishBuild,
+  key,
   prefetchFromManifest,
   type RunSummary,
+  type StoreCache,
 } from "@sitecache/core"
 import { type CachedProcessor, cached, cacheStatus, dependenciesOf, type PackageResolver } from "@sitecache/unified"
 import { VFile } from "vfile"
@@ -46,9 +48,14 @@ export interface DocumentResult {
   /** Files it read besides its source (absolute): layout, partials. */
   readonly dependencies: readonly string[]
   readonly messages: readonly VFileMessage[]
-  /** Bytes written. */
+  /** Bytes of the page. */
   readonly bytes: number
+  /** What the output directory's record keeps of the page: its hash, size and modification time. */
+  readonly page: PageStamp
 }
+
+/** A page as the output directory's record knows it: content hash, size, modification time. */
+export type PageStamp = readonly [hash: string, size: number, mtimeMs: number]
 
 export interface BuildResult {
   readonly documents: readonly DocumentResult[]
@@ -62,7 +69,11 @@ export interface BuildResult {
   readonly run: RunSummary | undefined
   /** Whether the render pipeline (unified and the plugins) was loaded. */
   readonly pipelineLoaded: boolean
+  /** Where the time went, in ms: opening the cache, listing, the documents, index and assets, the build's record. */
+  readonly phases: Readonly<Record<BuildPhase, number>>
 }
+
+export type BuildPhase = "open" | "prepare" | "documents" | "site" | "record"
 
 export interface BuildOptions {
   /** The cache to use (left open). Default: opened from the site's configuration, closed at the end. */
@@ -84,6 +95,8 @@ export class Renderer {
   readonly files: FileHasher
   readonly processor: CachedProcessor
   #directories = new Set<string>()
+  /** Pages the output directory holds, as the last build recorded them (read on first use). */
+  #pages: Map<string, PageStamp> | undefined
 
   constructor(site: Site, options: { cache: Cache; files?: FileHasher; resolver?: PackageResolver }) {
     this.site = site
@@ -116,10 +129,9 @@ export class Renderer {
     const url = outputUrl(site, path)
     const output = join(site.outDir, ...url.split("/"))
     const html = String(file.value)
-    this.#ensureDirectory(dirname(output))
-    writeIfChanged(output, html)
-    const matter = (file.data.matter ?? {}) as Record<string, unknown>
     const status = cacheStatus(file)
+    const page = this.#writePage(url, output, html, status?.result)
+    const matter = (file.data.matter ?? {}) as Record<string, unknown>
     return {
       source: projectPath(site.root, path),
       file: path,
@@ -133,8 +145,34 @@ export class Renderer {
       ms: status !== undefined && !status.hit ? status.ms : performance.now() - started,
       dependencies: dependenciesOf(file),
       messages: file.messages,
-      bytes: Buffer.byteLength(html),
+      bytes: page[1],
+      page,
     }
+  }
+
+  /**
+   * Write a page unless the output directory already holds it: the last build
+   * recorded each page's hash, size and modification time, so an unchanged
+   * page costs one `stat` (no read, no write), keeps its modification time
+   * (what deploy tools look at), and a page changed by hand is written again.
+   */
+  #writePage(url: string, output: string, html: string, result: string | undefined): PageStamp {
+    this.#pages ??= readPages(this.site.outDir)
+    // A page that went through the cache is identified by its result (entry key and dependency
+    // hashes: one result, one page, which is what the cache relies on), so it need not be hashed;
+    // a page rendered without the cache is hashed.
+    const hash = result === undefined ? key(html).hex : `result:${result}`
+    const known = this.#pages.get(url)
+    if (known !== undefined && known[0] === hash) {
+      const stats = statSync(output, { throwIfNoEntry: false })
+      if (stats !== undefined && stats.size === known[1] && stats.mtimeMs === known[2]) return known
+    }
+    this.#ensureDirectory(dirname(output))
+    writeFileSync(output, html)
+    const stats = statSync(output)
+    const page: PageStamp = [hash, stats.size, stats.mtimeMs]
+    this.#pages.set(url, page)
+    return page
   }
 }
 
@@ -165,16 +203,15 @@ export function outputUrl(site: Site, path: string): string {
 /** Every markdown document under `dir` (skipping `.`/`_` folders and node_modules), sorted. */
 export async function listDocuments(dir: string): Promise<string[]> {
   const found: string[] = []
-  const walk = async (at: string): Promise<void> => {
-    const entries = await readdir(at, { withFileTypes: true })
-    for (const entry of entries) {
+  const walk = (at: string): void => {
+    for (const entry of readdirSync(at, { withFileTypes: true })) {
       if (entry.name.startsWith(".") || entry.name.startsWith("_") || entry.name === "node_modules") continue
       const path = join(at, entry.name)
-      if (entry.isDirectory()) await walk(path)
+      if (entry.isDirectory()) walk(path)
       else if (entry.isFile() && /\.(md|markdown)$/i.test(entry.name)) found.push(path)
     }
   }
-  await walk(dir)
+  walk(dir)
   return found.sort()
 }
 
@@ -187,8 +224,35 @@ async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
 }
 
-/** The outputs a build wrote, kept in the output directory so the next build removes pages whose source is gone. */
+/**
+ * The output directory's record of what the last build wrote: every page with
+ * its hash, size and modification time (so the next build skips unchanged
+ * pages), and the other files (so it removes what no source makes any more).
+ */
 const OUTPUTS_FILE = ".blog-outputs.json"
+
+interface OutputsRecord {
+  readonly format: 1
+  readonly pages: Readonly<Record<string, PageStamp>>
+  readonly files: readonly string[]
+}
+
+function readOutputs(outDir: string): OutputsRecord | undefined {
+  try {
+    const record = JSON.parse(readFileSync(join(outDir, OUTPUTS_FILE), "utf8")) as OutputsRecord
+    return record.format === 1 && typeof record.pages === "object" && Array.isArray(record.files) ? record : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function readPages(outDir: string): Map<string, PageStamp> {
+  const pages = new Map<string, PageStamp>()
+  for (const [url, stamp] of Object.entries(readOutputs(outDir)?.pages ?? {})) {
+    if (Array.isArray(stamp) && stamp.length === 3) pages.set(url, stamp)
+  }
+  return pages
+}
 
 /** Open the site's cache; backend packages resolve from the blog's own dependencies. */
 export function openCache(site: Site): Promise<Cache> {
@@ -202,6 +266,13 @@ export async function build(site: Site, options: BuildOptions = {}): Promise<Bui
   const reporter = options.reporter ?? silentReporter()
   const ownCache = options.cache === undefined && options.renderer === undefined
   const cache = options.renderer?.cache ?? options.cache ?? (await openCache(site))
+  const phases: Record<BuildPhase, number> = { open: performance.now() - started, prepare: 0, documents: 0, site: 0, record: 0 }
+  let mark = performance.now()
+  const lap = (phase: BuildPhase) => {
+    const now = performance.now()
+    phases[phase] = now - mark
+    mark = now
+  }
   try {
     const renderer =
       options.renderer ??
@@ -211,9 +282,12 @@ export async function build(site: Site, options: BuildOptions = {}): Promise<Bui
         ...(options.resolver === undefined ? {} : { resolver: options.resolver }),
       })
     renderer.files.refresh()
-    // With tiers (e.g. memory + redis), fetch the last build's entries in one batch; otherwise a no-op.
-    if (!options.uncached) await prefetchFromManifest(cache, "blog")
+    // With tiers (e.g. memory + redis), fetch the last build's entries in one batch. Only a store that
+    // can prefetch is worth reading the last build's manifest for.
+    const store = (cache as Partial<StoreCache>).store
+    if (!options.uncached && typeof store?.prefetch === "function") await prefetchFromManifest(cache, "blog")
     const paths = await listDocuments(site.contentDir)
+    lap("prepare")
     reporter.start(paths.length)
     const results: DocumentResult[] = []
     await eachLimited(paths, site.config.concurrency, async (path) => {
@@ -221,15 +295,28 @@ export async function build(site: Site, options: BuildOptions = {}): Promise<Bui
       results.push(result)
       reporter.document(result)
     })
+    lap("documents")
     results.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0))
     let bytes = results.reduce((sum, result) => sum + result.bytes, 0)
     bytes += await writeSiteFiles(site, results)
+    lap("site")
     const elapsedMs = performance.now() - started
     const summary = stats.summary({ label: "blog", bytes, elapsedMs })
     const run = options.uncached ? undefined : await finishBuild(cache, stats, "blog")
     const info = options.uncached ? undefined : await cache.inspect()
+    lap("record")
     reporter.end(summary)
-    return { documents: results, stats, summary, elapsedMs, bytes, cache: info, run, pipelineLoaded: renderer.processor.loaded }
+    return {
+      documents: results,
+      stats,
+      summary,
+      elapsedMs,
+      bytes,
+      cache: info,
+      run,
+      pipelineLoaded: renderer.processor.loaded,
+      phases,
+    }
   } finally {
     if (ownCache) await cache.close()
   }
@@ -254,15 +341,19 @@ export async function writeSiteFiles(site: Site, documents: readonly DocumentRes
     writeIfChanged(join(site.outDir, "assets", name), readFileSync(join(site.assetsDir, name)))
     written.add(`assets/${name}`)
   }
-  const manifest = join(site.outDir, OUTPUTS_FILE)
-  let previous: string[] = []
-  try {
-    previous = JSON.parse(await readFile(manifest, "utf8")) as string[]
-  } catch {}
-  for (const url of previous) {
-    if (!written.has(url) && !url.includes("..")) await rm(join(site.outDir, url), { force: true })
+  const previous = readOutputs(site.outDir)
+  for (const url of [...Object.keys(previous?.pages ?? {}), ...(previous?.files ?? [])]) {
+    if (!written.has(url) && !url.split("/").includes("..")) await rm(join(site.outDir, url), { force: true })
   }
-  writeIfChanged(manifest, `${JSON.stringify([...written].sort(), null, 1)}\n`)
+  const pageUrls = new Set(documents.map((document) => document.url))
+  const record: OutputsRecord = {
+    format: 1,
+    pages: Object.fromEntries(
+      documents.map((document) => [document.url, document.page] as const).sort(([a], [b]) => (a < b ? -1 : 1)),
+    ),
+    files: [...written].filter((url) => !pageUrls.has(url)).sort(),
+  }
+  writeIfChanged(join(site.outDir, OUTPUTS_FILE), `${JSON.stringify(record)}\n`)
   return bytes
 }
 

@@ -97,6 +97,7 @@ export async function main(argv: readonly string[]): Promise<number> {
             bytes: result.bytes,
             summary: result.summary,
             pipelineLoaded: result.pipelineLoaded,
+            phases: result.phases,
             cache: result.cache,
             outDir: site.outDir,
             cacheDir: cacheConfig.dir,

@@ -71,7 +71,7 @@ function treeHash(dir: string): { files: number; hash: string } {
     for (const entry of readdirSync(at, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const path = join(at, entry.name)
       if (entry.isDirectory()) walk(path)
-      else {
+      else if (entry.name !== ".blog-outputs.json") {
         files++
         hash.update(relative(dir, path)).update(readFileSync(path))
       }

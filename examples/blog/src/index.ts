@@ -1,5 +1,6 @@
 export {
   type BuildOptions,
+  type BuildPhase,
   type BuildResult,
   build,
   type DocumentResult,

@@ -73,10 +73,12 @@ export function progressReporter(stream: NodeJS.WriteStream = process.stderr): R
     const width = 24
     const filled = total === 0 ? width : Math.round((done / total) * width)
     const bar = `${"█".repeat(filled)}${"░".repeat(width - filled)}`
-    const columns = stream.columns ?? 80
-    const text = `${bar} ${done}/${total} (${hits} cached) ${current}`
+    const head = `${bar} ${done}/${total} (${hits} cached) `
+    // Keep the end of the path (the file name) when the line is too long for the terminal.
+    const room = Math.max(10, (stream.columns || 80) - 1 - head.length)
+    const path = current.length > room ? `…${current.slice(current.length - room + 1)}` : current
     clear()
-    stream.write(text.length > columns - 1 ? text.slice(0, columns - 1) : text)
+    stream.write(head + path)
   }
   return {
     start(count) {

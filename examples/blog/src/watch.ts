@@ -31,7 +31,7 @@ export interface RebuildEvent {
 export interface Watcher {
   /** The first build. */
   readonly initial: BuildResult
-  /** The next rebuild event (queued: events that happened before the call are returned first). */
+  /** The next rebuild (queued: rebuilds that happened before the call come first); rejects when a rebuild failed. */
   next(): Promise<RebuildEvent>
   /** `rebuild` (RebuildEvent) and `error` (Error) events. */
   readonly events: EventEmitter
@@ -59,13 +59,17 @@ export async function watch(site: Site, options: WatchOptions = {}): Promise<Wat
   const initial = await build(site, { renderer, reporter })
   const documents = new Map(initial.documents.map((document) => [document.file, document]))
   const events = new EventEmitter()
-  const queue: RebuildEvent[] = []
-  const waiting: ((event: RebuildEvent) => void)[] = []
-  events.on("rebuild", (event: RebuildEvent) => {
-    const resolveNext = waiting.shift()
-    if (resolveNext) resolveNext(event)
-    else queue.push(event)
-  })
+  // Rebuilds and failures, in order, for `next()`.
+  const queue: (RebuildEvent | Error)[] = []
+  const waiting: { resolve: (event: RebuildEvent) => void; reject: (error: Error) => void }[] = []
+  const deliver = (item: RebuildEvent | Error) => {
+    const waiter = waiting.shift()
+    if (waiter === undefined) queue.push(item)
+    else if (item instanceof Error) waiter.reject(item)
+    else waiter.resolve(item)
+  }
+  events.on("rebuild", (event: RebuildEvent) => deliver(event))
+  events.on("error", (error: unknown) => deliver(error instanceof Error ? error : new Error(String(error))))
 
   const { watch: chokidarWatch } = await import("chokidar")
   const outDir = resolve(site.outDir)
@@ -184,7 +188,9 @@ export async function watch(site: Site, options: WatchOptions = {}): Promise<Wat
     events,
     next: () => {
       const queued = queue.shift()
-      return queued ? Promise.resolve(queued) : new Promise((resolveNext) => waiting.push(resolveNext))
+      if (queued instanceof Error) return Promise.reject(queued)
+      if (queued !== undefined) return Promise.resolve(queued)
+      return new Promise((resolveNext, reject) => waiting.push({ resolve: resolveNext, reject }))
     },
     async close() {
       if (timer) clearTimeout(timer)

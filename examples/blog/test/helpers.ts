@@ -131,14 +131,14 @@ export function misses(result: BuildResult): string[] {
     .sort()
 }
 
-/** Every file under `dir` (relative path → sha256 of its bytes). */
+/** Every file of the site under `dir` (relative path → sha256 of its bytes), without the build's own record of its outputs. */
 export async function hashTree(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {}
   const walk = async (at: string): Promise<void> => {
     for (const entry of await readdir(at, { withFileTypes: true })) {
       const path = join(at, entry.name)
       if (entry.isDirectory()) await walk(path)
-      else
+      else if (entry.name !== ".blog-outputs.json")
         out[relative(dir, path).split(sep).join("/")] = createHash("sha256")
           .update(await readFile(path))
           .digest("hex")

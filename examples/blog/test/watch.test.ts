@@ -6,6 +6,23 @@ import { BACKENDS, DOCUMENTS, makeSite, removeDir, tempDir, writeText } from "./
 
 let dir: string
 let watcher: Watcher | undefined
+
+/** The next rebuild, or a failure that says which one never came. */
+function next(step: string): ReturnType<Watcher["next"]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no rebuild after ${step} within 20 s`)), 20_000)
+    watcher?.next().then(
+      (event) => {
+        clearTimeout(timer)
+        resolve(event)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
+}
 beforeEach(async () => {
   dir = await tempDir()
   await makeSite(dir)
@@ -24,7 +41,7 @@ describe.each(BACKENDS)("watch mode on the %s backend", (backend) => {
 
     // A partial included by two pages.
     await writeText(join(dir, "partials/note.md"), "> The note, edited while watching.\n")
-    const partial = await watcher.next()
+    const partial = await next("editing partials/note.md")
     expect(partial.changed).toEqual(["partials/note.md"])
     expect(partial.rebuilt).toEqual(["content/guide/a.md", "content/one.md"])
     expect(partial.misses).toEqual(["content/guide/a.md", "content/one.md"])
@@ -32,23 +49,23 @@ describe.each(BACKENDS)("watch mode on the %s backend", (backend) => {
 
     // A layout partial used by the guide layout only.
     await writeText(join(dir, "partials/guide-nav.html"), "<nav>edited nav</nav>\n")
-    const nav = await watcher.next()
+    const nav = await next("editing partials/guide-nav.html")
     expect(nav.rebuilt).toEqual(["content/guide/a.md", "content/guide/b.md"])
     expect(nav.misses).toEqual(["content/guide/a.md", "content/guide/b.md"])
 
     // One document.
     await writeText(join(dir, "content/two.md"), `${DOCUMENTS["content/two.md"]}\nWatched edit.\n`)
-    const document = await watcher.next()
+    const document = await next("editing content/two.md")
     expect(document.rebuilt).toEqual(["content/two.md"])
     expect(await readFile(join(dir, "dist/two.html"), "utf8")).toContain("Watched edit.")
 
     // A new document, then its removal.
     await writeText(join(dir, "content/new.md"), "# New\n")
-    const added = await watcher.next()
+    const added = await next("adding content/new.md")
     expect(added.rebuilt).toEqual(["content/new.md"])
     expect(await readFile(join(dir, "dist/index.html"), "utf8")).toContain("new.html")
     await rm(join(dir, "content/new.md"))
-    const removed = await watcher.next()
+    const removed = await next("removing content/new.md")
     expect(removed.removed).toEqual(["content/new.md"])
     expect(await readFile(join(dir, "dist/index.html"), "utf8")).not.toContain("new.html")
   })

@@ -19,6 +19,7 @@ import {
   FileHasher,
   Key,
   type KeyPart,
+  key,
   memoize,
   normalizeLineEndings,
   SitecacheError,
@@ -334,6 +335,7 @@ class Engine {
     setCacheStatus(file, {
       hit: !ran,
       key: result.key.hex,
+      result: result.depHashes === undefined ? result.key.hex : key(result.key, result.depHashes).hex,
       ms: ran ? ms : result.savedMs,
       ...(result.uncacheable === undefined ? {} : { uncacheable: result.uncacheable }),
     })

@@ -18,6 +18,12 @@ export interface CacheStatus {
   readonly hit: boolean
   /** Hex of the entry's key. */
   readonly key: string
+  /**
+   * Identifies the result: the entry's key with the content hashes of its
+   * dependencies (a key alone does not: a changed partial gives the same key
+   * a new result). Equal identifiers, equal outputs.
+   */
+  readonly result: string
   /** How long processing took, in ms: now on a miss; when it ran on a hit (the time the hit saved). */
   readonly ms: number
   /** Set when the result could not be stored, with the reason (e.g. `file.data.x` holds a function). */
