@@ -406,6 +406,9 @@ async function profileWarm(backend: BackendName | readonly BackendName[], proces
   }
   const storeGetUs = await perDocument(keys.length, async (i) => cache.store.get(cache.entryId(keys[i] as Key)))
   const cacheGetUs = await perDocument(keys.length, (i) => cache.get(keys[i] as Key))
+  // The fingerprint's parts are hashes already: the adapter passes them as keys, which memo does not hash again.
+  const fingerprintParts: Record<string, Key> = { pipeline: Key.fromHex(fingerprint.pipeline) }
+  for (const [name, hex] of Object.entries(fingerprint.parts)) fingerprintParts[name] = Key.fromHex(hex)
   const keyUs = await perDocument(paths.length, async (i) => {
     const parts: Record<string, KeyPart> = {
       stage: "process",
@@ -413,11 +416,10 @@ async function profileWarm(backend: BackendName | readonly BackendName[], proces
       path: relative(site.root, paths[i] as string)
         .split(sep)
         .join("/"),
-      pipeline: fingerprint.pipeline,
-      ...fingerprint.parts,
+      ...fingerprintParts,
     }
     const named: Record<string, string> = {}
-    for (const [name, part] of Object.entries(parts)) named[name] = key(part).hex
+    for (const [name, part] of Object.entries(parts)) named[name] = part instanceof Key ? part.hex : key(part).hex
     return key(named)
   })
   const depsUs = await perDocument(records.length, async (i) => {
