@@ -7,7 +7,12 @@
  * `node_modules/.pnpm/<name>@<version>/node_modules/<name>` (real
  * directories, not the symlinks that point at them), plus the global
  * `node_modules` of the running Node.js, so each installed package version is
- * read once. Used by the benchmark suites (`blog`, and
+ * read once. The private workspace package `test/bench/corpus-packages`
+ * installs a few dozen unified, remark-lint, retext and rehype plugins and
+ * markdownlint for their documentation only (nothing imports them): with them
+ * the workspace alone, pinned by the lockfile, ships more than 1,000 distinct
+ * documents (the global `node_modules`, npm's docs, adds more).
+ * Used by the benchmark suites (`blog`, and
  * any suite that needs real documents); run it alone to see its figures:
  *
  *   node --conditions=source --import tsx test/bench/corpus.ts [--write <dir>]
