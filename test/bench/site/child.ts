@@ -59,8 +59,23 @@ export interface ChildSpec {
   readonly record?: string
   /** Replay this recording instead of rendering (the floor, and cold builds of the real corpus). */
   readonly replay?: string
-  /** sitecache: also build cold once with the real render through the blog's own renderer, then warm. */
-  readonly realCold?: boolean
+  /**
+   * sitecache through the blog's own renderer (its pipeline loaded only on a
+   * miss, inside the timed build), as a user runs `blog` twice, each build a
+   * process of its own: `cold` builds once from an empty cache with the real
+   * render and leaves the cache in place; `warm` builds on that cache.
+   */
+  readonly real?: "cold" | "warm"
+  /** Caches: a floor build after each warm build (see `ChildResult.floor`). */
+  readonly pairFloor?: boolean
+  /**
+   * Keep the output folder between builds, so that a build rewrites only the
+   * pages that changed and checks the others (`stat`) as `blog` does; default:
+   * every build starts from an empty one and writes every page.
+   */
+  readonly keepOutput?: boolean
+  /** One untimed build before the timed floor and warm builds (default true): the JIT's warm-up, on small sites. */
+  readonly warmup?: boolean
   /** sitecache: after the builds, time each layer of a warm build separately (see `profileWarm`). */
   readonly profile?: boolean
   readonly redisUrl?: string
@@ -73,8 +88,11 @@ export interface ChildResult {
   readonly cold: readonly number[]
   /** Caches: the warm builds, ms. */
   readonly warm: readonly number[]
-  /** With `realCold`: a cold build that rendered, then warm builds, through the blog's own renderer (ms). */
+  /** Caches: a floor build after each warm build (`warm[i]` and `floor[i]` moments apart), ms. */
+  readonly floor?: readonly number[]
+  /** With `real: "cold"`: the cold build through the blog's own renderer, real render included (ms). */
   readonly realCold?: number
+  /** With `real: "warm"`: warm builds through the blog's own renderer in a new process (ms). */
   readonly realWarm?: readonly number[]
   readonly coldMisses: number
   readonly warmHits: number
@@ -122,11 +140,25 @@ const out = join(spec.work, "out")
 const cacheDir = join(spec.work, "cache")
 const site = await loadSite({ cwd: spec.root, argv: [], env: {}, overrides: { out } })
 
-/** The real render: the blog's pipeline, loaded, or the cheap one. */
+/**
+ * The real render: the blog's pipeline, loaded, or the cheap one. Not loaded
+ * in the `real` modes: there the blog's renderer loads it on a miss, inside
+ * the timed build, and a warm build never does.
+ */
 const real: ProcessorLike =
-  spec.pipeline === "example"
-    ? await new Renderer(site, { cache: createNullCache() }).processor.processor()
-    : await cheapProcessor()
+  spec.real !== undefined
+    ? notLoaded()
+    : spec.pipeline === "example"
+      ? await new Renderer(site, { cache: createNullCache() }).processor.processor()
+      : await cheapProcessor()
+
+function notLoaded(): ProcessorLike {
+  return new Proxy({} as ProcessorLike, {
+    get: () => {
+      throw new Error(`bench site: ${spec.config} (real: ${spec.real}) must not use the preloaded pipeline`)
+    },
+  })
+}
 const recording = spec.replay === undefined ? undefined : (deserialize(readFileSync(spec.replay)) as Recording)
 /** What cold builds render with: the recording when there is one. */
 const coldRenderer = recording === undefined ? real : replayProcessor(real, recording)
@@ -143,11 +175,21 @@ let cacheBytes: number | undefined
  * Every timed build starts from an empty output folder (as in CI or a fresh
  * checkout), so that it writes every page: the blog skips pages whose file
  * already holds the same bytes, which would turn the floor's "write every
- * page" into "compare every page".
+ * page" into "compare every page". With `keepOutput` (the synthetic sites)
+ * only cold builds start from an empty folder (a first build writes every
+ * page); warm and floor builds find the pages of the build before (a next
+ * build checks them and writes none).
  */
-function emptyOutput(): void {
-  rmSync(out, { recursive: true, force: true })
+function emptyOutput(build: "cold" | "warm" | "floor"): void {
+  if (build === "cold" || spec.keepOutput !== true) rmSync(out, { recursive: true, force: true })
 }
+
+/**
+ * Untimed builds before the timed warm builds: one, unless `warmup` is false
+ * (a large site amortizes the JIT's warm-up). The floor always has one: with
+ * `keepOutput`, it is the build that writes the pages the timed ones check.
+ */
+const WARMUP = spec.warmup === false ? 0 : 1
 
 /** A processor in the renderer's `CachedProcessor` slot that runs `process` with no cache. */
 function plainProcessor(processor: ProcessorLike, process: (file: VFile) => Promise<void>): CachedProcessor {
@@ -194,7 +236,7 @@ async function uncached(): Promise<number[]> {
       new FileHasher({ root: site.root }),
       plainProcessor(processor, async () => {}),
     )
-    emptyOutput()
+    emptyOutput("cold")
     const started = performance.now()
     const result = await build(site, { uncached: true, renderer })
     times.push(performance.now() - started)
@@ -204,35 +246,56 @@ async function uncached(): Promise<number[]> {
   return times
 }
 
-async function floor(): Promise<number[]> {
-  let pages = recording
-  if (pages === undefined) {
+/** What the floor replays: the recording, or (synthetic sites) the cheap render recorded once, untimed. */
+let floorPages: Recording | undefined = recording
+
+/** One floor build: read every source and write every page and the index, restoring a recording (ms). */
+async function floorBuild(): Promise<{ ms: number; result: BuildResult }> {
+  if (floorPages === undefined) {
     // Record the cheap render first (untimed): the floor itself never renders.
-    pages = new Map()
-    const recorder = recordingProcessor(real, pages)
+    const pages: Recording = new Map()
     const renderer = rendererWith(
       createNullCache(),
       new FileHasher({ root: site.root }),
-      plainProcessor(recorder, async () => {}),
+      plainProcessor(recordingProcessor(real, pages), async () => {}),
     )
+    emptyOutput("floor")
     await build(site, { uncached: true, renderer })
+    floorPages = pages
   }
-  const replay = replayProcessor(real, pages)
+  const replay = replayProcessor(real, floorPages)
+  const renderer = rendererWith(
+    createNullCache(),
+    new FileHasher({ root: site.root }),
+    plainProcessor(replay, async () => {}),
+  )
+  emptyOutput("floor")
+  const started = performance.now()
+  const result = await build(site, { uncached: true, renderer })
+  return { ms: performance.now() - started, result }
+}
+
+async function floor(): Promise<number[]> {
   const times: number[] = []
   // One untimed build first: the floor is the fastest build, so the JIT's warm-up would weigh most on it.
   for (let r = -1; r < spec.repeat; r++) {
-    const renderer = rendererWith(
-      createNullCache(),
-      new FileHasher({ root: site.root }),
-      plainProcessor(replay, async () => {}),
-    )
-    emptyOutput()
-    const started = performance.now()
-    const result = await build(site, { uncached: true, renderer })
-    if (r >= 0) times.push(performance.now() - started)
+    const { ms, result } = await floorBuild()
+    if (r >= 0) times.push(ms)
     if (r === spec.repeat - 1) keepOutputs(result)
   }
   return times
+}
+
+/**
+ * Floor builds taken in turn with a configuration's warm builds (one after
+ * each), so that "warm vs floor" is a ratio of builds made moments apart: on
+ * a shared machine the floor measured minutes earlier in another process can
+ * be off by half. With `pairFloor`; never in the `real` modes, which do not
+ * load the pipeline.
+ */
+const pairedFloor: number[] = []
+async function pairFloor(): Promise<void> {
+  if (spec.pairFloor === true && spec.real === undefined) pairedFloor.push((await floorBuild()).ms)
 }
 
 function cacheConfig(backend: BackendName | readonly BackendName[]): CacheConfig {
@@ -264,9 +327,10 @@ function openSitecache(backend: BackendName | readonly BackendName[]): Promise<S
 async function sitecacheBuild(
   backend: BackendName | readonly BackendName[],
   processor: ProcessorLike | undefined,
-  kept?: StoreCache,
+  kept: StoreCache | undefined,
+  kind: "cold" | "warm",
 ): Promise<{ ms: number; result: BuildResult; cache?: StoreCache }> {
-  emptyOutput()
+  emptyOutput(kind)
   const started = performance.now()
   const cache = kept ?? (await openSitecache(backend))
   const files = new FileHasher({ root: site.root })
@@ -300,6 +364,12 @@ async function measureCacheBytes(backend: BackendName | readonly BackendName[], 
   return directoryBytes(cacheDir)
 }
 
+/**
+ * Cold builds, each from an empty cache; then the warm builds, after one
+ * untimed warm build (the floor has an untimed build first too, so that
+ * neither side pays the JIT's warm-up, and no warm build follows the cold
+ * build's writes), each followed by a floor build with `pairFloor`.
+ */
 async function sitecacheRuns(
   backend: BackendName | readonly BackendName[],
   processor: ProcessorLike | undefined,
@@ -307,21 +377,42 @@ async function sitecacheRuns(
 ): Promise<{ cold: number[]; warm: number[] }> {
   const cold: number[] = []
   const warm: number[] = []
+  let kept: StoreCache | undefined
   for (let r = 0; r < repeat; r++) {
+    await kept?.close()
     await emptySitecache()
-    const first = await sitecacheBuild(backend, processor)
+    const first = await sitecacheBuild(backend, processor, undefined, "cold")
     cold.push(first.ms)
     coldMisses = first.result.stats.misses
-    const second = await sitecacheBuild(backend, processor, first.cache)
-    warm.push(second.ms)
-    warmHits = second.result.stats.hits
-    if (r === repeat - 1) {
-      keepOutputs(second.result)
-      cacheBytes = await measureCacheBytes(backend, second.cache)
-    }
-    await second.cache?.close()
+    kept = first.cache
   }
+  warm.push(...(await warmRuns(backend, processor, repeat, kept)))
   return { cold, warm }
+}
+
+/** `repeat` warm builds on a warm cache, after one untimed one; keeps the last build's pages and the cache's size. */
+async function warmRuns(
+  backend: BackendName | readonly BackendName[],
+  processor: ProcessorLike | undefined,
+  repeat: number,
+  kept?: StoreCache,
+): Promise<number[]> {
+  const warm: number[] = []
+  let open = kept
+  for (let r = -WARMUP; r < repeat; r++) {
+    const next = await sitecacheBuild(backend, processor, open, "warm")
+    open = next.cache
+    if (r < 0) continue
+    warm.push(next.ms)
+    warmHits = Math.min(r === 0 ? Number.POSITIVE_INFINITY : warmHits, next.result.stats.hits)
+    if (r === repeat - 1) {
+      keepOutputs(next.result)
+      cacheBytes = await measureCacheBytes(backend, open)
+    }
+    await pairFloor()
+  }
+  await open?.close()
+  return warm
 }
 
 /** The blog's renderer with per-document memoization in a peer store, written the direct way. */
@@ -341,9 +432,9 @@ function peerProcessor(store: () => PeerStore, render: ProcessorLike, counts: { 
   })
 }
 
-async function peerBuild(peer: NonNullable<Config["peer"]>) {
+async function peerBuild(peer: NonNullable<Config["peer"]>, kind: "cold" | "warm") {
   const counts = { hits: 0, misses: 0 }
-  emptyOutput()
+  emptyOutput(kind)
   const started = performance.now()
   const store = await openPeer(peer, cacheDir)
   const renderer = rendererWith(
@@ -356,18 +447,23 @@ async function peerBuild(peer: NonNullable<Config["peer"]>) {
   return { ms: performance.now() - started, result, ...counts }
 }
 
+/** As `sitecacheRuns`: cold builds from an empty store, then warm builds after an untimed one. */
 async function peerRuns(peer: NonNullable<Config["peer"]>): Promise<{ cold: number[]; warm: number[] }> {
   const cold: number[] = []
   const warm: number[] = []
   for (let r = 0; r < spec.repeat; r++) {
     rmSync(cacheDir, { recursive: true, force: true })
-    const first = await peerBuild(peer)
+    const first = await peerBuild(peer, "cold")
     cold.push(first.ms)
     coldMisses = first.misses
-    const second = await peerBuild(peer)
-    warm.push(second.ms)
-    warmHits = second.hits
-    if (r === spec.repeat - 1) keepOutputs(second.result)
+  }
+  for (let r = -WARMUP; r < spec.repeat; r++) {
+    const next = await peerBuild(peer, "warm")
+    if (r < 0) continue
+    warm.push(next.ms)
+    warmHits = Math.min(r === 0 ? Number.POSITIVE_INFINITY : warmHits, next.hits)
+    if (r === spec.repeat - 1) keepOutputs(next.result)
+    await pairFloor()
   }
   cacheBytes = directoryBytes(cacheDir)
   return { cold, warm }
@@ -463,14 +559,18 @@ switch (config.kind) {
     break
   case "sitecache": {
     const backend = config.backend as BackendName | readonly BackendName[]
-    if (spec.realCold === true) {
-      // The product as a user runs it: the blog's own renderer (pipeline loaded on a miss), cold then warm.
+    if (spec.real === "cold") {
       await emptySitecache()
-      const first = await sitecacheBuild(backend, undefined)
+      const first = await sitecacheBuild(backend, undefined, undefined, "cold")
       realCold = first.ms
-      realWarm = []
-      for (let r = 0; r < spec.repeat; r++) realWarm.push((await sitecacheBuild(backend, undefined, first.cache)).ms)
+      coldMisses = first.result.stats.misses
       await first.cache?.close()
+      keepOutputs(first.result)
+      break
+    }
+    if (spec.real === "warm") {
+      realWarm = await warmRuns(backend, undefined, spec.repeat)
+      break
     }
     ;({ cold, warm } = await sitecacheRuns(backend, coldRenderer, spec.repeat))
     if (spec.profile === true && backend !== "memory") profile = await profileWarm(backend, coldRenderer)
@@ -480,13 +580,15 @@ switch (config.kind) {
     ;({ cold, warm } = await peerRuns(config.peer as NonNullable<Config["peer"]>))
     break
 }
-await emptySitecache()
+// A real cold build leaves its cache for the real warm builds that follow, in a process of their own.
+if (spec.real !== "cold") await emptySitecache()
 
 const result: ChildResult = {
   config: config.id,
   documents,
   cold,
   warm,
+  ...(pairedFloor.length === 0 ? {} : { floor: pairedFloor }),
   ...(realCold === undefined ? {} : { realCold }),
   ...(realWarm === undefined ? {} : { realWarm }),
   coldMisses,

@@ -59,6 +59,13 @@ interface Measured {
   readonly seconds: number
 }
 
+/** sitecache sqlite through the blog's own renderer: a cold build (real render), then warm builds in a new process (ms). */
+interface Product {
+  readonly cold: number
+  readonly warm: number
+  readonly warmHits: number
+}
+
 interface Redis {
   readonly url: string
   stop(): Promise<void>
@@ -85,12 +92,12 @@ function sizesFor(bench: Bench): number[] {
 }
 
 /**
- * Configurations of the scaling runs: the floor and each backend (one tiered
- * cache, the three-tier one); the smoke run keeps the local backends only (its
- * corpus run covers every configuration).
+ * Configurations of the scaling runs: the floor and each backend (the tiered
+ * caches are measured on the corpus); the smoke run keeps the local backends
+ * only (its corpus run covers every configuration).
  */
 function scalingConfigs(bench: Bench): Config[] {
-  const ids = bench.smoke ? ["memory", "fs", "sqlite"] : ["memory", "fs", "sqlite", "redis", "memory+sqlite+redis"]
+  const ids = bench.smoke ? ["memory", "fs", "sqlite"] : ["memory", "fs", "sqlite", "redis"]
   return [FLOOR, ...SITECACHE.filter((config) => ids.includes(config.id))]
 }
 
@@ -131,6 +138,7 @@ export default async function site(bench: Bench): Promise<void> {
   process.once("SIGINT", interrupted)
   process.once("SIGTERM", interrupted)
   const measured: Measured[] = []
+  let product: Product | undefined
   const scaling = new Map<number, Measured[]>()
   const sizes = sizesFor(bench)
   try {
@@ -147,10 +155,15 @@ export default async function site(bench: Bench): Promise<void> {
         ...spec,
       })
       const seconds = (performance.now() - begun) / 1000
+      const paired = result.floor === undefined ? "" : ` (floor built in turn: ${formatMs(median(result.floor))})`
       const figures =
-        result.warm.length > 0
-          ? `cold ${formatMs(median(result.cold))}, warm ${formatMs(median(result.warm))}`
-          : formatMs(median(result.cold))
+        result.realCold !== undefined
+          ? `as \`blog\` runs, cold (real render) ${formatMs(result.realCold)}`
+          : result.realWarm !== undefined
+            ? `as \`blog\` runs, warm in a new process ${formatMs(median(result.realWarm))}`
+            : result.warm.length > 0
+              ? `cold ${formatMs(median(result.cold))}, warm ${formatMs(median(result.warm))}${paired}`
+              : formatMs(median(result.cold))
       console.log(`  ${siteSpec.name} · ${config.label}: ${figures} (${seconds.toFixed(1)} s)`)
       for (const warning of result.warnings) console.log(`    warning: ${warning}`)
       return { config, result, seconds }
@@ -161,24 +174,33 @@ export default async function site(bench: Bench): Promise<void> {
       if (m !== undefined) measured.push(m)
     }
     keep(await run(UNCACHED, corpusSpec, { record: recording, repeat: UNCACHED_REPEAT(bench) }))
-    keep(await run(FLOOR, corpusSpec, { replay: recording }))
-    for (const config of SITECACHE) {
-      keep(
-        await run(config, corpusSpec, {
-          replay: recording,
-          profile: true,
-          ...(config.id === "sqlite" && !bench.smoke ? { realCold: true } : {}),
-        }),
-      )
+    const sqliteConfig = SITECACHE.find((config) => config.id === "sqlite")
+    if (sqliteConfig !== undefined && !bench.smoke) {
+      // The product as a user runs it: `blog` cold (real render), then `blog` warm, each a process of its own;
+      // right after the uncached build, so that the two renders of the corpus are compared moments apart.
+      const work = join(runDir, "work", "corpus-sqlite-real")
+      const cold = await run(sqliteConfig, corpusSpec, { real: "cold", work, repeat: 1 })
+      const warm = await run(sqliteConfig, corpusSpec, { real: "warm", work })
+      if (cold?.result.realCold !== undefined && warm?.result.realWarm !== undefined)
+        product = { cold: cold.result.realCold, warm: median(warm.result.realWarm), warmHits: warm.result.warmHits }
     }
-    for (const config of PEER_CONFIGS) keep(await run(config, corpusSpec, { replay: recording }))
+    keep(await run(FLOOR, corpusSpec, { replay: recording }))
+    for (const config of SITECACHE) keep(await run(config, corpusSpec, { replay: recording, profile: true, pairFloor: true }))
+    for (const config of PEER_CONFIGS) keep(await run(config, corpusSpec, { replay: recording, pairFloor: true }))
 
     console.log(`\nSynthetic sites: ${sizes.join(", ")} documents (cheap render)`)
     for (const size of sizes) {
       const siteSpec = syntheticSite(join(root, `synthetic-${size}`), size)
       const row: Measured[] = []
       for (const config of scalingConfigs(bench)) {
-        const m = await run(config, siteSpec, { pipeline: "cheap", repeat: scalingRepeat(bench, size) })
+        // As on a developer's machine or a CI runner that keeps its output: the cold build writes every page,
+        // the next builds check them (see ChildSpec.keepOutput). A large site needs no untimed warm-up build.
+        const m = await run(config, siteSpec, {
+          pipeline: "cheap",
+          repeat: scalingRepeat(bench, size),
+          keepOutput: true,
+          warmup: size < 10_000,
+        })
         if (m !== undefined) row.push(m)
       }
       scaling.set(size, row)
@@ -190,7 +212,7 @@ export default async function site(bench: Bench): Promise<void> {
     rmSync(runDir, { recursive: true, force: true })
   }
 
-  const report = summarize(bench, corpus, measured, sizes, scaling, (performance.now() - started) / 1000)
+  const report = summarize(bench, product, corpus, measured, sizes, scaling, (performance.now() - started) / 1000)
   writeFileSync(join(root, "site.md"), report.markdown)
   writeFileSync(join(root, "site.json"), `${JSON.stringify(report.json, null, 2)}\n`)
   const chartPath = bench.smoke ? join(root, "bench.svg") : join(DOCS_DIR, "bench.svg")
@@ -209,6 +231,7 @@ function machine(): string {
 
 function summarize(
   bench: Bench,
+  product: Product | undefined,
   corpus: Corpus,
   measured: readonly Measured[],
   sizes: readonly number[],
@@ -220,6 +243,16 @@ function summarize(
   const floor = find("floor")
   const uncachedMs = uncached ? median(uncached.result.cold) : Number.NaN
   const floorMs = floor ? median(floor.result.cold) : Number.NaN
+  /**
+   * Warm build ÷ floor: the median of the ratios of each warm build to the
+   * floor build made right after it in the same process (see `ChildResult.floor`),
+   * or, without those, to the floor configuration's median.
+   */
+  const warmVsFloor = (result: ChildResult): number => {
+    const paired = result.floor
+    if (paired === undefined || paired.length !== result.warm.length) return median(result.warm) / floorMs
+    return median(result.warm.map((ms, i) => ms / (paired[i] as number)))
+  }
   const documents = uncached?.result.documents ?? corpus.documents.length
   const perDoc = (ms: number) => (ms * 1000) / documents
 
@@ -264,7 +297,7 @@ function summarize(
         formatRatio(coldEstimate / uncachedMs),
         formatMs(warmMs),
         formatUs(perDoc(warmMs)),
-        formatRatio(warmMs / floorMs),
+        formatRatio(warmVsFloor(result)),
         formatRatio(uncachedMs / warmMs),
         rss,
         formatBytes(result.cacheBytes),
@@ -273,6 +306,7 @@ function summarize(
     notes: [
       "cold: every document misses, its render replayed from a recording of the uncached build (the render costs the same whatever the cache);",
       "cold vs uncached: (cold + render time) / uncached, where render time = uncached − floor. warm: every document hits.",
+      "warm vs floor: each warm build ÷ a floor build made right after it in the same process (median of the ratios).",
       "Each build: open the cache, build (read, render or restore, write every page and the index, record the build), close.",
       differing.length === 0
         ? "Pages: every configuration wrote the same bytes as the uncached build."
@@ -281,25 +315,29 @@ function summarize(
   }
 
   const sqlite = find("sqlite")
-  const realRows: string[][] = []
-  if (sqlite?.result.realCold !== undefined) {
-    const realWarm = median(sqlite.result.realWarm ?? [])
-    realRows.push(
-      [
-        "blog's own renderer, cold (1 run, real render)",
-        formatMs(sqlite.result.realCold),
-        formatRatio(sqlite.result.realCold / uncachedMs),
-      ],
-      ["blog's own renderer, warm", formatMs(realWarm), `${formatRatio(realWarm / floorMs)} floor`],
-    )
-  }
   const productTable: Table | undefined =
-    realRows.length === 0
+    product === undefined
       ? undefined
       : {
-          title: "sitecache sqlite through the blog's own renderer (pipeline loaded only on a miss, as `blog` runs it)",
-          head: ["build", "time", "ratio"],
-          rows: realRows,
+          title:
+            "sitecache sqlite as a user runs `blog` twice (its own renderer, pipeline loaded only on a miss; each build a new process)",
+          head: ["build", "time", "per document", "vs uncached", "vs floor"],
+          rows: [
+            [
+              "cold (real render, 1 run)",
+              formatMs(product.cold),
+              formatUs(perDoc(product.cold)),
+              formatRatio(product.cold / uncachedMs),
+              "",
+            ],
+            [
+              `warm (${product.warmHits} hits)`,
+              formatMs(product.warm),
+              formatUs(perDoc(product.warm)),
+              `${formatRatio(uncachedMs / product.warm)} faster`,
+              formatRatio(product.warm / floorMs),
+            ],
+          ],
         }
 
   const profiles = measured.filter((m) => m.result.profile !== undefined)
@@ -362,7 +400,7 @@ function summarize(
     return { config, warmGrowth, coldGrowth }
   })
   const scalingTable: Table = {
-    title: `Cost per document, synthetic sites (cheap render, so what remains is reading, writing and the cache), median of ${sizes.map((size) => scalingRepeat(bench, size)).join("/")}`,
+    title: `Cost per document, synthetic sites (cheap render, so what remains is reading, writing and the cache; cold builds write every page, warm builds and the floor find them and check them), median of ${sizes.map((size) => scalingRepeat(bench, size)).join("/")}`,
     head: [
       "configuration",
       ...sizes.flatMap((size) => [`${size} cold`, `${size} warm`]),
@@ -389,35 +427,64 @@ function summarize(
 
   // Targets (printed, never failing the bench).
   const targets: { name: string; ok: boolean; detail: string }[] = []
+  if (!bench.smoke) {
+    targets.push({
+      name: "a real corpus of at least 1,000 documents",
+      ok: documents >= 1000,
+      detail: `${documents} documents from ${corpus.packages} packages`,
+    })
+  }
   if (sqlite !== undefined && floor !== undefined) {
     const warmMs = median(sqlite.result.warm)
     targets.push({
       name: "warm SQLite build of the real corpus within 2× of the floor",
-      ok: warmMs <= 2 * floorMs,
-      detail: `${formatMs(warmMs)} vs floor ${formatMs(floorMs)}: ${formatRatio(warmMs / floorMs)}`,
+      ok: warmVsFloor(sqlite.result) <= 2,
+      detail: `${formatMs(warmMs)} vs floor ${formatMs(median(sqlite.result.floor ?? [floorMs]))} built in turn with it: ${formatRatio(warmVsFloor(sqlite.result))}`,
     })
-    if (sqlite.result.realWarm !== undefined) {
-      const realWarm = median(sqlite.result.realWarm)
-      targets.push({
-        name: "  … through the blog's own renderer",
-        ok: realWarm <= 2 * floorMs,
-        detail: `${formatMs(realWarm)}: ${formatRatio(realWarm / floorMs)}`,
-      })
-    }
+  }
+  if (sqlite !== undefined && uncached !== undefined) {
+    const warmMs = median(sqlite.result.warm)
+    targets.push({
+      name: "warm SQLite build of the real corpus at least 50× faster than uncached",
+      ok: uncachedMs / warmMs >= 50,
+      detail: `${formatMs(warmMs)} vs ${formatMs(uncachedMs)}: ${formatRatio(uncachedMs / warmMs)}`,
+    })
+    const coldEstimate = median(sqlite.result.cold) + (uncachedMs - floorMs)
+    targets.push({
+      name: "cold SQLite build at most 10% over uncached",
+      ok: coldEstimate <= 1.1 * uncachedMs,
+      detail: `${formatRatio(coldEstimate / uncachedMs)} (cold with the render's cost added back)`,
+    })
+  }
+  if (product !== undefined) {
+    targets.push(
+      {
+        name: "  … as `blog` runs: warm at least 50× faster than uncached",
+        ok: uncachedMs / product.warm >= 50,
+        detail: `${formatMs(product.warm)}: ${formatRatio(uncachedMs / product.warm)}; vs floor ${formatRatio(product.warm / floorMs)}`,
+      },
+      {
+        name: "  … as `blog` runs: cold (1 run, real render) at most 10% over uncached",
+        ok: product.cold <= 1.1 * uncachedMs,
+        detail: `${formatMs(product.cold)}: ${formatRatio(product.cold / uncachedMs)}`,
+      },
+    )
   }
   const peers = measured.filter((m) => m.config.kind === "peer")
+  // Compared by "warm vs floor" (each warm build over a floor build made right after it): every configuration's
+  // floor is the same work, so the ratios compare the caches even when the machine's load moved between processes.
   const bestPeer = peers.reduce<Measured | undefined>(
-    (best, m) => (best === undefined || median(m.result.warm) < median(best.result.warm) ? m : best),
+    (best, m) => (best === undefined || warmVsFloor(m.result) < warmVsFloor(best.result) ? m : best),
     undefined,
   )
   if (bestPeer !== undefined) {
+    const peerRatio = warmVsFloor(bestPeer.result)
     for (const m of measured.filter((x) => x.config.kind === "sitecache")) {
-      const warmMs = median(m.result.warm)
-      const peerMs = median(bestPeer.result.warm)
+      const ratio = warmVsFloor(m.result)
       targets.push({
         name: `${m.config.label} warm beats every peer store's warm build`,
-        ok: warmMs < peerMs,
-        detail: `${formatMs(warmMs)} vs best peer (${bestPeer.config.label}) ${formatMs(peerMs)}: ${formatRatio(peerMs / warmMs)} faster`,
+        ok: ratio < peerRatio,
+        detail: `${formatRatio(ratio)} the floor vs best peer (${bestPeer.config.label}) ${formatRatio(peerRatio)}; ${formatMs(median(m.result.warm))} vs ${formatMs(median(bestPeer.result.warm))}`,
       })
     }
   }
@@ -456,7 +523,7 @@ function summarize(
     ...(result.warm.length > 0 ? { warm: median(result.warm) } : {}),
   }))
   const series: ChartSeries[] = scaledConfigs.map((config) => ({
-    label: config.kind === "floor" ? "floor (read + write)" : config.label.replace(/^sitecache /, ""),
+    label: config.kind === "floor" ? "floor (read + check pages)" : config.label.replace(/^sitecache /, ""),
     warm: sizes.map((size) => perDocAt(config, size, config.kind === "floor" ? "cold" : "warm")),
     cold: sizes.map((size) => perDocAt(config, size, "cold")),
   }))
@@ -475,6 +542,7 @@ function summarize(
     smoke: bench.smoke,
     repeat: bench.repeat,
     suiteSeconds,
+    ...(product === undefined ? {} : { product }),
     corpus: {
       documents: corpus.documents.length,
       built: documents,
