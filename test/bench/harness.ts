@@ -121,3 +121,14 @@ export function createBench(
 export function writeReport(path: string, report: unknown): void {
   writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`)
 }
+
+/**
+ * Repetitions of the builds of the adapters' generated 1,000-page sites: three
+ * whole-process builds of one take a minute (Eleventy) to three (Vite, which
+ * bundles every page), so a full `pnpm bench` builds each once to stay within
+ * its 10-minute budget. `BENCH_ADAPTER_REPEAT=3` for medians.
+ */
+export function largeSiteRepeat(bench: Bench): number {
+  const fromEnv = Number(process.env.BENCH_ADAPTER_REPEAT)
+  return bench.smoke ? 1 : fromEnv > 0 ? fromEnv : 1
+}

@@ -11,7 +11,8 @@ const here = dirname(fileURLToPath(import.meta.url))
 const args = process.argv.slice(2).filter((arg) => arg !== "--")
 const smoke = args.includes("--smoke") || process.env.BENCH_SMOKE === "1"
 const wanted = args.filter((arg) => !arg.startsWith("--"))
-const repeat = Number(process.env.BENCH_REPEAT ?? (smoke ? 1 : 5))
+// Three repetitions: a median that one disturbed build cannot move, and a full run that fits in 10 minutes.
+const repeat = Number(process.env.BENCH_REPEAT ?? (smoke ? 1 : 3))
 const outRoot = join(here, "out")
 const runStarted = performance.now()
 

@@ -11,7 +11,7 @@ import { createRequire } from "node:module"
 import { join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { promisify } from "node:util"
-import { type Bench, formatNs, median } from "../harness.js"
+import { type Bench, formatNs, largeSiteRepeat, median } from "../harness.js"
 
 const run = promisify(execFile)
 const example = fileURLToPath(new URL("../../../examples/eleventy-site/", import.meta.url))
@@ -60,7 +60,7 @@ export default async function eleventy(bench: Bench): Promise<void> {
       name: "generated",
       label: `generated (${pages} posts)`,
       root: generated,
-      repeat: bench.smoke ? 1 : Math.min(bench.repeat, 3),
+      repeat: largeSiteRepeat(bench),
     },
   ]
   const data: Record<string, unknown> = {}

@@ -11,7 +11,7 @@ import { createRequire } from "node:module"
 import { join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { promisify } from "node:util"
-import { type Bench, formatNs, median } from "../harness.js"
+import { type Bench, formatNs, largeSiteRepeat, median } from "../harness.js"
 
 const run = promisify(execFile)
 const example = fileURLToPath(new URL("../../../examples/vite-site/", import.meta.url))
@@ -56,7 +56,7 @@ export default async function vite(bench: Bench): Promise<void> {
   // Smoke: only a small generated site, once (three builds), to keep the harness honest in CI.
   const sites = [
     ...(bench.smoke ? [] : [{ label: "example (6 pages)", root: exampleCopy, repeat: bench.repeat }]),
-    { label: `generated (${pages} pages)`, root: generated, repeat: bench.smoke ? 1 : Math.min(bench.repeat, 3) },
+    { label: `generated (${pages} pages)`, root: generated, repeat: largeSiteRepeat(bench) },
   ]
   const data: Record<string, unknown> = {}
   for (const site of sites) {
