@@ -215,6 +215,15 @@ function rendererWith(cache: Cache, files: FileHasher, processor: CachedProcesso
   return renderer
 }
 
+/** The blog's renderer running `processor` with no cache: the uncached and floor builds. */
+function plainRenderer(processor: ProcessorLike): Renderer {
+  return rendererWith(
+    createNullCache(),
+    new FileHasher({ root: site.root }),
+    plainProcessor(processor, async () => {}),
+  )
+}
+
 /** Hash every page a build wrote (after the build, untimed). */
 function keepOutputs(result: BuildResult): void {
   const hashes = result.documents.map((document) => key(readFileSync(document.output)).hex)
@@ -231,11 +240,7 @@ async function uncached(): Promise<number[]> {
   for (let r = 0; r < spec.repeat; r++) {
     const record: Recording | undefined = r === 0 && spec.record !== undefined ? new Map() : undefined
     const processor = record === undefined ? real : recordingProcessor(real, record)
-    const renderer = rendererWith(
-      createNullCache(),
-      new FileHasher({ root: site.root }),
-      plainProcessor(processor, async () => {}),
-    )
+    const renderer = plainRenderer(processor)
     emptyOutput("cold")
     const started = performance.now()
     const result = await build(site, { uncached: true, renderer })
@@ -254,21 +259,13 @@ async function floorBuild(): Promise<{ ms: number; result: BuildResult }> {
   if (floorPages === undefined) {
     // Record the cheap render first (untimed): the floor itself never renders.
     const pages: Recording = new Map()
-    const renderer = rendererWith(
-      createNullCache(),
-      new FileHasher({ root: site.root }),
-      plainProcessor(recordingProcessor(real, pages), async () => {}),
-    )
+    const renderer = plainRenderer(recordingProcessor(real, pages))
     emptyOutput("floor")
     await build(site, { uncached: true, renderer })
     floorPages = pages
   }
   const replay = replayProcessor(real, floorPages)
-  const renderer = rendererWith(
-    createNullCache(),
-    new FileHasher({ root: site.root }),
-    plainProcessor(replay, async () => {}),
-  )
+  const renderer = plainRenderer(replay)
   emptyOutput("floor")
   const started = performance.now()
   const result = await build(site, { uncached: true, renderer })
