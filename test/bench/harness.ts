@@ -9,6 +9,8 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
 
 export interface Measurement {
   readonly name: string
@@ -132,3 +134,17 @@ export function largeSiteRepeat(bench: Bench): number {
   const fromEnv = Number(process.env.BENCH_ADAPTER_REPEAT)
   return bench.smoke ? 1 : fromEnv > 0 ? fromEnv : 1
 }
+
+/**
+ * A full garbage collection (`--expose-gc` turned on at run time when the
+ * process was started without it), untimed, before a timed run: so that each
+ * run pays for its own garbage only, not for the runs before it (a major
+ * collection of a few hundred MB costs as much as a warm build of a
+ * thousand pages, and falls on whichever run happens to cross the limit).
+ */
+export const collectGarbage = ((): (() => void) => {
+  const exposed = (globalThis as { gc?: () => void }).gc
+  if (exposed !== undefined) return exposed
+  setFlagsFromString("--expose-gc")
+  return runInNewContext("gc") as () => void
+})()

@@ -19,7 +19,7 @@
  * lives across the cold and warm builds of a repetition (a dev server's
  * rebuild). Modules are loaded once, before any timing, in every child.
  */
-import { readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join, relative, sep } from "node:path"
 import { deserialize, serialize } from "node:v8"
 import {
@@ -40,6 +40,7 @@ import {
 } from "@sitecache/core"
 import { type CachedProcessor, cached, type ProcessorLike } from "@sitecache/unified"
 import { type BuildResult, build, listDocuments, loadSite, Renderer } from "example-blog"
+import { collectGarbage } from "../harness.js"
 import { type Config, configById } from "./configs.js"
 import { openPeer, type PeerStore, peerKey } from "./peers.js"
 import { cheapProcessor, type Recording, recordingProcessor, replayProcessor, type VFile } from "./pipeline.js"
@@ -136,9 +137,29 @@ const PEER_VERSION = "bench-pipeline-1"
 const spec = JSON.parse(process.argv[2] ?? "{}") as ChildSpec
 const config = configById(spec.config)
 const warnings: string[] = []
-const out = join(spec.work, "out")
-const cacheDir = join(spec.work, "cache")
-const site = await loadSite({ cwd: spec.root, argv: [], env: {}, overrides: { out } })
+/**
+ * Nothing is deleted while this process builds: every build that starts from
+ * an empty output folder gets a new one (`out-1`, `out-2`, …), and every empty
+ * cache a new folder, all removed with the run's folder when the suite ends.
+ * On a disk mounted with `discard` (virtual machines, CI runners) deleting
+ * thousands of files queues discards that stall the creation of new files for
+ * seconds afterwards: measured here, creating 1,198 files of 20 KB took
+ * 20 ms on a settled disk and 700 ms after deleting as many, which made the
+ * floor 6× slower late in a run than early in it.
+ */
+let folders = 0
+/** A folder of the work folder that does not exist yet: `<prefix>-<n>`. */
+function newFolder(prefix: string): string {
+  let folder: string
+  do folder = join(spec.work, `${prefix}-${++folders}`)
+  while (existsSync(folder))
+  return folder
+}
+/** The cache folder; the `real` modes share one between their two processes. */
+let cacheDir = join(spec.work, "cache")
+const loaded = await loadSite({ cwd: spec.root, argv: [], env: {}, overrides: { out: join(spec.work, "out-0") } })
+/** The site as the current build writes it (`outDir` changes, see `prepareBuild`). */
+let site = loaded
 
 /**
  * The real render: the blog's pipeline, loaded, or the cheap one. Not loaded
@@ -180,8 +201,10 @@ let cacheBytes: number | undefined
  * page); warm and floor builds find the pages of the build before (a next
  * build checks them and writes none).
  */
-function emptyOutput(build: "cold" | "warm" | "floor"): void {
-  if (build === "cold" || spec.keepOutput !== true) rmSync(out, { recursive: true, force: true })
+function prepareBuild(build: "cold" | "warm" | "floor"): void {
+  if (build === "cold" || spec.keepOutput !== true) site = { ...loaded, outDir: newFolder("out") }
+  // Each timed build starts on a clean heap, as a build command in a new process does (see collectGarbage).
+  collectGarbage()
 }
 
 /**
@@ -241,7 +264,7 @@ async function uncached(): Promise<number[]> {
     const record: Recording | undefined = r === 0 && spec.record !== undefined ? new Map() : undefined
     const processor = record === undefined ? real : recordingProcessor(real, record)
     const renderer = plainRenderer(processor)
-    emptyOutput("cold")
+    prepareBuild("cold")
     const started = performance.now()
     const result = await build(site, { uncached: true, renderer })
     times.push(performance.now() - started)
@@ -260,13 +283,13 @@ async function floorBuild(): Promise<{ ms: number; result: BuildResult }> {
     // Record the cheap render first (untimed): the floor itself never renders.
     const pages: Recording = new Map()
     const renderer = plainRenderer(recordingProcessor(real, pages))
-    emptyOutput("floor")
+    prepareBuild("floor")
     await build(site, { uncached: true, renderer })
     floorPages = pages
   }
   const replay = replayProcessor(real, floorPages)
   const renderer = plainRenderer(replay)
-  emptyOutput("floor")
+  prepareBuild("floor")
   const started = performance.now()
   const result = await build(site, { uncached: true, renderer })
   return { ms: performance.now() - started, result }
@@ -327,7 +350,7 @@ async function sitecacheBuild(
   kept: StoreCache | undefined,
   kind: "cold" | "warm",
 ): Promise<{ ms: number; result: BuildResult; cache?: StoreCache }> {
-  emptyOutput(kind)
+  prepareBuild(kind)
   const started = performance.now()
   const cache = kept ?? (await openSitecache(backend))
   const files = new FileHasher({ root: site.root })
@@ -341,8 +364,9 @@ async function sitecacheBuild(
   return { ms, result, ...(backend === "memory" ? { cache } : {}) }
 }
 
+/** Start from an empty cache: a new folder (see `outputs`), and an empty Redis namespace. */
 async function emptySitecache(): Promise<void> {
-  rmSync(cacheDir, { recursive: true, force: true })
+  if (spec.real === undefined) cacheDir = newFolder("cache")
   if (config.redis === true) {
     const cache = await openSitecache("redis")
     await cache.clear()
@@ -431,7 +455,7 @@ function peerProcessor(store: () => PeerStore, render: ProcessorLike, counts: { 
 
 async function peerBuild(peer: NonNullable<Config["peer"]>, kind: "cold" | "warm") {
   const counts = { hits: 0, misses: 0 }
-  emptyOutput(kind)
+  prepareBuild(kind)
   const started = performance.now()
   const store = await openPeer(peer, cacheDir)
   const renderer = rendererWith(
@@ -449,7 +473,7 @@ async function peerRuns(peer: NonNullable<Config["peer"]>): Promise<{ cold: numb
   const cold: number[] = []
   const warm: number[] = []
   for (let r = 0; r < spec.repeat; r++) {
-    rmSync(cacheDir, { recursive: true, force: true })
+    cacheDir = newFolder("cache")
     const first = await peerBuild(peer, "cold")
     cold.push(first.ms)
     coldMisses = first.misses
@@ -578,7 +602,8 @@ switch (config.kind) {
     break
 }
 // A real cold build leaves its cache for the real warm builds that follow, in a process of their own.
-if (spec.real !== "cold") await emptySitecache()
+// Others leave nothing in Redis (the folders go with the run's).
+if (spec.real !== "cold" && config.redis === true) await emptySitecache()
 
 const result: ChildResult = {
   config: config.id,

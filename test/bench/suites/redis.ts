@@ -13,20 +13,12 @@
  * the same decode, and ≥ 10× the speed of one GET per key.
  */
 
-import { setFlagsFromString } from "node:v8"
-import { runInNewContext } from "node:vm"
 import { createRedisCache, type RedisStore } from "@sitecache/backend-redis"
 import { decodeEntry, key, MemoryStore, StoreCache, TieredStore, v8Codec } from "@sitecache/core"
 import { Redis } from "ioredis"
 import { startRedisServer } from "../../support/redis.js"
 import { sampleText } from "../corpus-text.js"
-import { type Bench, formatNs, median } from "../harness.js"
-
-/** A full collection before each timed run, so no method pays for the garbage of the one before. */
-function collectGarbage(): void {
-  setFlagsFromString("--expose-gc")
-  ;(runInNewContext("gc") as () => void)()
-}
+import { type Bench, collectGarbage, formatNs, median } from "../harness.js"
 
 const SECRET = "bench-secret-0123456789abcdef-0123456789"
 const MAX_PAYLOAD = 512 * 1024 * 1024
