@@ -23,7 +23,7 @@ import { cpus, totalmem } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { type Corpus, describeCorpus, gatherCorpus } from "../corpus.js"
-import type { Bench } from "../harness.js"
+import { type Bench, removeInBackground } from "../harness.js"
 import { type ChartBar, type ChartSeries, renderChart } from "../site/chart.js"
 import type { ChildResult, ChildSpec } from "../site/child.js"
 import { type Config, FLOOR, PEER_CONFIGS, SITECACHE, UNCACHED } from "../site/configs.js"
@@ -209,7 +209,7 @@ export default async function site(bench: Bench): Promise<void> {
     process.off("SIGINT", interrupted)
     process.off("SIGTERM", interrupted)
     await redis?.stop()
-    rmSync(runDir, { recursive: true, force: true })
+    removeInBackground(runDir)
   }
 
   const report = summarize(bench, product, corpus, measured, sizes, scaling, (performance.now() - started) / 1000)
