@@ -202,6 +202,7 @@ let cacheBytes: number | undefined
  * build checks them and writes none).
  */
 function prepareBuild(build: "cold" | "warm" | "floor"): void {
+  // Called before the build's renderer is made: a Renderer keeps the site it was made with (its output folder).
   if (build === "cold" || spec.keepOutput !== true) site = { ...loaded, outDir: newFolder("out") }
   // Each timed build starts on a clean heap, as a build command in a new process does (see collectGarbage).
   collectGarbage()
@@ -263,8 +264,8 @@ async function uncached(): Promise<number[]> {
   for (let r = 0; r < spec.repeat; r++) {
     const record: Recording | undefined = r === 0 && spec.record !== undefined ? new Map() : undefined
     const processor = record === undefined ? real : recordingProcessor(real, record)
-    const renderer = plainRenderer(processor)
     prepareBuild("cold")
+    const renderer = plainRenderer(processor)
     const started = performance.now()
     const result = await build(site, { uncached: true, renderer })
     times.push(performance.now() - started)
@@ -282,14 +283,14 @@ async function floorBuild(): Promise<{ ms: number; result: BuildResult }> {
   if (floorPages === undefined) {
     // Record the cheap render first (untimed): the floor itself never renders.
     const pages: Recording = new Map()
-    const renderer = plainRenderer(recordingProcessor(real, pages))
     prepareBuild("floor")
+    const renderer = plainRenderer(recordingProcessor(real, pages))
     await build(site, { uncached: true, renderer })
     floorPages = pages
   }
   const replay = replayProcessor(real, floorPages)
-  const renderer = plainRenderer(replay)
   prepareBuild("floor")
+  const renderer = plainRenderer(replay)
   const started = performance.now()
   const result = await build(site, { uncached: true, renderer })
   return { ms: performance.now() - started, result }

@@ -471,9 +471,7 @@ function summarize(
     )
   }
   const peers = measured.filter((m) => m.config.kind === "peer")
-  // Compared by their warm builds' medians. Not by "warm vs floor": the floor built in turn with a configuration's
-  // warm builds is the same work in every process, yet it measured 90 ms in the peers' processes and 240 ms in
-  // sitecache's on this machine, so ratios to it would flatter sitecache.
+  // Compared by their warm builds' medians, the time a user waits (every build ran the same way, one after another).
   const warmOf = (m: Measured) => median(m.result.warm)
   const bestPeer = peers.reduce<Measured | undefined>(
     (best, m) => (best === undefined || warmOf(m) < warmOf(best) ? m : best),
