@@ -415,7 +415,8 @@ export class FsStore implements Store {
   /**
    * Remove temporary files left by killed writers (and the remains of an
    * interrupted `clear()`) that are older than `olderThan` ms (default: the
-   * `tempMaxAge` option). Returns how many were removed.
+   * `tempMaxAge` option); `olderThan: 0` removes every one, whatever its
+   * timestamp says. Returns how many were removed.
    */
   clean(options: { olderThan?: number } = {}): number {
     const olderThan = options.olderThan ?? this.tempMaxAge
@@ -425,7 +426,9 @@ export class FsStore implements Store {
     const removeIfStale = (path: string, isDirectory: boolean): void => {
       try {
         const stat = this.#fs.lstatSync(path, { throwIfNoEntry: false })
-        if (stat === undefined || stat.mtimeMs > cutoff) return
+        // Not by time when every one is asked for: a file written this millisecond has an mtime (to the
+        // nanosecond) past `Date.now()` (whole milliseconds), and another machine's clock may be ahead.
+        if (stat === undefined || (olderThan > 0 && stat.mtimeMs > cutoff)) return
         if (isDirectory) this.#fs.rmSync(path, { recursive: true, force: true })
         else this.#fs.unlinkSync(path)
         removed++
