@@ -140,7 +140,7 @@ const warnings: string[] = []
 /**
  * Nothing is deleted while this process builds: every build that starts from
  * an empty output folder gets a new one (`out-1`, `out-2`, …), and every empty
- * cache a new folder, all removed with the run's folder when the suite ends
+ * cache a new folder, all removed with the run's folder when the suite ends.
  * On a disk mounted with `discard` (virtual machines, CI runners) deleting
  * thousands of files queues discards that stall the creation of new files for
  * seconds afterwards: measured here, creating 1,198 files of 20 KB took
@@ -365,7 +365,7 @@ async function sitecacheBuild(
   return { ms, result, ...(backend === "memory" ? { cache } : {}) }
 }
 
-/** Start from an empty cache: a new folder (see `outputs`), and an empty Redis namespace. */
+/** Start from an empty cache: a new folder (see `newFolder`), and an empty Redis namespace. */
 async function emptySitecache(): Promise<void> {
   if (spec.real === undefined) cacheDir = newFolder("cache")
   if (config.redis === true) {
