@@ -36,7 +36,9 @@ afterEach(async () => {
 describe.each(BACKENDS)("watch mode on the %s backend", (backend) => {
   it("rebuilds exactly the documents a change touches, as files change on disk", async () => {
     const site = await loadSite({ cwd: dir, argv: ["--cache-backend", backend, "--cache-dir", join(dir, "cache")], env: {} })
-    watcher = await watch(site, { debounceMs: 30 })
+    // A write is a truncate and a write, which the watcher may see apart: on a loaded machine 30 ms was once not
+    // enough to join them, and a second rebuild for the same edit was taken for the next step's.
+    watcher = await watch(site, { debounceMs: 150 })
     expect(watcher.initial.stats.misses).toBe(6)
 
     // A partial included by two pages.

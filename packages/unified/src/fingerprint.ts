@@ -18,7 +18,7 @@
  * changed when every document misses.
  */
 import { readFileSync, statSync } from "node:fs"
-import { dirname, extname, isAbsolute, relative, resolve, sep } from "node:path"
+import { dirname, extname, isAbsolute, join, relative, resolve, sep } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { BadOptionError, type Cache, contentHash, type KeyPart, key } from "@sitecache/core"
 import { canonical } from "./canonical.js"
@@ -74,6 +74,8 @@ export class Fingerprinter {
   #memory: Cache | undefined
   #modules = new Map<string, Promise<Record<string, unknown> | undefined>>()
   #identified = new Map<unknown, Promise<PluginFingerprintBase>>()
+  /** The text of each package's own modules (`null`: cannot be told), for `#mayDefine`. */
+  #ownSources = new Map<string, string[] | null>()
 
   constructor(options: FingerprintOptions) {
     this.root = resolve(options.root)
@@ -121,9 +123,11 @@ export class Fingerprinter {
 
   /** Locate a plugin function among installed packages; `undefined` when it comes from none of them. */
   async packageOf(plugin: unknown): Promise<string | undefined> {
-    for (const name of this.#candidates(plugin)) {
+    for (const [name, guessed] of this.#candidates(plugin)) {
       const dir = this.resolver.find(name, this.root)
       if (dir === undefined) continue
+      // A project's other unified packages are only guesses: read before importing (a package and its dependencies).
+      if (guessed && !this.#mayDefine(dir, plugin)) continue
       const module = await this.#import(dir)
       if (module === undefined) continue
       if (module.default === plugin || Object.values(module).includes(plugin)) return dir
@@ -205,8 +209,11 @@ export class Fingerprinter {
     return rel.startsWith("..") || isAbsolute(rel) ? file.split(sep).join("/") : rel.split(sep).join("/")
   }
 
-  /** Packages a function may come from: its name in kebab case, `packages`, then the project's unified-ecosystem dependencies. */
-  *#candidates(plugin: unknown): Iterable<string> {
+  /**
+   * Packages a function may come from: its name in kebab case, `packages`,
+   * then the project's unified-ecosystem dependencies (`guessed`).
+   */
+  *#candidates(plugin: unknown): Iterable<readonly [name: string, guessed: boolean]> {
     const seen = new Set<string>()
     const name = typeof plugin === "function" ? plugin.name : ""
     const kebab = name
@@ -220,11 +227,34 @@ export class Fingerprinter {
       ...Object.keys(project?.optionalDependencies ?? {}),
     ]
     const ecosystem = /(^|[/-])(remark|rehype|retext|recma|unified|mdx|micromark)([/-]|$)/
-    for (const candidate of [kebab, ...this.#packages, ...dependencies.filter((dependency) => ecosystem.test(dependency))]) {
+    const named = [kebab, ...this.#packages]
+    for (const candidate of [...named, ...dependencies.filter((dependency) => ecosystem.test(dependency))]) {
       if (candidate === "" || seen.has(candidate)) continue
       seen.add(candidate)
-      yield candidate
+      yield [candidate, !named.includes(candidate)]
     }
+  }
+
+  /**
+   * Whether the package in `dir` may define `plugin`: the function's source
+   * text appears in one of the package's own modules (its entry and the
+   * relative imports and requires it reaches). True whenever that cannot be
+   * told (native or bound functions, `#` import maps, unreadable files): a
+   * function not found here is fingerprinted by its source, so only a sure
+   * "no" skips the import. Without it, a function from no package made the
+   * fingerprinter import every remark and rehype package of the project,
+   * seconds in a project with dozens of plugins.
+   */
+  #mayDefine(dir: string, plugin: unknown): boolean {
+    if (typeof plugin !== "function") return true
+    const source = Function.prototype.toString.call(plugin)
+    if (source.includes("[native code]")) return true
+    let texts = this.#ownSources.get(dir)
+    if (texts === undefined) {
+      texts = packageSources(this.resolver.entry(dir))
+      this.#ownSources.set(dir, texts)
+    }
+    return texts === null || texts.some((text) => text.includes(source))
   }
 
   #import(dir: string): Promise<Record<string, unknown> | undefined> {
@@ -275,6 +305,41 @@ function exists(file: string): boolean {
   } catch {
     return false
   }
+}
+
+/**
+ * The text of a package's own modules: `entry` and every file it reaches by
+ * relative imports and requires (at most 500). `null` when that cannot be
+ * told: an unreadable file, or a specifier that is neither relative nor a
+ * package name (`#` import maps).
+ */
+function packageSources(entry: string): string[] | null {
+  const texts: string[] = []
+  const seen = new Set<string>()
+  const pending = [entry]
+  while (pending.length > 0) {
+    const file = pending.pop() as string
+    if (seen.has(file)) continue
+    seen.add(file)
+    if (seen.size > 500) return null
+    let text: string
+    try {
+      text = readFileSync(file, "utf8")
+    } catch {
+      return null
+    }
+    texts.push(text)
+    const requires = [...text.matchAll(/\brequire\s*\(\s*["']([^"'\n]+)["']\s*\)/g)].map((match) => match[1] as string)
+    for (const specifier of [...importedSpecifiers(text), ...requires]) {
+      if (specifier.startsWith("#")) return null
+      if (!specifier.startsWith(".")) continue
+      const target = resolve(dirname(file), specifier)
+      const found = [target, `${target}.js`, `${target}.mjs`, `${target}.cjs`, join(target, "index.js")].find(exists)
+      if (found === undefined) return null
+      pending.push(found)
+    }
+  }
+  return texts
 }
 
 /** Module specifiers a source file imports (static, dynamic and re-exports). */

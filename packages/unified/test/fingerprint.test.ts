@@ -100,6 +100,56 @@ describe("the fingerprint of a processor", () => {
     expect(edited.pipeline).not.toBe(a.pipeline)
   })
 
+  it("finds a plugin among the project's unified packages by reading them, and imports none for a function of its own", async () => {
+    const project = await fakeProject(dir)
+    const modules = join(dir, "node_modules")
+    // Two more unified packages of the project: one whose default export is a plugin under another name (defined in
+    // a module its entry re-exports), one that records being imported.
+    const { mkdir } = await import("node:fs/promises")
+    await mkdir(join(modules, "remark-alpha", "lib"), { recursive: true })
+    await writeFile(
+      join(modules, "remark-alpha", "package.json"),
+      JSON.stringify({ name: "remark-alpha", version: "2.3.4", type: "module", exports: "./index.js" }),
+    )
+    await writeFile(join(modules, "remark-alpha", "index.js"), 'export { default } from "./lib/plugin.js"\n')
+    await writeFile(
+      join(modules, "remark-alpha", "lib", "plugin.js"),
+      "export default function somethingElse() {\n  return (tree) => { tree.alpha = true }\n}\n",
+    )
+    await mkdir(join(modules, "remark-beacon"), { recursive: true })
+    await writeFile(
+      join(modules, "remark-beacon", "package.json"),
+      JSON.stringify({ name: "remark-beacon", version: "1.0.0", type: "module", exports: "./index.js" }),
+    )
+    await writeFile(
+      join(modules, "remark-beacon", "index.js"),
+      "globalThis.__remarkBeaconImported = true\nexport default function remarkBeacon() {}\n",
+    )
+    await writeFile(
+      join(dir, "package.json"),
+      JSON.stringify({
+        name: "fake-project",
+        private: true,
+        type: "module",
+        dependencies: { "remark-stamp": "1.0.0", "remark-alpha": "2.3.4", "remark-beacon": "1.0.0" },
+      }),
+    )
+    const { default: somethingElse } = (await import(pathToFileURL(join(modules, "remark-alpha", "index.js")).href)) as {
+      default: () => void
+    }
+    const fingerprint = (plugin: () => void) =>
+      cached(unified().use(remarkParse).use(plugin).use(remarkRehype).use(rehypeStringify), {
+        cache: createMemoryCache(),
+        root: project.root,
+      }).fingerprint()
+    expect((await fingerprint(somethingElse)).plugins[1]?.label).toBe("remark-alpha@2.3.4")
+    const local = await fingerprint(function localPlugin() {
+      return () => undefined
+    })
+    expect(local.plugins[1]?.label).toBe("function:localPlugin")
+    expect((globalThis as { __remarkBeaconImported?: boolean }).__remarkBeaconImported).toBeUndefined()
+  })
+
   it("changes with the processor's settings", async () => {
     const a = await cached(base().data("settings", { bullet: "*" } as never), {
       cache: createMemoryCache(),
