@@ -103,6 +103,10 @@ export async function watch(site: Site, options: WatchOptions = {}): Promise<Wat
         if (known !== undefined) {
           const text = await readFile(path, "utf8").catch(() => undefined)
           if (text !== undefined && contentHash(text) === known.sourceHash) continue
+        } else if (isDocument(path)) {
+          // A document this build has not seen (its creation reported as a change): new.
+          kept.set(path, "add")
+          continue
         } else if (relative(site.assetsDir, path).startsWith("..")) {
           const before = await files.hash(path)
           files.invalidate(path)
@@ -169,7 +173,9 @@ export async function watch(site: Site, options: WatchOptions = {}): Promise<Wat
   }
 
   const schedule = (kind: "add" | "change" | "unlink", path: string) => {
-    pending.set(resolve(path), kind)
+    const file = resolve(path)
+    // A file created then written within one window (a `writeFile` is seen as both) is still new to this build.
+    pending.set(file, pending.get(file) === "add" && kind === "change" ? "add" : kind)
     if (timer) clearTimeout(timer)
     timer = setTimeout(() => {
       timer = undefined

@@ -1,4 +1,4 @@
-import { readFile, rm } from "node:fs/promises"
+import { appendFile, readFile, rm } from "node:fs/promises"
 import { join } from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { loadSite, type Watcher, watch } from "../src/index.js"
@@ -36,9 +36,7 @@ afterEach(async () => {
 describe.each(BACKENDS)("watch mode on the %s backend", (backend) => {
   it("rebuilds exactly the documents a change touches, as files change on disk", async () => {
     const site = await loadSite({ cwd: dir, argv: ["--cache-backend", backend, "--cache-dir", join(dir, "cache")], env: {} })
-    // A write is a truncate and a write, which the watcher may see apart: on a loaded machine 30 ms was once not
-    // enough to join them, and a second rebuild for the same edit was taken for the next step's.
-    watcher = await watch(site, { debounceMs: 150 })
+    watcher = await watch(site, { debounceMs: 30 })
     expect(watcher.initial.stats.misses).toBe(6)
 
     // A partial included by two pages.
@@ -70,5 +68,12 @@ describe.each(BACKENDS)("watch mode on the %s backend", (backend) => {
     const removed = await next("removing content/new.md")
     expect(removed.removed).toEqual(["content/new.md"])
     expect(await readFile(join(dir, "dist/index.html"), "utf8")).not.toContain("new.html")
+
+    // A document created and written again at once: its creation and its change land in one window, and it is new.
+    await writeText(join(dir, "content/fresh.md"), "# Fresh\n")
+    await appendFile(join(dir, "content/fresh.md"), "\nWritten twice.\n")
+    const fresh = await next("creating and appending to content/fresh.md")
+    expect(fresh.rebuilt).toEqual(["content/fresh.md"])
+    expect(await readFile(join(dir, "dist/fresh.html"), "utf8")).toContain("Written twice.")
   })
 })
