@@ -90,7 +90,7 @@ async function measureFresh<T>(
   ops: number,
   setup: (repetition: number) => Promise<T> | T,
   run: (subject: T) => Promise<void> | void,
-  teardown: (subject: T) => Promise<void> | void,
+  teardown?: (subject: T) => Promise<void> | void,
 ): Promise<Measurement> {
   const samples: number[] = []
   for (let r = 0; r < repeat; r++) {
@@ -98,7 +98,7 @@ async function measureFresh<T>(
     const started = process.hrtime.bigint()
     await run(subject)
     samples.push(Number(process.hrtime.bigint() - started) / ops)
-    await teardown(subject)
+    await teardown?.(subject)
   }
   return { name, nsPerOp: median(samples), samples, ops }
 }
@@ -162,7 +162,7 @@ async function sizeClass(bench: Bench, label: string, values: readonly Page[]): 
   const root = join(bench.outDir, label.replace(/\W+/g, "-"))
   // Creating 10,000 files is the slow part of every put: two repetitions.
   const putRepeat = bench.smoke ? 1 : Math.min(bench.repeat, 2)
-  // cacache costs 10-25x the backend per operation (2.5 ms per put of rendered HTML): it puts and gets the first
+  // cacache costs 10-25x the backend per operation (1.5-2.5 ms per put): it puts and gets the first
   // 1,000 entries only, which measures its per-operation cost as well and keeps the suite within its time budget.
   const cacacheOps = Math.min(count, 1_000)
 
@@ -183,7 +183,6 @@ async function sizeClass(bench: Bench, label: string, values: readonly Page[]): 
     count,
     (r) => fresh(join(root, `plain-put-${r}`)),
     (dir) => plainPut(dir, keys, values),
-    () => {},
   )
   const cacachePut = await measureFresh(
     "cacache put",
@@ -193,7 +192,6 @@ async function sizeClass(bench: Bench, label: string, values: readonly Page[]): 
     async (dir) => {
       for (let i = 0; i < cacacheOps; i++) await cacache.put(dir, (keys[i] as Key).hex, serialize(values[i]))
     },
-    () => {},
   )
 
   // Warm get: populated directories, written by an earlier build (older than the settle window, on disk), reopened.
@@ -321,7 +319,6 @@ async function coldOpen(bench: Bench, count: number): Promise<Record<string, Mea
       const cache = await createFsCache({ dir })
       if ((await cache.get(keys[0] as Key)) === undefined) throw new Error("cold open: miss")
     },
-    () => {},
   )
   const openInspect = await measureFresh(
     "open + inspect()",
@@ -333,7 +330,6 @@ async function coldOpen(bench: Bench, count: number): Promise<Record<string, Mea
       const info = await cache.inspect()
       if (info.entryCount !== count) throw new Error(`cold inspect: ${info.entryCount} entries`)
     },
-    () => {},
   )
   rmSync(join(dir, "fs-v1", "index"))
   const rebuild = await measureFresh(
@@ -345,7 +341,6 @@ async function coldOpen(bench: Bench, count: number): Promise<Record<string, Mea
       const cache = await createFsCache({ dir })
       if ((await cache.inspect()).entryCount !== count) throw new Error("rebuild: wrong count")
     },
-    () => {},
   )
   const rows: Row[] = [
     { label: "open + first get", value: formatNs(openGet.nsPerOp) },
