@@ -1,7 +1,8 @@
 /**
  * The memory backend: a byte-bounded least-recently-used map of encoded
  * entries. Values are held encoded, so a cached object is isolated from its
- * caller and its size is exact. Also the front tier of a tiered cache.
+ * caller and its size is exact; bytes are copied in and out, since decoded
+ * byte arrays are views of the bytes they were decoded from. Also the front tier of a tiered cache.
  */
 import { StoreCache, type StoreCacheOptions } from "./cache.js"
 import { BadOptionError } from "./errors.js"
@@ -49,7 +50,9 @@ export class MemoryStore implements Store {
     this.#entries.delete(name)
     this.#entries.set(name, entry)
     entry.accessed = Date.now()
-    return entry.bytes
+    // A copy: a decoded value's byte arrays are views of the bytes it was read from, and a caller that
+    // changes them must not change (and so corrupt) the entry held here.
+    return Uint8Array.prototype.slice.call(entry.bytes)
   }
 
   add(id: EntryId, bytes: Uint8Array, meta: EntryMeta, now: number): boolean {
@@ -62,7 +65,8 @@ export class MemoryStore implements Store {
   set(id: EntryId, bytes: Uint8Array, meta: EntryMeta): void {
     if (bytes.length > this.maxSize) return
     this.delete(id)
-    this.#entries.set(slot(id), { prefix: id.prefix, bytes, expires: meta.expires, accessed: Date.now() })
+    // A copy: a tiered cache stores here the bytes it read from a slower tier and also decodes them for its caller.
+    this.#entries.set(slot(id), { prefix: id.prefix, bytes: bytes.slice(), expires: meta.expires, accessed: Date.now() })
     this.#size += bytes.length
     this.#evictLeastRecentlyUsed(this.maxSize)
   }
