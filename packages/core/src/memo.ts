@@ -22,7 +22,7 @@ export interface MemoEntry<T = unknown> {
   readonly deps?: Readonly<Record<string, string | null>>
   /** How long `compute` took, in ms. */
   readonly ms: number
-  /** Named hashes of the key's parts, for `sitecache explain`. */
+  /** Named hashes of the key's parts: written by earlier versions and by adapters that keep them; `memoize` records them in the build manifest instead. */
   readonly parts?: Readonly<Record<string, string>>
 }
 
@@ -145,6 +145,9 @@ export function formatMs(ms: number): string {
   return ms < 1000 ? `${ms.toFixed(ms < 10 ? 1 : 0)} ms` : `${(ms / 1000).toFixed(2)} s`
 }
 
+/** Bound of `FileHasher`'s memory of resolved paths (cleared when reached). */
+const MAX_REMEMBERED_PATHS = 10_000
+
 interface FileState {
   mtimeMs: number
   size: number
@@ -162,6 +165,8 @@ export class FileHasher {
   #known = new Map<string, FileState>()
   #pending = new Map<string, Promise<string | null>>()
   #stale = new Set<string>()
+  /** `absolute(path)` of the paths seen: a document's dependencies (layouts, partials) recur in every document. */
+  #absolutes = new Map<string, string>()
 
   constructor(options: { root?: string } = {}) {
     this.root = resolve(options.root ?? process.cwd())
@@ -169,15 +174,26 @@ export class FileHasher {
 
   /** Project-relative path with `/` separators (absolute when outside the root). */
   relative(path: string): string {
-    const absolute = resolve(this.root, path)
+    const absolute = this.absolute(path)
     const rel = relative(this.root, absolute)
     if (rel.startsWith("..") || isAbsolute(rel)) return absolute.split(sep).join("/")
     return rel.split(sep).join("/")
   }
 
+  /** `path` resolved against the root (remembered: a hit's dependency check resolves the same few paths for every document). */
+  absolute(path: string): string {
+    let absolute = this.#absolutes.get(path)
+    if (absolute === undefined) {
+      absolute = resolve(this.root, path)
+      if (this.#absolutes.size >= MAX_REMEMBERED_PATHS) this.#absolutes.clear()
+      this.#absolutes.set(path, absolute)
+    }
+    return absolute
+  }
+
   /** The content hash of a file, or `null` when it does not exist. */
   hash(path: string): Promise<string | null> {
-    const absolute = resolve(this.root, path)
+    const absolute = this.absolute(path)
     const known = this.#known.get(absolute)
     if (known !== undefined && !this.#stale.has(absolute)) return Promise.resolve(known.hash)
     let pending = this.#pending.get(absolute)
@@ -190,7 +206,7 @@ export class FileHasher {
 
   /** Forget what is known of a file (it changed on disk). */
   invalidate(path: string): void {
-    this.#stale.add(resolve(this.root, path))
+    this.#stale.add(this.absolute(path))
   }
 
   /** Re-check every known file on next use (start of a new build). */
@@ -338,7 +354,9 @@ async function lookupOrCompute<T>(
   const depHashes: Record<string, string | null> = {}
   for (const path of deps) depHashes[path] = await files.hash(path)
   if (deps.size > 0) Object.assign(result, { depHashes })
-  const entry: MemoEntry<T> = { value, ms, ...(deps.size > 0 ? { deps: depHashes } : {}), ...(named ? { parts: named } : {}) }
+  // The part hashes go to the build manifest (through `stats.record`), where `sitecache explain` reads them;
+  // the entry itself does not repeat them: every hit would decode them again for nothing.
+  const entry: MemoEntry<T> = { value, ms, ...(deps.size > 0 ? { deps: depHashes } : {}) }
   // A stale entry (a dependency changed) is replaced: put is put-if-absent.
   if (found !== undefined) await cache.delete(entryKey)
   await cache.put(entryKey, entry, options.ttl === undefined ? undefined : { ttl: options.ttl })
@@ -347,6 +365,6 @@ async function lookupOrCompute<T>(
 
 async function depsUnchanged(deps: MemoEntry["deps"], files: FileHasher): Promise<boolean> {
   if (deps === undefined) return true
-  for (const [path, hash] of Object.entries(deps)) if ((await files.hash(path)) !== hash) return false
+  for (const path in deps) if ((await files.hash(path)) !== deps[path]) return false
   return true
 }

@@ -282,7 +282,12 @@ export async function finishBuild(cache: Cache, stats: BuildStats, tool: string)
   }
   const records = buildRecords(cache)
   if (stats.documentRecords.size > 0) {
-    const previous = previousRecords(await records.get<StoredManifest | BuildManifest>(manifestKey(tool)), stats)
+    // `previous` keeps the last manifest's records of the documents that missed: with no miss there are
+    // none, and the last manifest need not be read (a warm build's common case).
+    const previous =
+      stats.misses === 0
+        ? undefined
+        : previousRecords(await records.get<StoredManifest | BuildManifest>(manifestKey(tool)), stats)
     const manifest: BuildManifest = {
       tool,
       startedAt: summary.startedAt,

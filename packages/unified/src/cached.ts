@@ -277,7 +277,7 @@ class Engine {
       this.#fingerprintParts = undefined
       throw error
     })
-    const document = file.path ? this.#projectPath(resolve(file.cwd || this.#root, file.path)) : undefined
+    const document = file.path ? this.#projectPath(file.path, file.cwd) : undefined
     const parts: Record<string, KeyPart> = {
       stage: this.#stage,
       content: contentOf(file.value),
@@ -329,7 +329,7 @@ class Engine {
       restore(value)
       setDependencies(
         file,
-        result.deps.map((path) => resolve(this.#files.root, path)),
+        result.deps.map((path) => this.#files.absolute(path)),
       )
     }
     setCacheStatus(file, {
@@ -342,13 +342,32 @@ class Engine {
     return value
   }
 
-  /** Project-relative with `/` (absolute when outside the root). */
-  #projectPath(path: string): string {
+  /** `path` (relative to `cwd`) project-relative with `/`, or absolute when outside the root. */
+  #projectPath(path: string, cwd: string): string {
+    // The usual case, a normalized absolute path inside the root, without resolving (one per document).
+    const root = this.#root
+    if (
+      path.length > root.length + 1 &&
+      path.startsWith(root) &&
+      path[root.length] === sep &&
+      isAbsolute(path) &&
+      !NOT_NORMALIZED.test(path)
+    ) {
+      const rel = path.slice(root.length + 1)
+      return sep === "/" ? rel : rel.split(sep).join("/")
+    }
+    return this.#resolvedProjectPath(resolve(cwd || root, path))
+  }
+
+  #resolvedProjectPath(path: string): string {
     const rel = relative(this.#root, path)
     if (rel.startsWith("..") || isAbsolute(rel)) return path.split(sep).join("/")
     return rel.split(sep).join("/")
   }
 }
+
+/** A path with an empty, `.` or `..` segment (either separator), which only `resolve` can normalize. */
+const NOT_NORMALIZED = /[\\/]{2}|[\\/]\.\.?(?:[\\/]|$)/
 
 /** Thrown out of a lookup that missed before the pipeline was loaded (never escapes). */
 const NOT_LOADED = Symbol("not loaded")
