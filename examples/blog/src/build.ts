@@ -20,7 +20,7 @@ import {
   type RunSummary,
   type StoreCache,
 } from "@sitecache/core"
-import { type CachedProcessor, cached, cacheStatus, dependenciesOf, type PackageResolver } from "@sitecache/unified"
+import { type CachedProcessor, cached, cacheStatus, dependenciesOf, type PackageResolver, valueBytes } from "@sitecache/unified"
 import { VFile } from "vfile"
 import type { Site } from "./config.js"
 import { blogPipeline } from "./pipeline.js"
@@ -128,9 +128,9 @@ export class Renderer {
     else await this.processor.withStats(stats).process(file)
     const url = outputUrl(site, path)
     const output = join(site.outDir, ...url.split("/"))
-    const html = String(file.value)
     const status = cacheStatus(file)
-    const page = this.#writePage(url, output, html, status?.result)
+    // A page restored from the cache is written as the UTF-8 bytes it was stored as, never decoded.
+    const page = this.#writePage(url, output, valueBytes(file) ?? String(file.value), status?.result)
     const matter = (file.data.matter ?? {}) as Record<string, unknown>
     return {
       source: projectPath(site.root, path),
@@ -156,7 +156,7 @@ export class Renderer {
    * page costs one `stat` (no read, no write), keeps its modification time
    * (what deploy tools look at), and a page changed by hand is written again.
    */
-  #writePage(url: string, output: string, html: string, result: string | undefined): PageStamp {
+  #writePage(url: string, output: string, html: string | Uint8Array, result: string | undefined): PageStamp {
     this.#pages ??= readPages(this.site.outDir)
     // A page that went through the cache is identified by its result (entry key and dependency
     // hashes: one result, one page, which is what the cache relies on), so it need not be hashed;

@@ -26,7 +26,7 @@ import { PackageResolver, packageNameOf, type RememberedPackage } from "./packag
 
 /** Version of this adapter and of its stored snapshot format: both invalidate every entry when they change. */
 export const ADAPTER_VERSION = "0.1.0"
-export const SNAPSHOT_FORMAT = 1
+export const SNAPSHOT_FORMAT = 2
 
 /** One plugin of a fingerprint. */
 export interface PluginFingerprint {

@@ -11,4 +11,5 @@ export { type CacheStatus, cacheStatus, dependenciesOf, dependOn } from "./depen
 export { ADAPTER_VERSION, type Fingerprint, type PluginFingerprint } from "./fingerprint.js"
 export { type PackageInfo, PackageResolver } from "./packages.js"
 export { type Pipeline, type PipelineOptions, type PluginEntry, type PluginReference, pipeline } from "./pipeline.js"
+export { valueBytes } from "./text.js"
 export type { ProcessorLike, Tree } from "./types.js"

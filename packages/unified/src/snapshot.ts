@@ -2,7 +2,7 @@
  * A processed VFile as data, and back.
  *
  * A snapshot keeps what processing changed: the output `value` (string or
- * bytes), every own field of the file other than `cwd` (`data`, `map`,
+ * bytes; a page of text as its UTF-8 bytes, see `./text.ts`), every own field of the file other than `cwd` (`data`, `map`,
  * `result`, `stored`, and custom fields plugins set on the file), the paths
  * added to `history`, and the messages added, each with every own property
  * (reason, place, source, ruleId, fatal, url, note, cause, ancestors, …) and
@@ -19,21 +19,30 @@
 import { isAbsolute, join, relative, sep } from "node:path"
 import type { VFile } from "vfile"
 import { VFileMessage } from "vfile-message"
+import { restoreText, textAsBytes } from "./text.js"
 
 /** A path as stored: relative to the project root (`{ inRoot }`) when it was inside it. */
 export type PortablePath = string | { readonly inRoot: string }
 
 export interface MessageSnapshot {
-  /** Own properties: name, value, enumerable. */
-  readonly properties: readonly (readonly [string, unknown, boolean])[]
+  /**
+   * Own properties: name, value, enumerable; or name and enumerable for a
+   * property whose value is `undefined` (most of a `VFileMessage`'s), so that
+   * a snapshot stays plain data for the codec (see `v8Codec`).
+   */
+  readonly properties: readonly (readonly [string, unknown, boolean] | readonly [string, boolean])[]
 }
 
 export interface FileSnapshot {
   /** The output (absent for a tree snapshot, where `value` stays the input). */
   readonly value?: string | Uint8Array
+  /** `value` holds the UTF-8 bytes of a string output (see `./text.ts`). */
+  readonly text?: true
   readonly hasValue: boolean
-  /** Own fields of the file besides `value`, `cwd`, `history` and `messages`. */
+  /** Own fields of the file besides `value`, `cwd`, `history` and `messages`, and besides `unset`. */
   readonly fields: Readonly<Record<string, unknown>>
+  /** Own fields whose value is `undefined` (kept apart for the same reason as in `MessageSnapshot`). */
+  readonly unset?: readonly string[]
   /** Paths added to `history` while processing. */
   readonly history: readonly PortablePath[]
   /** Messages added while processing. */
@@ -64,19 +73,26 @@ export function takeSnapshot(
   withValue: boolean,
 ): FileSnapshot {
   const fields: Record<string, unknown> = {}
+  const unset: string[] = []
   for (const name of Object.keys(file)) {
-    if (!OWN_FIELDS.has(name)) fields[name] = (file as unknown as Record<string, unknown>)[name]
+    if (OWN_FIELDS.has(name)) continue
+    const value = (file as unknown as Record<string, unknown>)[name]
+    if (value === undefined) unset.push(name)
+    else fields[name] = value
   }
+  const text = withValue ? textAsBytes(file.value) : undefined
   return {
-    ...(withValue && file.value !== undefined ? { value: file.value } : {}),
+    ...(text !== undefined ? { value: text, text: true } : withValue && file.value !== undefined ? { value: file.value } : {}),
     hasValue: withValue,
     fields,
+    ...(unset.length === 0 ? {} : { unset }),
     history: file.history.slice(before.history).map((path) => toPortable(path, root) as PortablePath),
     messages: file.messages.slice(before.messages).map((message) => ({
       properties: Object.getOwnPropertyNames(message).map((name) => {
         const descriptor = Object.getOwnPropertyDescriptor(message, name) as PropertyDescriptor
         const value = name === "file" ? toPortable(descriptor.value, root) : descriptor.value
-        return [name, value, descriptor.enumerable === true] as const
+        const enumerable = descriptor.enumerable === true
+        return value === undefined ? ([name, enumerable] as const) : ([name, value, enumerable] as const)
       }),
     })),
   }
@@ -84,9 +100,12 @@ export function takeSnapshot(
 
 /** Put a snapshot back into `file`, as the run that took it left it. */
 export function restoreSnapshot(file: VFile, snapshot: FileSnapshot, root: string): void {
-  if (snapshot.hasValue) (file as { value: unknown }).value = snapshot.value
+  if (snapshot.text === true && snapshot.value instanceof Uint8Array) restoreText(file, snapshot.value)
+  else if (snapshot.hasValue) (file as { value: unknown }).value = snapshot.value
   const target = file as unknown as Record<string, unknown>
-  for (const [name, value] of Object.entries(snapshot.fields)) {
+  const fields = snapshot.fields
+  for (const name in fields) {
+    const value = fields[name]
     const current = target[name]
     // Keep the identity of `file.data` (and any other plain record) that callers may hold.
     if (isRecord(current) && isRecord(value) && current !== value) {
@@ -96,13 +115,16 @@ export function restoreSnapshot(file: VFile, snapshot: FileSnapshot, root: strin
       target[name] = value
     }
   }
+  for (const name of snapshot.unset ?? []) target[name] = undefined
   for (const path of snapshot.history) file.history.push(fromPortable(path, root) as string)
   for (const stored of snapshot.messages) {
     const message = Object.create(VFileMessage.prototype) as VFileMessage
-    for (const [name, value, enumerable] of stored.properties) {
+    for (const property of stored.properties) {
+      const [name] = property
+      const value = property.length === 3 ? property[1] : undefined
       Object.defineProperty(message, name, {
         value: name === "file" ? fromPortable(value, root) : value,
-        enumerable,
+        enumerable: property.length === 3 ? property[2] : property[1],
         writable: true,
         configurable: true,
       })
@@ -192,7 +214,9 @@ export function snapshotUncacheableReason(snapshot: FileSnapshot): string | unde
     if (found !== undefined) return found
   }
   for (const [index, message] of snapshot.messages.entries()) {
-    for (const [name, value] of message.properties) {
+    for (const property of message.properties) {
+      if (property.length === 2) continue
+      const [name, value] = property
       const found = uncacheableReason(value, `file.messages[${index}].${name}`)
       if (found !== undefined) return found
     }

@@ -15,6 +15,7 @@ it("pins the public exports of @sitecache/unified", () => {
       "dependOn",
       "dependenciesOf",
       "pipeline",
+      "valueBytes",
     ]
   `)
 })

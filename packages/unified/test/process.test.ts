@@ -7,7 +7,7 @@ import remarkRehype from "remark-rehype"
 import { type Plugin, unified } from "unified"
 import { VFile } from "vfile"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { cached, cacheStatus, UnsupportedError } from "../src/index.js"
+import { cached, cacheStatus, UnsupportedError, valueBytes } from "../src/index.js"
 import { BACKENDS, observe, openBackend, PACKAGE_ROOT, removeDir, tempDir } from "./helpers.js"
 
 interface Node {
@@ -60,6 +60,9 @@ function createProcessor() {
 }
 
 const SOURCE = "# Title\n\nSome *text* with a [link](https://example.com).\n\n| a | b |\n| - | - |\n| 1 | 2 |\n"
+
+/** A page long enough to be stored as UTF-8 bytes, with text past Latin-1 (v8 would keep it as UTF-16). */
+const LONG_SOURCE = `# Ünïcödé — “quotes”\n\n${"Some *text* with 😀, ß, ñ, 中文 and a [link](https://example.com).\n\n".repeat(20)}`
 
 let dir: string
 beforeEach(async () => {
@@ -121,6 +124,52 @@ describe("cached(processor).process", () => {
     expect(String(await processor.process(new TextEncoder().encode("# a")))).toBe("<h1>a</h1>")
     const file = await processor.process({ value: "# a", path: join(dir, "x.md") })
     expect(file.path).toBe(join(dir, "x.md"))
+  })
+
+  it("stores a page of text as its UTF-8 bytes: restored as the same string, handed to writers undecoded", async () => {
+    const processor = cached(createProcessor(), { cache: createMemoryCache(), root: dir })
+    const path = join(dir, "long.md")
+    const cold = await processor.process(new VFile({ path, value: LONG_SOURCE }))
+    const warm = await processor.process(new VFile({ path, value: LONG_SOURCE }))
+    expect(cacheStatus(warm)?.hit).toBe(true)
+    expect(valueBytes(cold)).toBeUndefined()
+    const html = String(cold.value)
+    expect(html.length).toBeGreaterThan(1000)
+    // The bytes before anything reads the value, and after: the UTF-8 of the very page.
+    expect(Buffer.from(valueBytes(warm) as Uint8Array).toString("utf8")).toBe(html)
+    expect(typeof warm.value).toBe("string")
+    expect(warm.value).toBe(html)
+    expect(String(warm)).toBe(html)
+    expect(Buffer.from(valueBytes(warm) as Uint8Array).toString("utf8")).toBe(html)
+    expect(observe(warm)).toEqual(observe(cold))
+    expect(Object.keys(warm)).toEqual(Object.keys(cold))
+    // A value set after the restore is the value; the stored bytes no longer stand for it.
+    warm.value = "<p>changed</p>"
+    expect(warm.value).toBe("<p>changed</p>")
+    expect(valueBytes(warm)).toBeUndefined()
+    // Set before any read, too.
+    const again = await processor.process(new VFile({ path, value: LONG_SOURCE }))
+    again.value = "<p>other</p>"
+    expect(String(again)).toBe("<p>other</p>")
+    expect(valueBytes(again)).toBeUndefined()
+  })
+
+  it("keeps a text that UTF-8 cannot carry (a lone surrogate) as a string, exactly", async () => {
+    function compileLoneSurrogate(this: { compiler: unknown }) {
+      this.compiler = () => `${"<p>x</p>".repeat(100)}\uD83D<p>end</p>`
+    }
+    const processor = cached(
+      unified()
+        .use(remarkParse)
+        .use(compileLoneSurrogate as Plugin),
+      { cache: createMemoryCache(), root: dir },
+    )
+    const cold = await processor.process("# a")
+    const warm = await processor.process("# a")
+    expect(cacheStatus(warm)?.hit).toBe(true)
+    expect(warm.value).toBe(cold.value)
+    expect(String(warm.value).includes("\uD83D<p>end")).toBe(true)
+    expect(valueBytes(warm)).toBeUndefined()
   })
 
   it("restores bytes as bytes and a non-string result as `file.result`", async () => {
@@ -322,7 +371,7 @@ describe.each(BACKENDS)("on the %s backend", (backend) => {
   it("a warm build after reopening restores every document exactly", async () => {
     const opened = await openBackend(backend, join(dir, "cache"))
     try {
-      const documents = ["# One\n\ntext", "# Two\n\n- [x] done", SOURCE].map((value, i) => ({
+      const documents = ["# One\n\ntext", "# Two\n\n- [x] done", SOURCE, LONG_SOURCE].map((value, i) => ({
         path: join(dir, `doc-${i}.md`),
         value,
       }))
@@ -340,7 +389,7 @@ describe.each(BACKENDS)("on the %s backend", (backend) => {
         const file = await processor.process(new VFile(document))
         expect(observe(file)).toEqual(observe(coldFiles[i] as VFile))
       }
-      expect([cold.misses, warm.hits, warm.misses]).toEqual([3, 3, 0])
+      expect([cold.misses, warm.hits, warm.misses]).toEqual([4, 4, 0])
     } finally {
       await opened.close()
     }
