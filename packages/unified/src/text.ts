@@ -76,10 +76,9 @@ export function restoreText(file: VFile, bytes: Uint8Array): void {
  * The UTF-8 bytes of `file.value` as the cache restored them, when the value
  * is text restored from the cache and has not been replaced since; else
  * `undefined`. For a build that writes pages: `writeFile(out, valueBytes(file) ?? String(file))`
- * skips decoding the page into a string and encoding it back.
- *
- * The bytes may be shared with the cache's memory tier: read them, never
- * modify them.
+ * skips decoding the page into a string and encoding it back. The bytes are
+ * this file's (a view of the entry read for it, never of bytes a cache
+ * keeps): changing them before `file.value` is read changes what it decodes to.
  */
 export function valueBytes(file: VFile): Uint8Array | undefined {
   const restored = (file as unknown as Carrier)[BYTES]
