@@ -141,12 +141,29 @@ function writeUint32(value: number): void {
   length += 4
 }
 
+/** Below this length a string is copied code unit by code unit: cheaper than a call into `Buffer#write`. */
+const SHORT_STRING = 64
+
 function writeString(tag: Tag, value: string): void {
-  reserve(5 + value.length * 2)
-  frame[length++] = tag
-  frame.writeUInt32LE(value.length, length)
-  length += 4
-  length += frame.write(value, length, "utf16le")
+  const units = value.length
+  reserve(5 + units * 2)
+  const out = frame
+  let at = length
+  out[at++] = tag
+  out[at++] = units & 0xff
+  out[at++] = (units >>> 8) & 0xff
+  out[at++] = (units >>> 16) & 0xff
+  out[at++] = units >>> 24
+  if (units < SHORT_STRING) {
+    for (let i = 0; i < units; i++) {
+      const unit = value.charCodeAt(i)
+      out[at++] = unit & 0xff
+      out[at++] = unit >>> 8
+    }
+    length = at
+  } else {
+    length = at + out.write(value, at, "utf16le")
+  }
 }
 
 function writeBytes(tag: Tag, value: Uint8Array): void {
@@ -213,14 +230,16 @@ function writePart(part: unknown, depth: number): void {
       throw new BadKeyError(`a \`${name}\` instance has no stable serialization; pass plain objects, arrays and primitives`)
     }
     const record = part as Record<string, unknown>
-    const names = Object.keys(record)
-      .filter((name) => record[name] !== undefined)
-      .sort()
+    const names = Object.keys(record).sort()
+    let count = 0
+    for (const name of names) if (record[name] !== undefined) count++
     writeTag(Tag.Object)
-    writeUint32(names.length)
+    writeUint32(count)
     for (const name of names) {
+      const value = record[name]
+      if (value === undefined) continue
       writeString(Tag.String, name)
-      writePart(record[name], depth + 1)
+      writePart(value, depth + 1)
     }
   }
 }

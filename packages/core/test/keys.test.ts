@@ -15,6 +15,11 @@ describe("key()", () => {
   it("pins the hash of known inputs (keys must not change between releases)", () => {
     expect(key().hex).toMatchInlineSnapshot(`"b1dbc2d57bf83ce11720119a9a4d443b"`)
     expect(key("about.md").hex).toMatchInlineSnapshot(`"243a23997c338ebf74c9ea36351aae16"`)
+    // Short strings (copied unit by unit) and long ones (Buffer#write), past Latin-1 and past the BMP, a record.
+    expect(key({ name: "é🎉\u0000", long: "ü".repeat(100), gone: undefined, n: [1, "two"] }).hex).toBe(
+      "d9331ed5c8827d6646b889a80f1783ee",
+    )
+    expect(key("a".repeat(63), "b".repeat(64)).hex).toBe("4cebbf5cd700e3d43ad941685cd7e513")
   })
 
   it("is the two seeded xxh64 runs over the framed bytes", async () => {
