@@ -71,7 +71,7 @@ describe("v8Codec", () => {
       ["null-prototype object", bare],
       ["__proto__ key", proto],
       ["other typed array", { u16: new Uint16Array([1]) }],
-      ["long text", { html: "x".repeat(70_000) }],
+      ["long text", { html: "x".repeat(5000) }],
     ]
     for (const [name, value] of cases) {
       const { payload, back } = roundTrip(value)
