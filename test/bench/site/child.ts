@@ -70,6 +70,12 @@ export interface ChildSpec {
   /** Caches: a floor build after each warm build (see `ChildResult.floor`). */
   readonly pairFloor?: boolean
   /**
+   * Peers: a warm build of sitecache on this backend after each warm build
+   * of the peer (see `ChildResult.sitecacheInTurn`), its cache filled by an
+   * untimed cold build first.
+   */
+  readonly pairSitecache?: BackendName
+  /**
    * Keep the output folder between builds, so that a build rewrites only the
    * pages that changed and checks the others (`stat`) as `blog` does; default:
    * every build starts from an empty one and writes every page.
@@ -91,6 +97,8 @@ export interface ChildResult {
   readonly warm: readonly number[]
   /** Caches: a floor build after each warm build (`warm[i]` and `floor[i]` moments apart), ms. */
   readonly floor?: readonly number[]
+  /** Peers with `pairSitecache`: a sitecache warm build after each warm build (`warm[i]` and `sitecacheInTurn[i]` moments apart), ms. */
+  readonly sitecacheInTurn?: readonly number[]
   /** With `real: "cold"`: the cold build through the blog's own renderer, real render included (ms). */
   readonly realCold?: number
   /** With `real: "warm"`: warm builds through the blog's own renderer in a new process (ms). */
@@ -319,11 +327,11 @@ async function pairFloor(): Promise<void> {
   if (spec.pairFloor === true && spec.real === undefined) pairedFloor.push((await floorBuild()).ms)
 }
 
-function cacheConfig(backend: BackendName | readonly BackendName[]): CacheConfig {
+function cacheConfig(backend: BackendName | readonly BackendName[], dir = cacheDir): CacheConfig {
   const namespace = `bench-site-${spec.config}-${site.config.title}`.replace(/[^a-z0-9]+/gi, "-").toLowerCase()
   return {
     backend,
-    dir: cacheDir,
+    dir,
     root: site.root,
     memory: { maxSize: "4 GB" },
     ...(backend === "memory" ? { maxSize: "4 GB" } : {}),
@@ -331,8 +339,8 @@ function cacheConfig(backend: BackendName | readonly BackendName[]): CacheConfig
   }
 }
 
-function openSitecache(backend: BackendName | readonly BackendName[]): Promise<StoreCache> {
-  return createCache(cacheConfig(backend), {
+function openSitecache(backend: BackendName | readonly BackendName[], dir = cacheDir): Promise<StoreCache> {
+  return createCache(cacheConfig(backend, dir), {
     resolveFrom: import.meta.url,
     onWarning: (message) => {
       if (!warnings.includes(message)) warnings.push(message)
@@ -350,10 +358,11 @@ async function sitecacheBuild(
   processor: ProcessorLike | undefined,
   kept: StoreCache | undefined,
   kind: "cold" | "warm",
+  dir = cacheDir,
 ): Promise<{ ms: number; result: BuildResult; cache?: StoreCache }> {
   prepareBuild(kind)
   const started = performance.now()
-  const cache = kept ?? (await openSitecache(backend))
+  const cache = kept ?? (await openSitecache(backend, dir))
   const files = new FileHasher({ root: site.root })
   const renderer =
     processor === undefined
@@ -469,6 +478,27 @@ async function peerBuild(peer: NonNullable<Config["peer"]>, kind: "cold" | "warm
   return { ms: performance.now() - started, result, ...counts }
 }
 
+/**
+ * Sitecache warm builds taken in turn with a peer's warm builds (one after
+ * each, on a cache of its own filled by an untimed cold build), so that
+ * "sitecache vs this peer" is a ratio of builds made moments apart, as the
+ * floor's is. With `pairSitecache`.
+ */
+const sitecacheInTurn: number[] = []
+let pairedCacheDir: string | undefined
+async function pairSitecache(): Promise<void> {
+  const backend = spec.pairSitecache
+  if (backend === undefined) return
+  if (pairedCacheDir === undefined) {
+    pairedCacheDir = newFolder("sitecache")
+    await sitecacheBuild(backend, coldRenderer, undefined, "cold", pairedCacheDir)
+    await sitecacheBuild(backend, coldRenderer, undefined, "warm", pairedCacheDir)
+  }
+  const next = await sitecacheBuild(backend, coldRenderer, undefined, "warm", pairedCacheDir)
+  if (next.result.stats.misses > 0) warnings.push(`sitecache in turn: ${next.result.stats.misses} misses`)
+  sitecacheInTurn.push(next.ms)
+}
+
 /** As `sitecacheRuns`: cold builds from an empty store, then warm builds after an untimed one. */
 async function peerRuns(peer: NonNullable<Config["peer"]>): Promise<{ cold: number[]; warm: number[] }> {
   const cold: number[] = []
@@ -486,6 +516,7 @@ async function peerRuns(peer: NonNullable<Config["peer"]>): Promise<{ cold: numb
     warmHits = Math.min(r === 0 ? Number.POSITIVE_INFINITY : warmHits, next.hits)
     if (r === spec.repeat - 1) keepOutputs(next.result)
     await pairFloor()
+    await pairSitecache()
   }
   cacheBytes = directoryBytes(cacheDir)
   return { cold, warm }
@@ -626,6 +657,7 @@ const result: ChildResult = {
   cold,
   warm,
   ...(pairedFloor.length === 0 ? {} : { floor: pairedFloor }),
+  ...(sitecacheInTurn.length === 0 ? {} : { sitecacheInTurn }),
   ...(realCold === undefined ? {} : { realCold }),
   ...(realWarm === undefined ? {} : { realWarm }),
   coldMisses,
