@@ -279,7 +279,8 @@ class Engine {
     })
     const document = file.path ? this.#projectPath(file.path, file.cwd) : undefined
     const parts: Record<string, KeyPart> = {
-      stage: this.#stage,
+      // As a key: memoize takes it as its own part hash (the hash of the string), with no hashing per document.
+      stage: STAGE_KEYS[this.#stage],
       content: contentOf(file.value),
       path: document ?? "",
       ...fingerprintParts,
@@ -368,6 +369,9 @@ class Engine {
 
 /** A path with an empty, `.` or `..` segment (either separator), which only `resolve` can normalize. */
 const NOT_NORMALIZED = /[\\/]{2}|[\\/]\.\.?(?:[\\/]|$)/
+
+/** The `stage` part, hashed once: `key(stage)` is what memoize would make of the string. */
+const STAGE_KEYS = { process: key("process"), run: key("run") } as const
 
 /** Thrown out of a lookup that missed before the pipeline was loaded (never escapes). */
 const NOT_LOADED = Symbol("not loaded")
