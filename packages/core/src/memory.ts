@@ -66,7 +66,13 @@ export class MemoryStore implements Store {
     if (bytes.length > this.maxSize) return
     this.delete(id)
     // A copy: a tiered cache stores here the bytes it read from a slower tier and also decodes them for its caller.
-    this.#entries.set(slot(id), { prefix: id.prefix, bytes: bytes.slice(), expires: meta.expires, accessed: Date.now() })
+    this.#entries.set(slot(id), {
+      prefix: id.prefix,
+      // Uint8Array#slice copies; Buffer#slice (what encoders return) would only make a view.
+      bytes: Uint8Array.prototype.slice.call(bytes),
+      expires: meta.expires,
+      accessed: Date.now(),
+    })
     this.#size += bytes.length
     this.#evictLeastRecentlyUsed(this.maxSize)
   }

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest"
-import { CacheFaultError, createMemoryCache, type EntryId, key, MemoryStore, type Store, StoreCache } from "../src/index.js"
+import {
+  CacheFaultError,
+  createMemoryCache,
+  createTieredStore,
+  type EntryId,
+  key,
+  MemoryStore,
+  type Store,
+  StoreCache,
+} from "../src/index.js"
 
 /** A store whose operations fail with a given errno code while `failing` is set. */
 class FaultyStore extends MemoryStore {
@@ -121,6 +130,18 @@ describe("StoreCache options", () => {
     expect(await unsigned.get("k")).toBeUndefined()
     // Neither a cache with another secret nor one without any removed the signed entry.
     expect(await signed.get("k")).toBe("real")
+  })
+
+  it("a value read through from a slower tier is the caller's to change: the copy the memory tier keeps stays whole", async () => {
+    const fast = new MemoryStore()
+    const slow = new MemoryStore()
+    await new StoreCache(slow).put("k", { page: new Uint8Array([1, 2, 3]), title: "t" })
+    const cache = new StoreCache(createTieredStore([fast, slow]))
+    const first = await cache.get<{ page: Uint8Array }>("k")
+    first?.page.fill(9)
+    expect(fast.stats(cache.keyPrefix).entryCount).toBe(1)
+    expect(await cache.get("k")).toStrictEqual({ page: new Uint8Array([1, 2, 3]), title: "t" })
+    expect((await cache.inspect()).errors).toBe(0)
   })
 
   it("the memory store evicts least recently used entries past maxSize and counts them", async () => {
