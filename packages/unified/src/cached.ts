@@ -367,8 +367,8 @@ class Engine {
   }
 }
 
-/** A path with an empty, `.` or `..` segment (either separator), which only `resolve` can normalize. */
-const NOT_NORMALIZED = /[\\/]{2}|[\\/]\.\.?(?:[\\/]|$)/
+/** A path with an empty, `.` or `..` segment or a trailing separator (either separator), which only `resolve` can normalize. */
+const NOT_NORMALIZED = /[\\/]{2}|[\\/]\.\.?(?:[\\/]|$)|[\\/]$/
 
 /** The `stage` part, hashed once: `key(stage)` is what memoize would make of the string. */
 const STAGE_KEYS = { process: key("process"), run: key("run") } as const

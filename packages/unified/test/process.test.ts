@@ -212,6 +212,12 @@ describe("cached(processor).process", () => {
     expect(cacheStatus(crlf)?.hit).toBe(true)
     const relative = await processor.process(new VFile({ cwd: dir, path: "a.md", value: "# a\n\nb\n" }))
     expect(cacheStatus(relative)?.hit).toBe(true)
+    // Paths that are not normalized name the same document.
+    for (const path of [`${dir}/./a.md`, `${dir}/sub/../a.md`, `${dir}//a.md`]) {
+      const same = await processor.process(new VFile({ path, value: "# a\n\nb\n" }))
+      expect(cacheStatus(same)?.hit, path).toBe(true)
+    }
+    expect([...stats.documentRecords.keys()]).toEqual(["a.md"])
     const moved = await processor.process(new VFile({ path: join(dir, "b.md"), value: "# a\n\nb\n" }))
     expect(cacheStatus(moved)?.hit).toBe(false)
     expect(stats.documentRecords.get("a.md")?.parts?.path).toBeDefined()
