@@ -35,6 +35,10 @@ async function open(backend: string, dir: string, strict: boolean, warnings: str
   const module = BACKENDS[backend]
   if (module === undefined) throw new Error(`unknown backend ${backend}`)
   const config = normalizeCacheConfig({ backend: backend as "fs" | "sqlite", dir, strict })
+  // A store reports what happens when it opens (a database moved aside) as a process warning: count those too.
+  process.on("warning", (warning) => {
+    if (warning.name === "SitecacheWarning") warnings.push(warning.message)
+  })
   return new StoreCache(await module.createStore(config), {
     strict,
     onWarning: (message) => {
