@@ -84,7 +84,7 @@ export function valueBytes(file: VFile): Uint8Array | undefined {
   const restored = (file as unknown as Carrier)[BYTES]
   if (restored === undefined) return undefined
   const descriptor = Object.getOwnPropertyDescriptor(file, "value")
-  if (descriptor?.get !== undefined) return restored.bytes
+  if (descriptor?.get !== undefined) return descriptor.get === LAZY_VALUE.get ? restored.bytes : undefined
   return restored.text !== undefined && descriptor?.value === restored.text ? restored.bytes : undefined
 }
 
