@@ -243,13 +243,27 @@ function prepareDirectory(options: OpenDatabaseOptions): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 })
     if (!existsSync(options.path)) {
-      // A WAL without its database would be replayed into the new, empty file.
-      rmSync(`${options.path}-wal`, { force: true })
-      rmSync(`${options.path}-shm`, { force: true })
+      // A WAL without its database would be replayed into the new, empty file: the process that creates the
+      // file removes the WAL and shared-memory files it saw before creating it. Only that process, and only
+      // those files: another process may create the database between our look and our create, open it, and
+      // write its first commits to a WAL that a blind removal would delete under it (its writers then went on
+      // in an unlinked file while later ones started another database: keys added twice, entries lost).
+      const stale = [`${options.path}-wal`, `${options.path}-shm`].flatMap((file) => {
+        const identity = fileIdentity(file)
+        return identity === undefined ? [] : [{ file, identity }]
+      })
+      let created = false
       try {
         closeSync(openSync(options.path, "wx", 0o600))
+        created = true
       } catch (error) {
         if (errorCode(error) !== "EEXIST") throw error
+      }
+      if (created) {
+        for (const { file, identity } of stale) {
+          const now = fileIdentity(file)
+          if (now !== undefined && now.dev === identity.dev && now.ino === identity.ino) rmSync(file, { force: true })
+        }
       }
     }
   } catch (error) {

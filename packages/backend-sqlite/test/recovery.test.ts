@@ -4,7 +4,7 @@
  * and recreated, with a warning; the build goes on cold. A database of
  * another application is refused, never moved.
  */
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from "node:fs"
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { createCache } from "@sitecache/core"
 import Database from "better-sqlite3"
@@ -31,6 +31,26 @@ function damagePages(path: string): void {
   for (let offset = pageSize * 2; offset < size; offset += pageSize) writeSync(fd, junk, 0, pageSize, offset)
   closeSync(fd)
 }
+
+describe("sqlite: creating the database", () => {
+  it("removes a WAL and shared-memory file left without their database before creating it", async () => {
+    const dir = scratch()
+    await filledCache(dir, 5)
+    // The database is deleted, its WAL and -shm stay behind (a stale WAL would be replayed into the new file).
+    writeFileSync(join(dir, "cache.db-wal"), Buffer.alloc(4096, 7))
+    writeFileSync(join(dir, "cache.db-shm"), Buffer.alloc(4096, 7))
+    rmSync(join(dir, "cache.db"))
+    const warnings: string[] = []
+    const cache = await createSqliteCache({ dir, onWarning: (message) => warnings.push(message) })
+    expect(await cache.get("k1")).toBeUndefined()
+    expect(await cache.put("k", "fresh")).toBe(true)
+    await cache.persist()
+    expect((await cache.inspect()).entryCount).toBe(1)
+    await cache.close()
+    expect(warnings).toEqual([])
+    expect(movedAside(dir)).toEqual([])
+  })
+})
 
 describe("sqlite: damaged and foreign databases", () => {
   it("moves a database of an unknown format version aside and starts empty, with one warning", async () => {
