@@ -2,7 +2,8 @@
  * The memory backend: a byte-bounded least-recently-used map of encoded
  * entries. Values are held encoded, so a cached object is isolated from its
  * caller and its size is exact; bytes are copied in and out, since decoded
- * byte arrays are views of the bytes they were decoded from. Also the front tier of a tiered cache.
+ * byte arrays are views of the bytes they were decoded from. Also the front
+ * tier of a tiered cache.
  */
 import { StoreCache, type StoreCacheOptions } from "./cache.js"
 import { BadOptionError } from "./errors.js"
@@ -65,10 +66,10 @@ export class MemoryStore implements Store {
   set(id: EntryId, bytes: Uint8Array, meta: EntryMeta): void {
     if (bytes.length > this.maxSize) return
     this.delete(id)
-    // A copy: a tiered cache stores here the bytes it read from a slower tier and also decodes them for its caller.
+    // A copy (Uint8Array#slice; Buffer#slice, what encoders return, is a view): a tiered cache stores here the
+    // bytes it read from a slower tier and also decodes them for its caller.
     this.#entries.set(slot(id), {
       prefix: id.prefix,
-      // Uint8Array#slice copies; Buffer#slice (what encoders return) would only make a view.
       bytes: Uint8Array.prototype.slice.call(bytes),
       expires: meta.expires,
       accessed: Date.now(),

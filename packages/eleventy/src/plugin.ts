@@ -171,7 +171,7 @@ interface Session {
   transformMs: number
 }
 
-/** Named parts → key, as `memoize` does, so `sitecache explain` reads these entries too. */
+/** Named parts → key, as `memoize` does: the part hashes go to the build manifest, where `sitecache explain` reads them. */
 function namedKey(parts: Readonly<Record<string, KeyPart>>): { key: Key; parts: Record<string, string> } {
   const named: Record<string, string> = {}
   for (const [name, part] of Object.entries(parts)) if (part !== undefined) named[name] = key(part).hex
@@ -436,9 +436,9 @@ export class EleventyCache {
     const computeStarted = performance.now()
     const html = render.call(md, source, env)
     const ms = performance.now() - computeStarted
-    this.#miss(session, entryKey, { value: html, ms, parts }, depPaths)
+    this.#miss(session, entryKey, { value: html, ms }, depPaths)
     session.renderMs += performance.now() - started
-    this.#record(session, this.#result(entryKey, { value: html, ms, parts }, parts, false), ms, document)
+    this.#record(session, this.#result(entryKey, { value: html, ms }, parts, false), ms, document)
     return html
   }
 
@@ -504,8 +504,8 @@ export class EleventyCache {
       )
       return value
     }
-    this.#miss(session, entryKey, { value, ms, parts }, [])
-    this.#record(session, this.#result(entryKey, { value, ms, parts }, parts, false), ms, document)
+    this.#miss(session, entryKey, { value, ms }, [])
+    this.#record(session, this.#result(entryKey, { value, ms }, parts, false), ms, document)
     return value
   }
 }

@@ -2,8 +2,9 @@
  * A processed VFile as data, and back.
  *
  * A snapshot keeps what processing changed: the output `value` (string or
- * bytes; a page of text as its UTF-8 bytes, see `./text.ts`), every own field of the file other than `cwd` (`data`, `map`,
- * `result`, `stored`, and custom fields plugins set on the file), the paths
+ * bytes; a page of text as its UTF-8 bytes, see `./text.ts`), every own
+ * field of the file other than `cwd` (`data`, `map`, `result`, `stored`, and
+ * custom fields plugins set on the file), the paths
  * added to `history`, and the messages added, each with every own property
  * (reason, place, source, ruleId, fatal, url, note, cause, ancestors, …) and
  * its enumerability. Restoring rebuilds real `VFileMessage` instances, so
