@@ -135,7 +135,8 @@ export class Renderer {
     return {
       source: projectPath(site.root, path),
       file: path,
-      sourceHash: contentHash(value),
+      // The cache key took the source's content hash already; only a build without the adapter (`uncached`) hashes it here.
+      sourceHash: status?.content ?? contentHash(value),
       output,
       url,
       title: String(file.data.title ?? url),

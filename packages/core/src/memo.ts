@@ -11,6 +11,7 @@
 import { readFile, stat } from "node:fs/promises"
 import { isAbsolute, relative, resolve, sep } from "node:path"
 import type { StoreCache } from "./cache.js"
+import { BadOptionError } from "./errors.js"
 import { contentHash, Key, type KeyPart, key } from "./key.js"
 import type { Cache, PutOptions } from "./types.js"
 
@@ -33,6 +34,12 @@ export interface MemoContext {
   dependOn(path: string): void
   /** Do not store this result (e.g. it has side effects the cache cannot replay); the reason is counted. */
   uncacheable(reason: string): void
+  /**
+   * What a hit will save, in ms, when `compute` does more than the work a hit
+   * skips (an adapter preparing the value for the cache, say). Default: the
+   * time `compute` took.
+   */
+  took(ms: number): void
 }
 
 export interface MemoOptions extends PutOptions {
@@ -337,6 +344,7 @@ async function lookupOrCompute<T>(
   }
   const deps = new Set<string>()
   let uncacheable: string | undefined
+  let took: number | undefined
   const context: MemoContext = {
     key: entryKey,
     dependOn(path) {
@@ -345,10 +353,15 @@ async function lookupOrCompute<T>(
     uncacheable(reason) {
       uncacheable ??= reason
     },
+    took(ms) {
+      if (!(typeof ms === "number" && Number.isFinite(ms) && ms >= 0))
+        throw new BadOptionError("took", `expected a finite number of ms ≥ 0, got ${String(ms)}`)
+      took = ms
+    },
   }
   const started = performance.now()
   const value = await compute(context)
-  const ms = performance.now() - started
+  const ms = took ?? performance.now() - started
   const result = { value, key: entryKey, hit: false, savedMs: 0, deps: [...deps], ...(named ? { parts: named } : {}) }
   if (uncacheable !== undefined) return { ...result, uncacheable }
   const depHashes: Record<string, string | null> = {}

@@ -111,6 +111,25 @@ describe("memo", () => {
     expect(stats.summary()).toMatch(/1 uncacheable \(emitFile: 1\)/)
   })
 
+  it("saves what compute reports with took(ms), and refuses a bad figure", async () => {
+    const cache = createMemoryCache()
+    const cold = await memoize(cache, "took", (context) => {
+      context.took(1234.5)
+      return "value"
+    })
+    expect(cold.hit).toBe(false)
+    const warm = await memoize(cache, "took", () => "never")
+    expect(warm).toMatchObject({ hit: true, value: "value", savedMs: 1234.5 })
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY, "5"]) {
+      await expect(
+        memoize(cache, ["bad", String(bad)], (context) => {
+          context.took(bad as number)
+          return 1
+        }),
+      ).rejects.toMatchObject({ code: "SITECACHE_BAD_OPTION", option: "took" })
+    }
+  })
+
   it("records stats, time saved, the manifest and the run history", async () => {
     const cache = createMemoryCache()
     const first = new BuildStats()

@@ -233,13 +233,13 @@ class Engine {
 
   async process(input: Compatible | undefined, stats: BuildStats | undefined): Promise<VFile> {
     const file = toVFile(input)
-    await this.#memoize<FileSnapshot>(
+    await this.#memoize<void, FileSnapshot>(
       file,
       stats,
-      async (processor, before) => {
+      async (processor) => {
         await processor.process(file)
-        return takeSnapshot(file, before, this.#root, true)
       },
+      (_, before) => takeSnapshot(file, before, this.#root, true),
       snapshotUncacheableReason,
       (snapshot) => restoreSnapshot(file, snapshot, this.#root),
     )
@@ -248,23 +248,27 @@ class Engine {
 
   async run(input: Compatible | undefined, stats: BuildStats | undefined): Promise<{ tree: Tree; file: VFile }> {
     const file = toVFile(input)
-    const value = await this.#memoize<RunSnapshot>(
+    const value = await this.#memoize<Tree, RunSnapshot>(
       file,
       stats,
-      async (processor, before) => {
-        const tree = (await processor.run(processor.parse(file) as never, file)) as Tree
-        return { file: takeSnapshot(file, before, this.#root, false), tree }
-      },
+      async (processor) => (await processor.run(processor.parse(file) as never, file)) as Tree,
+      (tree, before) => ({ file: takeSnapshot(file, before, this.#root, false), tree }),
       (snapshot) => snapshotUncacheableReason(snapshot.file) ?? uncacheableReason(snapshot.tree, "tree"),
       (snapshot) => restoreSnapshot(file, snapshot.file, this.#root),
     )
     return { tree: value.tree, file }
   }
 
-  async #memoize<T>(
+  /**
+   * Look `file` up, or `render` it and store what `snapshot` makes of it.
+   * The two are apart so that the time recorded (what a hit saves) is the
+   * processing's own, without the snapshot, which is the cache's cost.
+   */
+  async #memoize<R, T>(
     file: VFile,
     stats: BuildStats | undefined,
-    compute: (processor: ProcessorLike, before: { history: number; messages: number }) => Promise<T>,
+    render: (processor: ProcessorLike) => Promise<R>,
+    snapshot: (rendered: R, before: { history: number; messages: number }) => T,
     whyUncacheable: (value: T) => string | undefined,
     restore: (value: T) => void,
   ): Promise<T> {
@@ -278,10 +282,11 @@ class Engine {
       throw error
     })
     const document = file.path ? this.#projectPath(file.path, file.cwd) : undefined
+    const content = contentOf(file.value)
     const parts: Record<string, KeyPart> = {
       // As a key: memoize takes it as its own part hash (the hash of the string), with no hashing per document.
       stage: STAGE_KEYS[this.#stage],
-      content: contentOf(file.value),
+      content,
       path: document ?? "",
       ...fingerprintParts,
     }
@@ -301,8 +306,10 @@ class Engine {
           if (processor === undefined) throw NOT_LOADED
           ran = true
           const started = performance.now()
-          const value = await compute(processor, before)
+          const rendered = await render(processor)
           ms = performance.now() - started
+          context.took(ms)
+          const value = snapshot(rendered, before)
           for (const path of dependenciesOf(file)) context.dependOn(path)
           const reason = whyUncacheable(value)
           if (reason !== undefined) context.uncacheable(reason)
@@ -333,9 +340,12 @@ class Engine {
         result.deps.map((path) => this.#files.absolute(path)),
       )
     }
+    // The content hash the key took: of the text (memoize hashed it), or the bytes' own.
+    const contentHex = typeof content === "string" ? result.parts?.content : content?.bytes
     setCacheStatus(file, {
       hit: !ran,
       key: result.key.hex,
+      ...(contentHex === undefined ? {} : { content: contentHex }),
       result: result.depHashes === undefined ? result.key.hex : key(result.key, result.depHashes).hex,
       ms: ran ? ms : result.savedMs,
       ...(result.uncacheable === undefined ? {} : { uncacheable: result.uncacheable }),
@@ -381,7 +391,7 @@ function toVFile(input: Compatible | undefined): VFile {
   return new VFile(input)
 }
 
-function contentOf(value: VFile["value"]): KeyPart {
+function contentOf(value: VFile["value"]): string | { bytes: string } | null {
   if (value === undefined) return null
   if (typeof value === "string") return normalizeLineEndings(value)
   return { bytes: contentHash(value) }

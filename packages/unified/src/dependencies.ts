@@ -24,6 +24,12 @@ export interface CacheStatus {
    * a new result). Equal identifiers, equal outputs.
    */
   readonly result: string
+  /**
+   * Content hash of the document's value as looked up (`contentHash` of
+   * `@sitecache/core`: line endings normalized), which the key already took:
+   * a caller that keeps one per source need not hash it again.
+   */
+  readonly content?: string
   /** How long processing took, in ms: now on a miss; when it ran on a hit (the time the hit saved). */
   readonly ms: number
   /** Set when the result could not be stored, with the reason (e.g. `file.data.x` holds a function). */

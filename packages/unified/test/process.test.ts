@@ -1,12 +1,12 @@
 import { join } from "node:path"
-import { BuildStats, createMemoryCache, FileHasher, Key } from "@sitecache/core"
+import { BuildStats, contentHash, createMemoryCache, FileHasher, Key } from "@sitecache/core"
 import rehypeStringify from "rehype-stringify"
 import remarkGfm from "remark-gfm"
 import remarkParse from "remark-parse"
 import remarkRehype from "remark-rehype"
 import { type Plugin, unified } from "unified"
 import { VFile } from "vfile"
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
 import { cached, cacheStatus, UnsupportedError, valueBytes } from "../src/index.js"
 import { BACKENDS, observe, openBackend, PACKAGE_ROOT, removeDir, tempDir } from "./helpers.js"
 
@@ -231,6 +231,52 @@ describe("cached(processor).process", () => {
         "plugin:function:remarkEverything",
       ]),
     )
+  })
+
+  it("reports the content hash its key took, on a miss and on a hit, for text and for bytes", async () => {
+    const processor = cached(createProcessor(), { cache: createMemoryCache(), root: dir })
+    const path = join(dir, "a.md")
+    const text = "# a\r\n\r\nb\r\n"
+    const cold = await processor.process(new VFile({ path, value: text }))
+    const warm = await processor.process(new VFile({ path, value: "# a\n\nb\n" }))
+    expect(cacheStatus(cold)?.content).toBe(contentHash(text))
+    expect(cacheStatus(warm)?.content).toBe(contentHash(text))
+    expect(cacheStatus(warm)?.hit).toBe(true)
+    const bytes = new TextEncoder().encode("# bytes\n")
+    const fromBytes = await processor.process(new VFile({ path: join(dir, "b.md"), value: bytes }))
+    expect(cacheStatus(fromBytes)?.content).toBe(contentHash(bytes))
+  })
+
+  it("records the processing's own time as what a hit saves, not the snapshot's", async () => {
+    // A clock that jumps 10 s whenever the snapshot reads `file.data.probe`: the render itself never does.
+    const now = performance.now.bind(performance)
+    let jumped = 0
+    const clock = vi.spyOn(performance, "now").mockImplementation(() => now() + jumped)
+    try {
+      const probing = unified()
+        .use(remarkParse)
+        .use((() => (_tree: unknown, file: VFile) => {
+          Object.defineProperty(file.data, "probe", {
+            enumerable: true,
+            get: () => {
+              jumped += 10_000
+              return 1
+            },
+          })
+        }) as Plugin)
+        .use(remarkRehype)
+        .use(rehypeStringify)
+      const processor = cached(probing, { cache: createMemoryCache(), root: dir })
+      const cold = await processor.process(new VFile({ path: join(dir, "a.md"), value: "# a\n" }))
+      expect(jumped).toBeGreaterThan(0)
+      expect(cacheStatus(cold)?.hit).toBe(false)
+      expect(cacheStatus(cold)?.ms).toBeLessThan(10_000)
+      const warm = await processor.process(new VFile({ path: join(dir, "a.md"), value: "# a\n" }))
+      expect(cacheStatus(warm)?.hit).toBe(true)
+      expect(cacheStatus(warm)?.ms).toBe(cacheStatus(cold)?.ms)
+    } finally {
+      clock.mockRestore()
+    }
   })
 
   it("restores paths under the current root, so a cache moves between checkouts", async () => {
