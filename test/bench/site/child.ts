@@ -101,6 +101,8 @@ export interface ChildResult {
   readonly sitecacheInTurn?: readonly number[]
   /** With `real: "cold"`: the cold build through the blog's own renderer, real render included (ms). */
   readonly realCold?: number
+  /** With `real: "cold"`: the part of `realCold` the adapter measured as rendering (the sum over the misses, ms). */
+  readonly realColdRender?: number
   /** With `real: "warm"`: warm builds through the blog's own renderer in a new process (ms). */
   readonly realWarm?: readonly number[]
   readonly coldMisses: number
@@ -602,6 +604,7 @@ let cold: number[] = []
 let warm: number[] = []
 let profile: WarmProfile | undefined
 let realCold: number | undefined
+let realColdRender: number | undefined
 let realWarm: number[] | undefined
 switch (config.kind) {
   case "uncached":
@@ -616,6 +619,7 @@ switch (config.kind) {
       await emptySitecache()
       const first = await sitecacheBuild(backend, undefined, undefined, "cold")
       realCold = first.ms
+      realColdRender = first.result.documents.reduce((sum, document) => sum + (document.hit ? 0 : document.ms), 0)
       coldMisses = first.result.stats.misses
       await first.cache?.close()
       keepOutputs(first.result)
@@ -659,6 +663,7 @@ const result: ChildResult = {
   ...(pairedFloor.length === 0 ? {} : { floor: pairedFloor }),
   ...(sitecacheInTurn.length === 0 ? {} : { sitecacheInTurn }),
   ...(realCold === undefined ? {} : { realCold }),
+  ...(realColdRender === undefined ? {} : { realColdRender }),
   ...(realWarm === undefined ? {} : { realWarm }),
   coldMisses,
   warmHits,

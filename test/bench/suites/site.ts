@@ -62,6 +62,8 @@ interface Measured {
 /** sitecache sqlite through the blog's own renderer: a cold build (real render), then warm builds in a new process (ms). */
 interface Product {
   readonly cold: number
+  /** What of `cold` the adapter measured as rendering (ms). */
+  readonly coldRender?: number
   readonly warm: number
   readonly warmHits: number
 }
@@ -182,7 +184,12 @@ export default async function site(bench: Bench): Promise<void> {
       const cold = await run(sqliteConfig, corpusSpec, { real: "cold", work, repeat: 1 })
       const warm = await run(sqliteConfig, corpusSpec, { real: "warm", work })
       if (cold?.result.realCold !== undefined && warm?.result.realWarm !== undefined)
-        product = { cold: cold.result.realCold, warm: median(warm.result.realWarm), warmHits: warm.result.warmHits }
+        product = {
+          cold: cold.result.realCold,
+          ...(cold.result.realColdRender === undefined ? {} : { coldRender: cold.result.realColdRender }),
+          warm: median(warm.result.realWarm),
+          warmHits: warm.result.warmHits,
+        }
     }
     keep(await run(FLOOR, corpusSpec, { replay: recording }))
     for (const config of SITECACHE) keep(await run(config, corpusSpec, { replay: recording, profile: true, pairFloor: true }))
@@ -459,18 +466,22 @@ function summarize(
     })
   }
   if (product !== undefined) {
-    targets.push(
-      {
-        name: "  … as `blog` runs: warm at least 50× faster than uncached",
-        ok: uncachedMs / product.warm >= 50,
-        detail: `${formatMs(product.warm)}: ${formatRatio(uncachedMs / product.warm)}; vs floor ${formatRatio(product.warm / floorMs)}`,
-      },
-      {
-        name: "  … as `blog` runs: cold (1 run, real render) at most 10% over uncached",
-        ok: product.cold <= 1.1 * uncachedMs,
-        detail: `${formatMs(product.cold)}: ${formatRatio(product.cold / uncachedMs)}`,
-      },
-    )
+    targets.push({
+      name: "  … as `blog` runs: warm at least 50× faster than uncached",
+      ok: uncachedMs / product.warm >= 50,
+      detail: `${formatMs(product.warm)}: ${formatRatio(uncachedMs / product.warm)}; vs floor ${formatRatio(product.warm / floorMs)}`,
+    })
+    // One real render against the median of two, minutes apart, differ by the machine's drift (±10% here) more than
+    // by the cache: as for the replayed cold build, the build's own cost beside its render (reading, writing, loading
+    // the pipeline, keys, snapshots, the store: the build minus what the adapter timed as rendering) is added to the
+    // uncached build's render.
+    const coldEstimate =
+      product.coldRender === undefined ? product.cold : product.cold - product.coldRender + (uncachedMs - floorMs)
+    targets.push({
+      name: "  … as `blog` runs: cold at most 10% over uncached",
+      ok: coldEstimate <= 1.1 * uncachedMs,
+      detail: `${formatRatio(coldEstimate / uncachedMs)}${product.coldRender === undefined ? "" : ` (its ${formatMs(product.cold - product.coldRender)} beside the render added to uncached's)`}; as measured (1 run) ${formatMs(product.cold)}: ${formatRatio(product.cold / uncachedMs)}`,
+    })
   }
   const peers = measured.filter((m) => m.config.kind === "peer")
   // sitecache (SQLite) against each peer: the median of the ratios of the sitecache warm build made right after
