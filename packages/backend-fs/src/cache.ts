@@ -17,6 +17,7 @@ import {
   type ResolvedCacheConfig,
   StoreCache,
   type StoreCacheOptions,
+  type StoreContext,
 } from "@sitecache/core"
 import { checkDir, checkFsBackendOptions, checkMaxSize, type FsBackendOptions } from "./options.js"
 import { type EntryWriteStream, FsStore, type OpenForReadOptions } from "./store.js"
@@ -215,13 +216,14 @@ export async function createFsCache(options: FsCacheOptions = {}): Promise<FsCac
 }
 
 /** The store behind `createCache({ backend: "fs" })`; backend options come from `config.fs`. */
-export function createStore(config: ResolvedCacheConfig): FsStore {
+export function createStore(config: ResolvedCacheConfig, context: StoreContext = {}): FsStore {
   const backend = checkFsBackendOptions(config.fs ?? {}, "fs.", true)
   const maxSize = checkMaxSize(config.maxSize)
   return new FsStore({
     dir: checkDir(config.dir),
     ...(maxSize === undefined ? {} : { maxSize }),
     readOnly: config.mode === "read-only",
+    ...(context.clock === undefined ? {} : { clock: context.clock }),
     ...backend,
   })
 }

@@ -11,6 +11,7 @@ import {
   type Store,
   StoreCache,
   type StoreCacheOptions,
+  type StoreContext,
   type StoreStats,
 } from "@sitecache/core"
 import { isBusyError, openDatabase } from "./database.js"
@@ -76,7 +77,7 @@ export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<
  * For `createCache({ backend: "sqlite", dir, maxSize, sqlite: { path, busyTimeout, quickCheck } })`.
  * The database is `<dir>/cache.db` unless `sqlite.path` names another file.
  */
-export function createStore(config: ResolvedCacheConfig): Promise<Store> {
+export function createStore(config: ResolvedCacheConfig, context: StoreContext = {}): Promise<Store> {
   const sqlite = checkSqliteOptions(config.sqlite ?? {}, "sqlite.")
   const path = sqlite.path === undefined ? join(config.dir, "cache.db") : resolve(config.root, sqlite.path)
   return openSqliteStore({
@@ -87,6 +88,8 @@ export function createStore(config: ResolvedCacheConfig): Promise<Store> {
     ...(config.maxSize === undefined ? {} : { maxSize: config.maxSize }),
     ...(sqlite.busyTimeout === undefined ? {} : { busyTimeout: sqlite.busyTimeout }),
     ...(sqlite.quickCheck === undefined ? {} : { quickCheck: sqlite.quickCheck }),
+    ...(context.clock === undefined ? {} : { clock: context.clock }),
+    ...(context.onWarning === undefined ? {} : { onWarning: context.onWarning }),
   })
 }
 

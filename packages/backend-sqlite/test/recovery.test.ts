@@ -88,6 +88,29 @@ describe("sqlite: damaged and foreign databases", () => {
     await cache.close()
   })
 
+  it("opened through createCache, warns through its onWarning, not process warnings", async () => {
+    const dir = scratch()
+    writeFileSync(join(dir, "cache.db"), "not a database either, and long enough to have a header".repeat(100))
+    const warnings: string[] = []
+    const emitted: string[] = []
+    const onProcessWarning = (warning: Error) => emitted.push(warning.message)
+    process.on("warning", onProcessWarning)
+    try {
+      const cache = await createCache(
+        { backend: "sqlite", dir },
+        { resolveFrom: import.meta.url, onWarning: (message) => warnings.push(message) },
+      )
+      expect(warnings).toHaveLength(1)
+      expect(warnings[0]).toMatch(/not a readable database/)
+      expect(await cache.put("k", 1)).toBe(true)
+      await cache.close()
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(emitted.filter((message) => /not a readable database/.test(message))).toEqual([])
+    } finally {
+      process.off("warning", onProcessWarning)
+    }
+  })
+
   it("moves a database that fails quick_check aside (quickCheck: always)", async () => {
     const dir = scratch()
     await filledCache(dir)

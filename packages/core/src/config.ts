@@ -82,8 +82,16 @@ export interface ResolvedCacheConfig {
 }
 
 /** What a backend package exports for `createCache`. */
+/** What `createCache` hands a backend's `createStore` besides the configuration. */
+export interface StoreContext {
+  /** Where the store's own warnings go (a damaged database moved aside, say): `createCache`'s `onWarning`. */
+  readonly onWarning?: (message: string, cause: unknown) => void
+  /** The clock of `createCache`'s options (access times, expiry). */
+  readonly clock?: () => number
+}
+
 export interface BackendModule {
-  createStore(config: ResolvedCacheConfig): Store | Promise<Store>
+  createStore(config: ResolvedCacheConfig, context?: StoreContext): Store | Promise<Store>
 }
 
 export interface CreateCacheOptions extends Pick<StoreCacheOptions, "clock" | "onWarning" | "codec"> {
@@ -259,7 +267,10 @@ async function openStore(name: BackendName, config: ResolvedCacheConfig, options
       return new MemoryStore(maxSize === undefined ? {} : { maxSize })
     }
     default:
-      return (await loadBackend(name, config, options)).createStore(config)
+      return (await loadBackend(name, config, options)).createStore(config, {
+        ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
+        ...(options.clock === undefined ? {} : { clock: options.clock }),
+      })
   }
 }
 

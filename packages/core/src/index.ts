@@ -16,6 +16,7 @@ export {
   type ResolveCacheConfigInput,
   type ResolvedCacheConfig,
   resolveCacheConfig,
+  type StoreContext,
 } from "./config.js"
 export {
   type DecodedEntry,
