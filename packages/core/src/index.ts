@@ -79,6 +79,7 @@ export {
   buildRecords,
   finishBuild,
   MAX_RUNS,
+  manifestDigestKey,
   manifestKey,
   type PreviousBuild,
   RECORDS_KEY_PREFIX,

@@ -12,6 +12,13 @@
  *   manifest (except after a cold build, where every document missed);
  * - the list of tools that recorded builds, so `sitecache` finds them.
  *
+ * A build that missed nothing and saw the same documents under the same keys
+ * and dependency hashes as the stored manifest (its digest says so) does not
+ * write it again: its run summary names the manifest's digest, and
+ * `readManifest` gives that manifest as this build's (every document a hit,
+ * this build's start time). Rewriting it was most of a warm build's record
+ * keeping (about 15 ms for 1,200 documents).
+ *
  * Records live under their own key prefix, `RECORDS_KEY_PREFIX`, not the
  * cache's current one: a new adapter version or configuration changes the
  * cache's prefix (hiding every entry), and the history must survive it so
@@ -21,7 +28,7 @@
  * put-if-absent); a reader racing a build may briefly see no record.
  */
 import type { StoreCache } from "./cache.js"
-import { key } from "./key.js"
+import { type KeyPart, key } from "./key.js"
 import type { BuildStats, DocumentRecord } from "./memo.js"
 import type { Cache } from "./types.js"
 
@@ -49,6 +56,8 @@ export interface RunSummary {
   readonly errors: number
   /** Hex of the cache's key prefix during the build: entries under other prefixes are orphans. */
   readonly keyPrefix?: string
+  /** Digest of the documents this build recorded (paths, keys, dependency hashes), as its manifest carries. */
+  readonly manifest?: string
 }
 
 /** What the build before the last one recorded of the documents that missed in the last one. */
@@ -66,6 +75,8 @@ export interface BuildManifest {
   readonly documents: Readonly<Record<string, DocumentRecord>>
   /** Absent on a tool's first recorded build. */
   readonly previous?: PreviousBuild
+  /** Digest of the documents (see `RunSummary.manifest`); absent in manifests of earlier versions. */
+  readonly digest?: string
 }
 
 export function runsKey(tool: string) {
@@ -77,6 +88,11 @@ export function manifestKey(tool: string) {
 }
 
 /** Where the list of tools that recorded builds lives. */
+/** The digest of the stored manifest of `tool`, read alone (see `finishBuild`). */
+export function manifestDigestKey(tool: string) {
+  return key("sitecache:manifest-digest", tool)
+}
+
 export function toolsKey() {
   return key("sitecache:tools")
 }
@@ -130,6 +146,7 @@ interface StoredManifest {
   readonly strings: readonly string[]
   readonly documents: readonly StoredDocument[]
   readonly previous?: { readonly startedAt: string; readonly keyPrefix?: string; readonly documents: readonly StoredDocument[] }
+  readonly digest?: string
 }
 
 type StoredDocument = readonly [path: string, key: string, hit: boolean, parts: number[] | null, deps: number[] | null]
@@ -179,6 +196,7 @@ function encodeManifest(manifest: BuildManifest): StoredManifest {
     ...(manifest.keyPrefix === undefined ? {} : { keyPrefix: manifest.keyPrefix }),
     strings,
     documents,
+    ...(manifest.digest === undefined ? {} : { digest: manifest.digest }),
     ...(previous === undefined
       ? {}
       : {
@@ -223,6 +241,7 @@ function decodeManifest(stored: StoredManifest | BuildManifest): BuildManifest {
     startedAt: stored.startedAt,
     ...(stored.keyPrefix === undefined ? {} : { keyPrefix: stored.keyPrefix }),
     documents: decode(stored.documents),
+    ...(stored.digest === undefined ? {} : { digest: stored.digest }),
     ...(previous === undefined
       ? {}
       : {
@@ -238,7 +257,36 @@ function decodeManifest(stored: StoredManifest | BuildManifest): BuildManifest {
 /** The manifest of the last build of `tool`. */
 export async function readManifest(cache: Cache, tool: string): Promise<BuildManifest | undefined> {
   const stored = await buildRecords(cache).get<StoredManifest | BuildManifest>(manifestKey(tool))
-  return stored === undefined ? undefined : decodeManifest(stored)
+  if (stored === undefined) return undefined
+  const manifest = decodeManifest(stored)
+  // The last build kept this manifest (it missed nothing, and saw the same documents): it is that build's.
+  const last = manifest.digest === undefined ? undefined : (await readRuns(cache, tool)).at(-1)
+  if (last === undefined || last.manifest !== manifest.digest || last.misses > 0 || last.startedAt === manifest.startedAt)
+    return manifest
+  const documents: Record<string, DocumentRecord> = {}
+  for (const path in manifest.documents) documents[path] = { ...(manifest.documents[path] as DocumentRecord), hit: true }
+  return {
+    tool: manifest.tool,
+    startedAt: last.startedAt,
+    ...(manifest.keyPrefix === undefined ? {} : { keyPrefix: manifest.keyPrefix }),
+    documents,
+    digest: manifest.digest as string,
+  }
+}
+
+/**
+ * Digest of what a manifest says of the documents, hit flags aside: the
+ * key prefix, and each document's path, key and dependency hashes (a key
+ * stands for its parts), in path order.
+ */
+function documentsDigest(documents: ReadonlyMap<string, DocumentRecord>, keyPrefix: string | undefined): string {
+  const paths = [...documents.keys()].sort()
+  const parts: KeyPart[] = [keyPrefix ?? null]
+  for (const path of paths) {
+    const record = documents.get(path) as DocumentRecord
+    parts.push(path, record.key, record.deps ?? null)
+  }
+  return key(parts).hex
 }
 
 /** The tools that recorded builds in this cache (`"blog"`, `"vite"`, ...), in the order they first did. */
@@ -292,27 +340,39 @@ export async function finishBuild(cache: Cache, stats: BuildStats, tool: string)
     ...(keyPrefix === undefined ? {} : { keyPrefix }),
   }
   const records = buildRecords(cache)
+  let digest: string | undefined
   if (stats.documentRecords.size > 0) {
-    // `previous` keeps the last manifest's records of the documents that missed: with no miss there are
-    // none, and the last manifest need not be read (a warm build's common case).
-    const previous =
-      stats.misses === 0
-        ? undefined
-        : previousRecords(await records.get<StoredManifest | BuildManifest>(manifestKey(tool)), stats)
-    const manifest: BuildManifest = {
-      tool,
-      startedAt: summary.startedAt,
-      ...(keyPrefix === undefined ? {} : { keyPrefix }),
-      documents: Object.fromEntries(stats.documentRecords),
-      ...(previous === undefined ? {} : { previous }),
+    digest = documentsDigest(stats.documentRecords, keyPrefix)
+    // A build that missed nothing, over the documents and keys of the stored manifest, keeps it (see the top).
+    const kept =
+      stats.misses === 0 &&
+      (await records.get<string>(manifestDigestKey(tool))) === digest &&
+      (await records.has(manifestKey(tool)))
+    if (!kept) {
+      // `previous` keeps the last manifest's records of the documents that missed: with no miss there are
+      // none, and the last manifest need not be read.
+      const previous =
+        stats.misses === 0
+          ? undefined
+          : previousRecords(await records.get<StoredManifest | BuildManifest>(manifestKey(tool)), stats)
+      const manifest: BuildManifest = {
+        tool,
+        startedAt: summary.startedAt,
+        ...(keyPrefix === undefined ? {} : { keyPrefix }),
+        documents: Object.fromEntries(stats.documentRecords),
+        ...(previous === undefined ? {} : { previous }),
+        digest,
+      }
+      await replace(records, manifestKey(tool), encodeManifest(manifest))
+      await replace(records, manifestDigestKey(tool), digest)
     }
-    await replace(records, manifestKey(tool), encodeManifest(manifest))
   }
   const runs = await readRuns(cache, tool)
-  await replace(records, runsKey(tool), [...runs, summary].slice(-MAX_RUNS))
+  const run = digest === undefined ? summary : { ...summary, manifest: digest }
+  await replace(records, runsKey(tool), [...runs, run].slice(-MAX_RUNS))
   const tools = await readTools(cache)
   if (!tools.includes(tool)) await replace(records, toolsKey(), [...tools, tool])
   await cache.persist()
   if (records !== cache) await records.persist()
-  return summary
+  return run
 }

@@ -43,6 +43,7 @@ it("pins the public exports of @sitecache/core", () => {
       "framedBytes",
       "installedVersion",
       "key",
+      "manifestDigestKey",
       "manifestKey",
       "memo",
       "memoize",

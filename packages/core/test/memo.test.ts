@@ -4,11 +4,14 @@ import { join } from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import {
   BuildStats,
+  buildRecords,
   createMemoryCache,
   createNullCache,
   FileHasher,
   finishBuild,
   key,
+  manifestDigestKey,
+  manifestKey,
   memo,
   memoize,
   readManifest,
@@ -153,6 +156,56 @@ describe("memo", () => {
     const manifest = await readManifest(cache, "test")
     expect(manifest?.documents["a.md"]).toMatchObject({ hit: true, key: hit.key.hex })
     expect(manifest?.documents["b.md"]?.parts?.content).toBe(key("b2").hex)
+  })
+
+  it("a build that missed nothing keeps the stored manifest, which then reads as that build's", async () => {
+    const cache = createMemoryCache()
+    const records = buildRecords(cache)
+    const build = async (documents: Record<string, string>) => {
+      const stats = new BuildStats()
+      for (const [document, content] of Object.entries(documents))
+        await memoize(cache, { content, pipeline: "p1" }, () => `html of ${content}`, { stats, document })
+      return { stats, summary: await finishBuild(cache, stats, "test") }
+    }
+    const stored = () => records.get<{ startedAt: string }>(manifestKey("test"))
+    const cold = await build({ "a.md": "a", "b.md": "b" })
+    const written = (await stored())?.startedAt
+    expect(written).toBe(cold.summary.startedAt)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+
+    // Warm, same documents: the stored manifest is not written again, and reads as the warm build's.
+    const warm = await build({ "b.md": "b", "a.md": "a" })
+    expect(warm.summary.manifest).toBe(cold.summary.manifest)
+    expect((await stored())?.startedAt).toBe(written)
+    const read = await readManifest(cache, "test")
+    expect(read?.startedAt).toBe(warm.summary.startedAt)
+    expect(read?.startedAt).not.toBe(written)
+    expect(Object.values(read?.documents ?? {}).map((record) => record.hit)).toEqual([true, true])
+    expect(read?.previous).toBeUndefined()
+    expect(read?.documents["a.md"]?.parts?.content).toBe(key("a").hex)
+
+    // One miss: written again, with what the document was before.
+    const edited = await build({ "a.md": "a2", "b.md": "b" })
+    const afterEdit = await readManifest(cache, "test")
+    expect(afterEdit?.startedAt).toBe(edited.summary.startedAt)
+    expect(afterEdit?.documents["a.md"]).toMatchObject({ hit: false, key: edited.stats.documentRecords.get("a.md")?.key })
+    expect(afterEdit?.documents["b.md"]?.hit).toBe(true)
+    expect(afterEdit?.previous?.documents["a.md"]?.parts?.content).toBe(key("a").hex)
+
+    // All hits, but one document fewer: a different set of documents, written again.
+    const fewer = await build({ "b.md": "b" })
+    expect(Object.keys((await readManifest(cache, "test"))?.documents ?? {})).toEqual(["b.md"])
+    expect((await stored())?.startedAt).toBe(fewer.summary.startedAt)
+
+    // The stored manifest gone (evicted, say) while its digest stays: written again.
+    await records.delete(manifestKey("test"))
+    const again = await build({ "b.md": "b" })
+    expect((await stored())?.startedAt).toBe(again.summary.startedAt)
+    // Its digest gone: written again too.
+    await records.delete(manifestDigestKey("test"))
+    const once = await build({ "b.md": "b" })
+    expect((await stored())?.startedAt).toBe(once.summary.startedAt)
+    expect((await readRuns(cache, "test")).map((run) => run.misses)).toEqual([2, 0, 1, 0, 0, 0])
   })
 
   it("works on the null cache: always computes", async () => {
