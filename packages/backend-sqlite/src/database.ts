@@ -55,6 +55,15 @@ export const APPLICATION_ID = 0x53_43_44_42
 /** Moved-aside files kept next to the database (older ones are removed). */
 const KEEP_MOVED_ASIDE = 2
 
+/**
+ * Entries by prefix, with their sizes: \`inspect()\`'s count of orphaned
+ * entries (another prefix's) reads this index instead of every row's first
+ * page (12 ms → 0.1 ms for 2,400 entries of rendered pages, first read after
+ * opening). Not part of the format: a database of the first release gets it
+ * when next opened for writing (\`ensurePrefixIndex\`), and reads the same without.
+ */
+const PREFIX_INDEX = "CREATE INDEX IF NOT EXISTS entries_by_prefix ON entries (prefix, size)"
+
 const SCHEMA = `
 CREATE TABLE entries (
   id INTEGER PRIMARY KEY,
@@ -89,6 +98,7 @@ CREATE TRIGGER entries_removed AFTER DELETE ON entries BEGIN
   DELETE FROM access WHERE entry = old.id;
   UPDATE totals SET entry_count = entry_count - 1, total_size = total_size - old.size WHERE id = 1;
 END;
+${PREFIX_INDEX};
 PRAGMA application_id = ${APPLICATION_ID};
 PRAGMA user_version = ${SCHEMA_VERSION};
 `
@@ -186,6 +196,17 @@ function setPragmas(db: Database): void {
   db.pragma("temp_store = MEMORY")
   // 32 MiB of page cache per connection.
   db.pragma("cache_size = -32768")
+}
+
+/** Add the prefix index to a database made before it existed; a lock held elsewhere leaves it for another time. */
+function ensurePrefixIndex(db: Database): void {
+  const present = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'entries_by_prefix'").pluck().get()
+  if (present !== undefined) return
+  try {
+    db.exec(PREFIX_INDEX)
+  } catch (error) {
+    if (!isBusyError(error)) throw error
+  }
 }
 
 function createSchema(db: Database): void {
@@ -397,6 +418,7 @@ export function openDatabase(Database: DatabaseConstructor, options: OpenDatabas
         continue
       }
       setPragmas(db)
+      if (verdict.kind === "ok") ensurePrefixIndex(db)
       return { db, file }
     } catch (error) {
       if (db.open) db.close()

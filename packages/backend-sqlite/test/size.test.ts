@@ -67,6 +67,39 @@ describe("sqlite: size, age and orphans", () => {
     await cache.close()
   })
 
+  it("counts orphans from an index by prefix, which a database made without it gets when opened for writing", async () => {
+    const dir = scratch()
+    const cache = await createSqliteCache({ dir, keyPrefix: "v1" })
+    await cache.putMany([
+      ["a", "x".repeat(1000)],
+      ["b", "y".repeat(1000)],
+    ])
+    await cache.close()
+    const plan = (db: Database.Database) =>
+      (
+        db.prepare("EXPLAIN QUERY PLAN SELECT count(*), total(size) FROM entries WHERE prefix != ?").all(Buffer.alloc(16)) as {
+          detail: string
+        }[]
+      ).map((row) => row.detail)
+    // As the first release made it: no such index.
+    const db = new Database(join(dir, "cache.db"))
+    expect(plan(db).join()).toMatch(/COVERING INDEX entries_by_prefix/)
+    db.exec("DROP INDEX entries_by_prefix")
+    db.close()
+    const reader = await createSqliteCache({ dir, keyPrefix: "v2", mode: "read-only" })
+    expect(await reader.inspect()).toMatchObject({ entryCount: 2, orphanedCount: 2 })
+    await reader.close()
+    const check = new Database(join(dir, "cache.db"), { readonly: true })
+    expect(plan(check).join()).not.toMatch(/entries_by_prefix/)
+    check.close()
+    const writer = await createSqliteCache({ dir, keyPrefix: "v2" })
+    expect(await writer.inspect()).toMatchObject({ entryCount: 2, orphanedCount: 2 })
+    await writer.close()
+    const after = new Database(join(dir, "cache.db"), { readonly: true })
+    expect(plan(after).join()).toMatch(/COVERING INDEX entries_by_prefix/)
+    after.close()
+  })
+
   it("prune({ olderThan }) keeps what was read recently; prune({ maxSize }) evicts by use", async () => {
     const dir = scratch()
     let now = 1_700_000_000_000
