@@ -1,5 +1,5 @@
 import { deserialize, serialize } from "node:v8"
-import { describe, expect, it } from "vitest"
+import { describe, expect, it, vi } from "vitest"
 import { v8Codec } from "../src/index.js"
 
 const PLAIN = 0x01
@@ -36,6 +36,42 @@ describe("v8Codec", () => {
     const back = roundTrip({ u: new Uint8Array([1]), b: Buffer.from([2]) }).back as { u: Uint8Array; b: Buffer }
     expect(Buffer.isBuffer(back.b)).toBe(true)
     expect(Buffer.isBuffer(back.u)).toBe(false)
+  })
+
+  it("writes byte arrays anywhere in a value without converting them to JSON, and leaves the value as it was", () => {
+    const page = Buffer.from("<p>page</p>".repeat(100))
+    const value = {
+      value: page,
+      text: true,
+      fields: { data: { thumb: new Uint8Array([1, 2, 3]), list: [Buffer.from("a"), 1, { deep: Buffer.from("b") }] } },
+      messages: [],
+    }
+    const deep = value.fields.data.list[2] as { deep: Buffer }
+    const held = [value.fields, value.fields.data, value.fields.data.list, deep, deep.deep, value.fields.data.thumb]
+    const toJSON = vi.spyOn(Buffer.prototype, "toJSON")
+    try {
+      const payload = v8Codec.encode(value)
+      expect(toJSON).not.toHaveBeenCalled()
+      expect(payload[0]).toBe(1)
+      const back = v8Codec.decode(payload) as typeof value
+      expect(back).toEqual(value)
+      expect(Buffer.isBuffer(back.value)).toBe(true)
+      expect(Buffer.isBuffer(back.fields.data.thumb)).toBe(false)
+      // Nothing of the value was replaced or emptied.
+      expect(value.value).toBe(page)
+      const now = [
+        value.fields,
+        value.fields.data,
+        value.fields.data.list,
+        value.fields.data.list[2],
+        deep.deep,
+        value.fields.data.thumb,
+      ]
+      now.forEach((item, i) => expect(item, String(i)).toBe(held[i]))
+      expect(deep.deep.toString()).toBe("b")
+    } finally {
+      toJSON.mockRestore()
+    }
   })
 
   it("reads byte arrays as views of the payload, without copying them", () => {
