@@ -67,7 +67,7 @@ describe("v8Codec", () => {
         deep.deep,
         value.fields.data.thumb,
       ]
-      now.forEach((item, i) => expect(item, String(i)).toBe(held[i]))
+      for (const [i, item] of now.entries()) expect(item, String(i)).toBe(held[i])
       expect(deep.deep.toString()).toBe("b")
     } finally {
       toJSON.mockRestore()
