@@ -81,7 +81,6 @@ export interface ResolvedCacheConfig {
   readonly name?: string
 }
 
-/** What a backend package exports for `createCache`. */
 /** What `createCache` hands a backend's `createStore` besides the configuration. */
 export interface StoreContext {
   /** Where the store's own warnings go (a damaged database moved aside, say): `createCache`'s `onWarning`. */
@@ -90,6 +89,7 @@ export interface StoreContext {
   readonly clock?: () => number
 }
 
+/** What a backend package exports for `createCache`. */
 export interface BackendModule {
   createStore(config: ResolvedCacheConfig, context?: StoreContext): Store | Promise<Store>
 }

@@ -87,12 +87,12 @@ export function manifestKey(tool: string) {
   return key("sitecache:manifest", tool)
 }
 
-/** Where the list of tools that recorded builds lives. */
 /** The digest of the stored manifest of `tool`, read alone (see `finishBuild`). */
 export function manifestDigestKey(tool: string) {
   return key("sitecache:manifest-digest", tool)
 }
 
+/** Where the list of tools that recorded builds lives. */
 export function toolsKey() {
   return key("sitecache:tools")
 }
