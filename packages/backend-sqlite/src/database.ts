@@ -149,9 +149,16 @@ function inspectFile(db: Database, options: OpenDatabaseOptions, walLeftOver: bo
   let version: number
   let tables: number
   try {
-    applicationId = db.pragma("application_id", { simple: true }) as number
-    version = db.pragma("user_version", { simple: true }) as number
-    tables = (db.prepare("SELECT count(*) FROM sqlite_master").pluck().get() as number) ?? 0
+    // One statement, so one snapshot: read one by one, a database another process created in between showed
+    // its format version but not yet its application id, and was moved aside as foreign while in use.
+    const header = db
+      .prepare(
+        "SELECT (SELECT application_id FROM pragma_application_id) AS applicationId, (SELECT user_version FROM pragma_user_version) AS version, (SELECT count(*) FROM sqlite_master) AS tables",
+      )
+      .get() as { applicationId: number; version: number; tables: number }
+    applicationId = header.applicationId
+    version = header.version
+    tables = header.tables
   } catch (error) {
     if (isCorruptError(error))
       return { kind: "aside", reason: `it is not a readable database (${describeCause(error)})`, cause: error }
