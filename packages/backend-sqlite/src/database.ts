@@ -171,7 +171,13 @@ function inspectFile(db: Database, options: OpenDatabaseOptions, walLeftOver: bo
       `${options.path} is a database of another application (application_id ${applicationId}); point \`${options.pathOption}\` at a file of its own`,
     )
   }
-  if (applicationId !== APPLICATION_ID || version !== SCHEMA_VERSION) {
+  if (applicationId !== APPLICATION_ID) {
+    return {
+      kind: "aside",
+      reason: `it is not marked as a sitecache database (format version ${version}, ${tables} schema objects)`,
+    }
+  }
+  if (version !== SCHEMA_VERSION) {
     return { kind: "aside", reason: `its format version is ${version}, and this version of sitecache reads ${SCHEMA_VERSION}` }
   }
   if (options.quickCheck === "always" || (options.quickCheck === "auto" && walLeftOver)) {

@@ -75,6 +75,21 @@ describe("sqlite: damaged and foreign databases", () => {
     old.close()
   })
 
+  it("says so when a database lacks sitecache's application id, rather than blaming its format version", async () => {
+    const dir = scratch()
+    await filledCache(dir, 3)
+    const db = new Database(join(dir, "cache.db"))
+    db.pragma("application_id = 0")
+    db.close()
+    const warnings: string[] = []
+    const cache = await createSqliteCache({ dir, onWarning: (message) => warnings.push(message) })
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(
+      /aside .*because it is not marked as a sitecache database \(format version 1, \d+ schema objects\)/,
+    )
+    await cache.close()
+  })
+
   it("moves a file that is not a database aside", async () => {
     const dir = scratch()
     writeFileSync(join(dir, "cache.db"), "this is not a database, but a text file long enough to have a header".repeat(100))
