@@ -243,7 +243,7 @@ export async function inspect(
           : live.uses.get(entry.prefix) === "build records"
             ? "(build record)"
             : manifestPrefixes.has(entry.prefix)
-              ? "(not used by the last build)"
+              ? "(not a document of the last build)"
               : ""),
     ])
     for (const line of table(["size", "key", "document"], rows)) print(io, line)
