@@ -75,6 +75,8 @@ export interface ChildSpec {
    * untimed cold build first.
    */
   readonly pairSitecache?: BackendName
+  /** Warm builds (and their pairs), when more than `repeat`: the comparisons the suite is for take more samples. */
+  readonly warmRepeat?: number
   /**
    * Keep the output folder between builds, so that a build rewrites only the
    * pages that changed and checks the others (`stat`) as `blog` does; default:
@@ -511,12 +513,13 @@ async function peerRuns(peer: NonNullable<Config["peer"]>): Promise<{ cold: numb
     cold.push(first.ms)
     coldMisses = first.misses
   }
-  for (let r = -WARMUP; r < spec.repeat; r++) {
+  const warmRepeat = Math.max(spec.repeat, spec.warmRepeat ?? 0)
+  for (let r = -WARMUP; r < warmRepeat; r++) {
     const next = await peerBuild(peer, "warm")
     if (r < 0) continue
     warm.push(next.ms)
     warmHits = Math.min(r === 0 ? Number.POSITIVE_INFINITY : warmHits, next.hits)
-    if (r === spec.repeat - 1) keepOutputs(next.result)
+    if (r === warmRepeat - 1) keepOutputs(next.result)
     await pairFloor()
     await pairSitecache()
   }
