@@ -81,13 +81,12 @@ export interface ResolvedCacheConfig {
   readonly name?: string
 }
 
-/** What `createCache` hands a backend's `createStore` besides the configuration. */
-export interface StoreContext {
-  /** Where the store's own warnings go (a damaged database moved aside, say): `createCache`'s `onWarning`. */
-  readonly onWarning?: (message: string, cause: unknown) => void
-  /** The clock of `createCache`'s options (access times, expiry). */
-  readonly clock?: () => number
-}
+/**
+ * What `createCache` hands a backend's `createStore` besides the configuration:
+ * its own `onWarning` (where a store's warnings go: a damaged database moved
+ * aside, say) and `clock`.
+ */
+export type StoreContext = Pick<StoreCacheOptions, "onWarning" | "clock">
 
 /** What a backend package exports for `createCache`. */
 export interface BackendModule {
