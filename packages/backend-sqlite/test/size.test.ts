@@ -10,6 +10,16 @@ import { scratch } from "./helpers.js"
 
 const KiB = 1024
 
+/** A cache of `dir` under key prefix `v1`, holding two entries of 1,000 characters. */
+async function twoEntriesUnderV1(dir: string) {
+  const cache = await createSqliteCache({ dir, keyPrefix: "v1" })
+  await cache.putMany([
+    ["a", "x".repeat(1000)],
+    ["b", "y".repeat(1000)],
+  ])
+  return cache
+}
+
 describe("sqlite: size, age and orphans", () => {
   it("evicts the least recently used entries past maxSize, reads counting as use", async () => {
     const dir = scratch()
@@ -48,11 +58,7 @@ describe("sqlite: size, age and orphans", () => {
 
   it("counts entries of older key prefixes as orphaned, and prune({ orphans }) removes them", async () => {
     const dir = scratch()
-    const cache = await createSqliteCache({ dir, keyPrefix: "v1" })
-    await cache.putMany([
-      ["a", "x".repeat(1000)],
-      ["b", "y".repeat(1000)],
-    ])
+    const cache = await twoEntriesUnderV1(dir)
     cache.setKeyPrefix("v2")
     await cache.put("a", "new")
     const info = await cache.inspect()
@@ -69,11 +75,7 @@ describe("sqlite: size, age and orphans", () => {
 
   it("counts orphans from an index by prefix, which a database made without it gets when opened for writing", async () => {
     const dir = scratch()
-    const cache = await createSqliteCache({ dir, keyPrefix: "v1" })
-    await cache.putMany([
-      ["a", "x".repeat(1000)],
-      ["b", "y".repeat(1000)],
-    ])
+    const cache = await twoEntriesUnderV1(dir)
     await cache.close()
     const plan = (db: Database.Database) =>
       (
