@@ -32,7 +32,15 @@ function walk(value: unknown, seen: Set<object>, depth: number): KeyPart {
       const fn = value as (...args: never[]) => unknown
       const props = Object.keys(fn)
       if (props.length === 0) return fn
-      return { function: fn, props: walkRecord(fn as unknown as Record<string, unknown>, props, seen, depth) }
+      // A function's own properties can lead back to it (`fn.default = fn`, Eleventy's `HtmlBasePlugin`).
+      if (seen.has(fn)) return "[cycle]"
+      if (depth >= MAX_DEPTH) return "[deep]"
+      seen.add(fn)
+      try {
+        return { function: fn, props: walkRecord(fn as unknown as Record<string, unknown>, props, seen, depth) }
+      } finally {
+        seen.delete(fn)
+      }
     }
   }
   if (value === null) return null
