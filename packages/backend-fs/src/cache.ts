@@ -8,8 +8,10 @@ import {
   BadOptionError,
   CacheFaultError,
   type CacheInfo,
+  CacheNotFoundError,
   ClosedError,
   CorruptEntryError,
+  DEFAULT_MAX_SIZE,
   describeCause,
   type KeyLike,
   parseDuration,
@@ -19,13 +21,15 @@ import {
   type StoreCacheOptions,
   type StoreContext,
 } from "@sitecache/core"
+import { nodeFileSystem } from "./file-system.js"
+import { ROOT_NAME } from "./layout.js"
 import { checkDir, checkFsBackendOptions, checkMaxSize, type FsBackendOptions } from "./options.js"
 import { type EntryWriteStream, FsStore, type OpenForReadOptions } from "./store.js"
 
 export interface FsCacheOptions extends Omit<StoreCacheOptions, "ttl">, FsBackendOptions {
   /** Cache directory. Default `node_modules/.cache/sitecache` below the current directory. */
   readonly dir?: string
-  /** Size bound: `"500 MB"` or bytes. Least recently used entries are removed past it. Default: unbounded. */
+  /** Size bound: `"500 MB"` or bytes. Least recently used entries are removed past it. Default 1 GiB (`DEFAULT_MAX_SIZE`). */
   readonly maxSize?: string | number
   /** Default time to live of every entry: `"30d"` or ms. Default: none. */
   readonly ttl?: string | number
@@ -207,7 +211,7 @@ export async function createFsCache(options: FsCacheOptions = {}): Promise<FsCac
   const backend = checkFsBackendOptions({ fsync, tempMaxAge, fileSystem }, "", false)
   const store = new FsStore({
     dir: dir === undefined ? join(process.cwd(), "node_modules", ".cache", "sitecache") : resolve(checkDir(dir)),
-    ...(maxSize === undefined ? {} : { maxSize: parseSize(maxSize) }),
+    maxSize: maxSize === undefined ? DEFAULT_MAX_SIZE : parseSize(maxSize),
     readOnly: cacheOptions.mode === "read-only",
     ...(cacheOptions.clock === undefined ? {} : { clock: cacheOptions.clock }),
     ...backend,
@@ -215,13 +219,23 @@ export async function createFsCache(options: FsCacheOptions = {}): Promise<FsCac
   return new FsCache(store, { ...cacheOptions, ...(ttl === undefined ? {} : { ttl: parseDuration(ttl) }) })
 }
 
-/** The store behind `createCache({ backend: "fs" })`; backend options come from `config.fs`. */
+/**
+ * The store behind `createCache({ backend: "fs" })`; backend options come from
+ * `config.fs`. With `context.create` false, a directory without a cache
+ * (no `fs-v1` in it) is `CacheNotFoundError`, and nothing is created.
+ */
 export function createStore(config: ResolvedCacheConfig, context: StoreContext = {}): FsStore {
   const backend = checkFsBackendOptions(config.fs ?? {}, "fs.", true)
-  const maxSize = checkMaxSize(config.maxSize)
+  const maxSize = checkMaxSize(config.maxSize) ?? DEFAULT_MAX_SIZE
+  const dir = checkDir(config.dir)
+  if (context.create === false) {
+    const root = join(resolve(dir), ROOT_NAME)
+    const stat = (backend.fileSystem ?? nodeFileSystem).statSync(root, { throwIfNoEntry: false })
+    if (stat?.isDirectory() !== true) throw new CacheNotFoundError("fs", root)
+  }
   return new FsStore({
-    dir: checkDir(config.dir),
-    ...(maxSize === undefined ? {} : { maxSize }),
+    dir,
+    maxSize,
     readOnly: config.mode === "read-only",
     ...(context.clock === undefined ? {} : { clock: context.clock }),
     ...backend,

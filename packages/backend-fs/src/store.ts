@@ -45,6 +45,7 @@ import {
   type Store,
   type StoredEntry,
   type StoreStats,
+  type SweepOptions,
 } from "@sitecache/core"
 import { errorCode, type FileSystem, isLinkUnsupported, isMissing, nodeFileSystem } from "./file-system.js"
 import { decodeIndex, encodeIndex } from "./index-file.js"
@@ -314,17 +315,7 @@ export class FsStore implements Store {
     this.#evictionError = undefined
     if (this.#dirty || this.#pending.size > 0) {
       const view = this.#freshView()
-      // Merge what other processes persisted since this one last read or wrote the index.
-      const onDisk = this.#indexChanged() ? this.#readIndex() : undefined
-      if (onDisk !== undefined) {
-        for (const [rel, record] of view.entries) {
-          const stored = onDisk.get(rel)
-          if (stored === undefined) continue
-          record.accessed = Math.max(record.accessed, stored.accessed)
-          record.hits = Math.max(record.hits, stored.hits)
-          if (record.expires < 0) record.expires = stored.expires
-        }
-      }
+      this.#mergeIndex(view)
       for (const [rel, touch] of this.#pending) {
         const record = view.get(rel)
         if (record === undefined) continue
@@ -409,6 +400,30 @@ export class FsStore implements Store {
     }
     this.#removeEmptyDirectories()
     this.clean()
+    return { removedCount, removedSize }
+  }
+
+  /**
+   * Remove entries of every prefix but `keep` that nobody read or wrote since
+   * `unusedSince` (by the index's access times, this process's reads, and
+   * file times for entries nobody has read), then empty directories. Lists
+   * directories; reads no entry.
+   */
+  sweep(options: SweepOptions): PruneResult {
+    const view = this.#freshView()
+    // Another process may have read an entry since this one loaded the index: its reads count.
+    this.#mergeIndex(view)
+    const keep = new Set(options.keep.map((prefix) => prefix.hex))
+    let removedCount = 0
+    let removedSize = 0
+    for (const [rel, record] of [...view.entries]) {
+      if (keep.has(prefixOf(rel)) || this.#lastAccess(rel, record) >= options.unusedSince) continue
+      if (this.#removeEntry(rel)) {
+        removedCount++
+        removedSize += record.size
+      }
+    }
+    if (removedCount > 0) this.#removeEmptyDirectories()
     return { removedCount, removedSize }
   }
 
@@ -812,6 +827,19 @@ export class FsStore implements Store {
         this.#evictionError ??= error
         return
       }
+    }
+  }
+
+  /** Merge into `view` the access times other processes persisted since this one last read or wrote the index. */
+  #mergeIndex(view: View): void {
+    const onDisk = this.#indexChanged() ? this.#readIndex() : undefined
+    if (onDisk === undefined) return
+    for (const [rel, record] of view.entries) {
+      const stored = onDisk.get(rel)
+      if (stored === undefined) continue
+      record.accessed = Math.max(record.accessed, stored.accessed)
+      record.hits = Math.max(record.hits, stored.hits)
+      if (record.expires < 0) record.expires = stored.expires
     }
   }
 

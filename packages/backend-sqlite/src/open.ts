@@ -2,10 +2,13 @@
  * Opening the SQLite backend: from a `createCache` configuration
  * (`createStore`), or from typed options (`createSqliteCache`).
  */
+import { existsSync } from "node:fs"
 import { isAbsolute, join, resolve } from "node:path"
 import {
   BadOptionError,
   type Cache,
+  CacheNotFoundError,
+  DEFAULT_MAX_SIZE,
   type EntryId,
   type ResolvedCacheConfig,
   type Store,
@@ -76,16 +79,19 @@ export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<
 /**
  * For `createCache({ backend: "sqlite", dir, maxSize, sqlite: { path, busyTimeout, quickCheck } })`.
  * The database is `<dir>/cache.db` unless `sqlite.path` names another file.
+ * With `context.create` false, a missing file is `CacheNotFoundError` (before
+ * `better-sqlite3` is loaded), and nothing is created.
  */
-export function createStore(config: ResolvedCacheConfig, context: StoreContext = {}): Promise<Store> {
+export async function createStore(config: ResolvedCacheConfig, context: StoreContext = {}): Promise<Store> {
   const sqlite = checkSqliteOptions(config.sqlite ?? {}, "sqlite.")
   const path = sqlite.path === undefined ? join(config.dir, "cache.db") : resolve(config.root, sqlite.path)
+  if (context.create === false && !existsSync(path)) throw new CacheNotFoundError("sqlite", path)
   return openSqliteStore({
     path,
     pathOption: sqlite.path === undefined ? "dir" : "sqlite.path",
     readOnly: config.mode === "read-only",
     root: config.root,
-    ...(config.maxSize === undefined ? {} : { maxSize: config.maxSize }),
+    maxSize: config.maxSize ?? DEFAULT_MAX_SIZE,
     ...(sqlite.busyTimeout === undefined ? {} : { busyTimeout: sqlite.busyTimeout }),
     ...(sqlite.quickCheck === undefined ? {} : { quickCheck: sqlite.quickCheck }),
     ...(context.clock === undefined ? {} : { clock: context.clock }),
@@ -96,7 +102,7 @@ export function createStore(config: ResolvedCacheConfig, context: StoreContext =
 export interface SqliteCacheOptions extends StoreCacheOptions, SqliteOptions {
   /** Cache directory: the database is `<dir>/cache.db`. Default `node_modules/.cache/sitecache` under the current directory. */
   readonly dir?: string
-  /** Evict least recently used entries past this size: bytes, or `"500 MB"`. Default: no bound. */
+  /** Evict least recently used entries past this size: bytes, or `"500 MB"`. Default 1 GiB (`DEFAULT_MAX_SIZE`). */
   readonly maxSize?: number | string
 }
 
@@ -127,7 +133,7 @@ export async function createSqliteCache(options: SqliteCacheOptions = {}): Promi
     path: file,
     pathOption: sqlite.path === undefined ? "dir" : "path",
     readOnly: cacheOptions.mode === "read-only",
-    ...(bytes === undefined ? {} : { maxSize: bytes }),
+    maxSize: bytes ?? DEFAULT_MAX_SIZE,
     ...(sqlite.busyTimeout === undefined ? {} : { busyTimeout: sqlite.busyTimeout }),
     ...(sqlite.quickCheck === undefined ? {} : { quickCheck: sqlite.quickCheck }),
     ...(cacheOptions.clock === undefined ? {} : { clock: cacheOptions.clock }),

@@ -41,6 +41,7 @@ import {
   type Store,
   type StoredEntry,
   type StoreStats,
+  type SweepOptions,
 } from "@sitecache/core"
 import { isBusyError, isCorruptError, moveAside, type OpenedDatabase, quickCheck } from "./database.js"
 import type { Database, Statement } from "./load.js"
@@ -505,6 +506,31 @@ export class SqliteStore implements Store {
       return result
     }
     return pruned instanceof Promise ? pruned.then(finish) : finish(pruned)
+  }
+
+  /**
+   * Remove the entries of every prefix but `keep` whose access record is older
+   * than `unusedSince`: one pass over the access table (three integers a row)
+   * and a lookup by id of each candidate; no value is read.
+   */
+  sweep(options: SweepOptions): PruneResult | Promise<PruneResult> {
+    const swept = this.#write(0, (): PruneResult => {
+      this.#writeTouched()
+      const keep = options.keep.map((prefix) => prefix.bytes)
+      const sizes = this.#db
+        .prepare(
+          `DELETE FROM entries WHERE id IN (SELECT entry FROM access WHERE accessed < ?) AND prefix NOT IN (${keep.map(() => "?").join(", ")}) RETURNING size`,
+        )
+        .pluck()
+        .all(options.unusedSince, ...keep) as number[]
+      return { removedCount: sizes.length, removedSize: sum(sizes) }
+    })
+    const finish = (result: PruneResult): PruneResult => {
+      this.#commit()
+      if (result.removedCount > 0) this.#db.pragma("incremental_vacuum")
+      return result
+    }
+    return swept instanceof Promise ? swept.then(finish) : finish(swept)
   }
 
   async *entries(): AsyncIterable<StoredEntry> {

@@ -21,6 +21,7 @@ import { persist } from "./groups/persist.js"
 import { prefixes } from "./groups/prefixes.js"
 import { putIfAbsent } from "./groups/put-if-absent.js"
 import { roundTrip } from "./groups/round-trip.js"
+import { sweep } from "./groups/sweep.js"
 import { ttl } from "./groups/ttl.js"
 import { unserializable } from "./groups/unserializable.js"
 import { type ConformanceTarget, createHarness } from "./target.js"
@@ -52,5 +53,6 @@ export function runConformance(target: ConformanceTarget): void {
   corrupt(h)
   clear(h, capabilities)
   modes(h)
+  sweep(h, capabilities)
   if (capabilities.persistent) persist(h)
 }

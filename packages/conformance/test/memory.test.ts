@@ -10,7 +10,8 @@ runConformance({
   location: () => `memory-${next++}`,
   open: async ({ location, ...options }) => {
     let store = stores.get(location)
-    if (store === undefined) stores.set(location, (store = new MemoryStore()))
+    // The first cache's clock is the store's (what its access times, and so `sweep`, go by).
+    if (store === undefined) stores.set(location, (store = new MemoryStore(options.clock ? { clock: options.clock } : {})))
     return new StoreCache(store, options)
   },
   dispose: (location) => void stores.delete(location),

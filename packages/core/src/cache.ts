@@ -11,6 +11,7 @@ import { decodeEntry, encodeEntry, FORMAT_VERSION, readEntryHeader } from "./ent
 import { BadOptionError, CacheFaultError, ClosedError, CorruptEntryError, describeCause, SitecacheError } from "./errors.js"
 import { type Key, type KeyLike, key, toKey } from "./key.js"
 import type { EntryId, EntryMeta, PruneOptions, PruneResult, Store } from "./store.js"
+import { DEFAULT_MAX_IDLE } from "./sweep.js"
 import type { Cache, CacheInfo, CacheMode, PutOptions } from "./types.js"
 
 export interface StoreCacheOptions {
@@ -31,6 +32,12 @@ export interface StoreCacheOptions {
   readonly compressAbove?: number
   /** Initial key prefix (see `setKeyPrefix`). */
   readonly keyPrefix?: string | Uint8Array
+  /**
+   * Entries nobody read or wrote for this many ms are removed at the end of a
+   * build (`finishBuild`, at most once a day; see sweep.ts); `false` never.
+   * Default a week.
+   */
+  readonly maxIdle?: number | false
   /** Clock in ms since the epoch; injectable for TTL tests. */
   readonly clock?: () => number
   /** Where warnings go. Default: `process.emitWarning`. */
@@ -69,6 +76,8 @@ export class StoreCache implements Cache {
   readonly mode: CacheMode
   readonly strict: boolean
   readonly codec: Codec
+  /** See `StoreCacheOptions.maxIdle`. */
+  readonly maxIdle: number | false
   #name: string
   #ttl: number | undefined
   #secret: Uint8Array | undefined
@@ -105,6 +114,7 @@ export class StoreCache implements Cache {
     this.#secret = checkSecret("secret", options.secret)
     this.#maxEntrySize = checkNonNegative("maxEntrySize", options.maxEntrySize) ?? DEFAULT_MAX_ENTRY_SIZE
     this.#compressAbove = checkNonNegative("compressAbove", options.compressAbove)
+    this.maxIdle = options.maxIdle === false ? false : (checkNonNegative("maxIdle", options.maxIdle) ?? DEFAULT_MAX_IDLE)
     this.#clock = options.clock ?? Date.now
     this.#onWarning = options.onWarning ?? ((message) => process.emitWarning(message, { type: "SitecacheWarning" }))
     this.#prefix = derivePrefix(this.codec, checkPrefix(options.keyPrefix ?? ""))
@@ -290,6 +300,31 @@ export class StoreCache implements Cache {
     if (!this.store.prune) throw new BadOptionError("backend", `${this.#name} cannot \`prune\``)
     if (this.mode === "read-only") return { removedCount: 0, removedSize: 0 }
     return this.store.prune({ ...options, prefix: this.#prefix, now: this.#clock() })
+  }
+
+  /**
+   * Remove the entries, of every prefix but `keep` (user prefixes, as given
+   * to `setKeyPrefix`), that nobody read or wrote for `maxIdle` ms. Returns
+   * `undefined` when the store cannot (`Store.sweep`) or the cache is
+   * read-only. A fault fails open, like a `put`.
+   */
+  async sweep(options: { maxIdle: number; keep?: readonly (string | Uint8Array)[] }): Promise<PruneResult | undefined> {
+    this.#open("sweep")
+    const maxIdle = checkNonNegative("maxIdle", options.maxIdle)
+    if (maxIdle === undefined) throw new BadOptionError("maxIdle", "`sweep` needs a number of ms")
+    if (!this.store.sweep || this.mode === "read-only") return undefined
+    const keep = (options.keep ?? []).map((prefix) => derivePrefix(this.codec, checkPrefix(prefix)))
+    try {
+      return await this.store.sweep({ unusedSince: this.#clock() - maxIdle, keep })
+    } catch (error) {
+      this.#fault("sweep", error)
+      return undefined
+    }
+  }
+
+  /** The cache's clock, ms since the epoch: what TTLs, access times and sweeps go by. */
+  now(): number {
+    return this.#clock()
   }
 
   /** Warm the local tiers (composite stores); returns how many entries were copied. */

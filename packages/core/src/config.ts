@@ -10,6 +10,7 @@ import { StoreCache, type StoreCacheOptions } from "./cache.js"
 import { BackendMissingError, BadOptionError } from "./errors.js"
 import { MemoryStore, NullStore } from "./memory.js"
 import type { Store } from "./store.js"
+import { DEFAULT_MAX_IDLE } from "./sweep.js"
 import type { CacheMode } from "./types.js"
 
 export type BackendName = "memory" | "fs" | "sqlite" | "redis" | "null"
@@ -48,10 +49,19 @@ export interface CacheConfig {
   readonly dir?: string
   /** Project root, for the default `dir` and project-relative paths. Default `process.cwd()`. */
   readonly root?: string
-  /** Size bound, `"500 MB"` or bytes. */
+  /**
+   * Size bound, `"500 MB"` or bytes: least recently used entries are evicted
+   * past it. Default `DEFAULT_MAX_SIZE` (1 GiB) for the fs and SQLite
+   * backends, 256 MiB for memory; Redis goes by the server's `maxmemory`.
+   */
   readonly maxSize?: string | number
   /** Default time to live, `"30d"` or ms. */
   readonly ttl?: string | number
+  /**
+   * Entries nobody read or wrote for this long (`"7d"` or ms) are removed at
+   * the end of a build, at most once a day; `false` never. Default a week.
+   */
+  readonly maxIdle?: string | number | false
   readonly strict?: boolean
   readonly redis?: RedisConfig
   readonly sqlite?: Readonly<Record<string, unknown>>
@@ -69,8 +79,11 @@ export interface ResolvedCacheConfig {
   readonly mode: ConfigMode
   readonly dir: string
   readonly root: string
+  /** As set; each backend applies its own default (`DEFAULT_MAX_SIZE` for fs and SQLite). */
   readonly maxSize?: number
   readonly ttl?: number
+  /** For the cache, not the store (see `StoreCacheOptions.maxIdle`); `normalizeCacheConfig` always sets it. */
+  readonly maxIdle?: number | false
   readonly strict: boolean
   readonly redis?: RedisConfig
   readonly sqlite?: Readonly<Record<string, unknown>>
@@ -84,16 +97,34 @@ export interface ResolvedCacheConfig {
 /**
  * What `createCache` hands a backend's `createStore` besides the configuration:
  * its own `onWarning` (where a store's warnings go: a damaged database moved
- * aside, say) and `clock`.
+ * aside, say) and `clock`, and `create`.
  */
-export type StoreContext = Pick<StoreCacheOptions, "onWarning" | "clock">
+export interface StoreContext extends Pick<StoreCacheOptions, "onWarning" | "clock"> {
+  /**
+   * `false`: open only a cache that exists. A backend whose cache is missing
+   * (no directory, no database file) throws `CacheNotFoundError` and creates
+   * nothing. A backend with nothing to create (Redis) ignores it. Default `true`.
+   */
+  readonly create?: boolean
+}
+
+/**
+ * The size bound of a local cache (fs, SQLite) when `maxSize` is not set:
+ * 1 GiB. Rendered pages are 5 to 50 KiB, so it holds a 10,000-page site's
+ * entries a few times over (a few generations of keys between sweeps), and a
+ * CI cache of that size restores in seconds and leaves room for several
+ * branches in GitHub's 10 GB per repository.
+ */
+export const DEFAULT_MAX_SIZE = 1024 ** 3
 
 /** What a backend package exports for `createCache`. */
 export interface BackendModule {
   createStore(config: ResolvedCacheConfig, context?: StoreContext): Store | Promise<Store>
 }
 
-export interface CreateCacheOptions extends Pick<StoreCacheOptions, "clock" | "onWarning" | "codec"> {
+export interface CreateCacheOptions
+  extends Pick<StoreCacheOptions, "clock" | "onWarning" | "codec">,
+    Pick<StoreContext, "create"> {
   /** Extra places to resolve backend packages from (a file URL or path), e.g. `import.meta.url`. */
   readonly resolveFrom?: string | URL | readonly (string | URL)[]
   /** Open tiers: given the stores of `backend` (fastest first), return one store. */
@@ -107,6 +138,7 @@ const CONFIG_KEYS = new Set([
   "root",
   "maxSize",
   "ttl",
+  "maxIdle",
   "strict",
   "redis",
   "sqlite",
@@ -228,6 +260,12 @@ export function normalizeCacheConfig(config: CacheConfig = {}): ResolvedCacheCon
     strict: config.strict ?? false,
     ...(config.maxSize === undefined ? {} : { maxSize: parseSize(config.maxSize) }),
     ...(config.ttl === undefined ? {} : { ttl: parseDuration(config.ttl) }),
+    maxIdle:
+      config.maxIdle === false
+        ? false
+        : config.maxIdle === undefined
+          ? DEFAULT_MAX_IDLE
+          : parseDuration(config.maxIdle, "maxIdle"),
     ...(config.redis === undefined ? {} : { redis: config.redis }),
     ...(config.sqlite === undefined ? {} : { sqlite: config.sqlite }),
     ...(config.fs === undefined ? {} : { fs: config.fs }),
@@ -263,12 +301,16 @@ async function openStore(name: BackendName, config: ResolvedCacheConfig, options
       return new NullStore()
     case "memory": {
       const maxSize = config.memory?.maxSize ?? (Array.isArray(config.backend) ? undefined : config.maxSize)
-      return new MemoryStore(maxSize === undefined ? {} : { maxSize })
+      return new MemoryStore({
+        ...(maxSize === undefined ? {} : { maxSize }),
+        ...(options.clock === undefined ? {} : { clock: options.clock }),
+      })
     }
     default:
       return (await loadBackend(name, config, options)).createStore(config, {
         ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
         ...(options.clock === undefined ? {} : { clock: options.clock }),
+        ...(options.create === undefined ? {} : { create: options.create }),
       })
   }
 }
@@ -288,6 +330,7 @@ export async function createCache(config: CacheConfig = {}, options: CreateCache
     mode: resolved.mode === "off" ? "read-write" : resolved.mode,
     strict: resolved.strict,
     ...(resolved.ttl === undefined ? {} : { ttl: resolved.ttl }),
+    ...(resolved.maxIdle === undefined ? {} : { maxIdle: resolved.maxIdle }),
     ...(secret === undefined ? {} : { secret }),
     ...(resolved.keyPrefix === undefined ? {} : { keyPrefix: resolved.keyPrefix }),
     ...(resolved.name === undefined ? {} : { name: resolved.name }),

@@ -14,6 +14,7 @@ export type ErrorCode =
   | "SITECACHE_FAULT"
   | "SITECACHE_CLOSED"
   | "SITECACHE_UNSUPPORTED"
+  | "SITECACHE_NOT_FOUND"
 
 /** Base class of every error sitecache throws. */
 export class SitecacheError extends Error {
@@ -89,6 +90,22 @@ export class CacheFaultError extends SitecacheError {
     super("SITECACHE_FAULT", `sitecache: ${backend}: \`${operation}\` failed: ${describeCause(cause)}`, { cause })
     this.backend = backend
     this.operation = operation
+  }
+}
+
+/**
+ * No cache exists where a backend was asked to open one without creating it
+ * (`createCache(config, { create: false })`: what `sitecache inspect` does).
+ * Nothing was created.
+ */
+export class CacheNotFoundError extends SitecacheError {
+  readonly backend: string
+  /** Where the cache was looked for: a directory or a file. */
+  readonly location: string
+  constructor(backend: string, location: string) {
+    super("SITECACHE_NOT_FOUND", `sitecache: no ${backend} cache at ${location}`)
+    this.backend = backend
+    this.location = location
   }
 }
 

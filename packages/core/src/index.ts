@@ -9,6 +9,7 @@ export {
   type ConfigMode,
   type CreateCacheOptions,
   createCache,
+  DEFAULT_MAX_SIZE,
   normalizeCacheConfig,
   parseDuration,
   parseSize,
@@ -32,6 +33,7 @@ export {
   BadKeyError,
   BadOptionError,
   CacheFaultError,
+  CacheNotFoundError,
   ClosedError,
   CorruptEntryError,
   describeCause,
@@ -86,8 +88,10 @@ export {
   type RunSummary,
   readManifest,
   readRuns,
+  readSweep,
   readTools,
   runsKey,
+  sweepKey,
   toolsKey,
 } from "./runs.js"
 export type {
@@ -100,6 +104,8 @@ export type {
   StoredEntry,
   StoreOwner,
   StoreStats,
+  SweepOptions,
 } from "./store.js"
+export { DEFAULT_MAX_IDLE, SWEEP_INTERVAL, type SweepRecord, type SweepResult } from "./sweep.js"
 export { createTieredStore, TieredStore, type TieredStoreOptions } from "./tiered.js"
 export type { Cache, CacheInfo, CacheMode, PutOptions } from "./types.js"

@@ -8,12 +8,14 @@
 import { StoreCache, type StoreCacheOptions } from "./cache.js"
 import { BadOptionError } from "./errors.js"
 import { Key } from "./key.js"
-import type { EntryId, EntryMeta, PruneOptions, PruneResult, Store, StoreStats } from "./store.js"
+import type { EntryId, EntryMeta, PruneOptions, PruneResult, Store, StoreStats, SweepOptions } from "./store.js"
 import type { Cache } from "./types.js"
 
 export interface MemoryStoreOptions {
   /** Upper bound of bytes held; least recently used entries are evicted past it. Default 256 MiB. */
   readonly maxSize?: number
+  /** Clock of access times (what `sweep` goes by), ms since the epoch. Default `Date.now`. */
+  readonly clock?: () => number
 }
 
 interface MemoryEntry {
@@ -23,7 +25,7 @@ interface MemoryEntry {
   accessed: number
 }
 
-const DEFAULT_MAX_SIZE = 256 * 1024 * 1024
+const DEFAULT_MEMORY_SIZE = 256 * 1024 * 1024
 
 function slot(id: EntryId): string {
   return id.prefix.hex + id.key.hex
@@ -36,12 +38,14 @@ export class MemoryStore implements Store {
   #entries = new Map<string, MemoryEntry>()
   #size = 0
   #evictions = 0
+  readonly #clock: () => number
 
   constructor(options: MemoryStoreOptions = {}) {
-    const maxSize = options.maxSize ?? DEFAULT_MAX_SIZE
+    const maxSize = options.maxSize ?? DEFAULT_MEMORY_SIZE
     if (typeof maxSize !== "number" || !(maxSize > 0))
       throw new BadOptionError("maxSize", `expected bytes > 0, got ${String(maxSize)}`)
     this.maxSize = maxSize
+    this.#clock = options.clock ?? Date.now
   }
 
   get(id: EntryId): Uint8Array | undefined {
@@ -50,7 +54,7 @@ export class MemoryStore implements Store {
     if (entry === undefined) return undefined
     this.#entries.delete(name)
     this.#entries.set(name, entry)
-    entry.accessed = Date.now()
+    entry.accessed = this.#clock()
     // A copy: a decoded value's byte arrays are views of the bytes it was read from, and a caller that
     // changes them must not change (and so corrupt) the entry held here.
     return Uint8Array.prototype.slice.call(entry.bytes)
@@ -72,7 +76,7 @@ export class MemoryStore implements Store {
       prefix: id.prefix,
       bytes: Uint8Array.prototype.slice.call(bytes),
       expires: meta.expires,
-      accessed: Date.now(),
+      accessed: this.#clock(),
     })
     this.#size += bytes.length
     this.#evictLeastRecentlyUsed(this.maxSize)
@@ -133,6 +137,19 @@ export class MemoryStore implements Store {
       this.#evictLeastRecentlyUsed(options.maxSize)
       removedCount += before.count - this.#entries.size
       removedSize += before.size - this.#size
+    }
+    return { removedCount, removedSize }
+  }
+
+  sweep(options: SweepOptions): PruneResult {
+    let removedCount = 0
+    let removedSize = 0
+    for (const [name, entry] of [...this.#entries]) {
+      if (entry.accessed >= options.unusedSince || options.keep.some((prefix) => prefix.equals(entry.prefix))) continue
+      this.#entries.delete(name)
+      this.#size -= entry.bytes.length
+      removedCount++
+      removedSize += entry.bytes.length
     }
     return { removedCount, removedSize }
   }

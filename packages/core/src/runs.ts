@@ -10,7 +10,8 @@
  *   recorded of them (`previous`), so `explain` can say which part changed.
  *   That costs one extra record per changed document, never a second full
  *   manifest (except after a cold build, where every document missed);
- * - the list of tools that recorded builds, so `sitecache` finds them.
+ * - the list of tools that recorded builds, so `sitecache` finds them;
+ * - what the automatic sweep removed (sweep.ts), which `finishBuild` runs.
  *
  * A build that missed nothing and saw the same documents under the same keys
  * and dependency hashes as the stored manifest (its digest says so) does not
@@ -30,6 +31,7 @@
 import type { StoreCache } from "./cache.js"
 import { type KeyPart, key } from "./key.js"
 import type { BuildStats, DocumentRecord } from "./memo.js"
+import { type SweepRecord, type SweepResult, sweepIfDue } from "./sweep.js"
 import type { Cache } from "./types.js"
 
 export const MAX_RUNS = 50
@@ -58,6 +60,8 @@ export interface RunSummary {
   readonly keyPrefix?: string
   /** Digest of the documents this build recorded (paths, keys, dependency hashes), as its manifest carries. */
   readonly manifest?: string
+  /** What the sweep at the end of this build removed (entries unused for `maxIdle`); absent when none ran. */
+  readonly swept?: SweepResult
 }
 
 /** What the build before the last one recorded of the documents that missed in the last one. */
@@ -95,6 +99,11 @@ export function manifestDigestKey(tool: string) {
 /** Where the list of tools that recorded builds lives. */
 export function toolsKey() {
   return key("sitecache:tools")
+}
+
+/** Where the record of the last sweep lives (see sweep.ts). */
+export function sweepKey() {
+  return key("sitecache:sweep")
 }
 
 const recordViews = new WeakMap<Cache, Cache>()
@@ -289,6 +298,11 @@ function documentsDigest(documents: ReadonlyMap<string, DocumentRecord>, keyPref
   return key(parts).hex
 }
 
+/** What the sweeps of this cache removed, and when the last one ran; `undefined` before the first. */
+export async function readSweep(cache: Cache): Promise<SweepRecord | undefined> {
+  return buildRecords(cache).get<SweepRecord>(sweepKey())
+}
+
 /** The tools that recorded builds in this cache (`"blog"`, `"vite"`, ...), in the order they first did. */
 export async function readTools(cache: Cache): Promise<string[]> {
   return (await buildRecords(cache).get<string[]>(toolsKey())) ?? []
@@ -315,10 +329,15 @@ function previousRecords(old: StoredManifest | BuildManifest | undefined, stats:
 }
 
 /**
- * End a build: record its summary and manifest in the cache, persist, and
- * return the summary. Never throws for a cache fault (the cache fails open).
+ * End a build: sweep the entries unused for `maxIdle` when a day has passed
+ * since the last sweep (sweep.ts), record the build's summary and manifest
+ * in the cache, persist, and return the summary. Never throws for a cache
+ * fault (the cache fails open).
  */
 export async function finishBuild(cache: Cache, stats: BuildStats, tool: string): Promise<RunSummary> {
+  const records = buildRecords(cache)
+  // First, so the summary's size is the swept cache's; every entry this build used was just read or written.
+  const swept = await sweepIfDue(cache, records, sweepKey(), [RECORDS_KEY_PREFIX])
   const info = await cache.inspect()
   const last = countersAtLastFinish.get(cache) ?? { errors: 0, bytesWritten: 0 }
   const bytesWritten = info.bytesWritten ?? 0
@@ -338,8 +357,8 @@ export async function finishBuild(cache: Cache, stats: BuildStats, tool: string)
     bytesWritten: Math.max(0, bytesWritten - last.bytesWritten),
     errors: Math.max(0, info.errors - last.errors),
     ...(keyPrefix === undefined ? {} : { keyPrefix }),
+    ...(swept === undefined ? {} : { swept }),
   }
-  const records = buildRecords(cache)
   let digest: string | undefined
   if (stats.documentRecords.size > 0) {
     digest = documentsDigest(stats.documentRecords, keyPrefix)

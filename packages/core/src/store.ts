@@ -7,7 +7,7 @@
  *
  * Required: `get`, `add`, `set`, `delete`, `stats`, `clear`, `close`.
  * Optional, with fallbacks in the core: `getMany`, `addMany`, `deleteMany`,
- * `persist`, `entries`, `prune`.
+ * `persist`, `entries`, `prune`, `sweep`.
  *
  * A store may throw any error for an operational fault (ENOSPC, ECONNREFUSED,
  * a timeout): the cache counts it, warns once per cause and fails open.
@@ -53,6 +53,14 @@ export interface PruneOptions {
   readonly orphans?: boolean
   readonly prefix: Key
   readonly now: number
+}
+
+/** What `Store.sweep` removes: entries nobody read or wrote since `unusedSince`, except those of `keep`. */
+export interface SweepOptions {
+  /** ms since the epoch, by the cache's clock. */
+  readonly unusedSince: number
+  /** Prefixes whose entries stay however long they went unused (the build records'). */
+  readonly keep: readonly Key[]
 }
 
 export interface PruneResult {
@@ -103,6 +111,13 @@ export interface Store {
   /** Every stored entry, for `verify` and migrations. */
   entries?(): AsyncIterable<StoredEntry>
   prune?(options: PruneOptions): Awaitable<PruneResult>
+  /**
+   * Remove every entry, of any prefix but `keep`, that nobody read or wrote
+   * since `unusedSince` (the automatic sweep at the end of a build: see
+   * sweep.ts). Goes by the access times the store keeps, never by reading
+   * entries: it may list the store, not read it.
+   */
+  sweep?(options: SweepOptions): Awaitable<PruneResult>
   /** Warm the local tiers of a composite store. */
   prefetch?(ids: readonly EntryId[]): Awaitable<number>
 }

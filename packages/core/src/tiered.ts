@@ -22,7 +22,17 @@ import { readEntryHeader } from "./entry.js"
 import { describeCause } from "./errors.js"
 import type { Key } from "./key.js"
 import { MemoryStore } from "./memory.js"
-import type { EntryId, EntryMeta, PruneOptions, PruneResult, Store, StoredEntry, StoreOwner, StoreStats } from "./store.js"
+import type {
+  EntryId,
+  EntryMeta,
+  PruneOptions,
+  PruneResult,
+  Store,
+  StoredEntry,
+  StoreOwner,
+  StoreStats,
+  SweepOptions,
+} from "./store.js"
 import type { CacheMode } from "./types.js"
 
 export interface TieredStoreOptions {
@@ -214,6 +224,22 @@ export class TieredStore implements Store {
           )
         : undefined,
     )
+    // Swept only when every tier can be: an entry left in one tier would be read back through the others.
+    if (tiers.every((tier) => tier.sweep !== undefined)) this.sweep = (sweep) => this.#sweep(sweep)
+  }
+
+  /** Present when every tier can sweep (a Redis tier expires entries itself). */
+  readonly sweep?: (options: SweepOptions) => Promise<PruneResult>
+
+  async #sweep(options: SweepOptions): Promise<PruneResult> {
+    const results = await this.#each("sweep", (tier) => tier.sweep?.(options))
+    let removedCount = 0
+    let removedSize = 0
+    for (const result of results) {
+      removedCount += result?.removedCount ?? 0
+      removedSize += result?.removedSize ?? 0
+    }
+    return { removedCount, removedSize }
   }
 
   /** The first cache built on this store reports its faults and sets its mode. */
