@@ -4,7 +4,7 @@
  * false })`, what the `sitecache` command does), they open only a cache that
  * exists and create nothing.
  */
-import { mkdtemp, readdir, rm } from "node:fs/promises"
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createFsCache, type FsStore } from "@sitecache/backend-fs"
@@ -21,6 +21,16 @@ afterEach(async () => {
 })
 
 const resolveFrom = import.meta.url
+
+/** Every file below `root` with its size and modification time. */
+async function listing(root: string): Promise<Record<string, string>> {
+  const files: Record<string, string> = {}
+  for (const name of await readdir(root, { recursive: true })) {
+    const info = await stat(join(root, name))
+    files[name] = info.isDirectory() ? "dir" : `${info.size} ${info.mtimeMs}`
+  }
+  return files
+}
 
 function maxSizeOf(cache: StoreCache): number | undefined {
   return (cache.store as FsStore | SqliteStore).maxSize
@@ -51,6 +61,18 @@ describe.each(["fs", "sqlite"] as const)("%s", (backend) => {
       })
     }
     expect(await readdir(dir)).toEqual([])
+  })
+
+  it("reading an existing cache in read-only mode leaves every file as it was (SQLite's -wal and -shm too)", async () => {
+    const writer = await createCache({ backend, dir }, { resolveFrom })
+    await writer.put("k", "v")
+    await writer.close()
+    const before = await listing(dir)
+    const reader = await createCache({ backend, dir, mode: "read-only" }, { resolveFrom, create: false })
+    expect(await reader.get("k")).toBe("v")
+    expect((await reader.inspect()).entryCount).toBe(1)
+    await reader.close()
+    expect(await listing(dir)).toEqual(before)
   })
 
   it("with `create: false`, an existing cache opens as usual", async () => {

@@ -120,6 +120,13 @@ export interface OpenedDatabase {
   readonly unwritable?: Error
   /** Identity of the file opened, to tell whether another process already replaced it. */
   readonly file: { readonly dev: number; readonly ino: number } | undefined
+  /**
+   * Call once the connection is closed: a read-only connection to a WAL
+   * database makes its `-wal` and `-shm` files when they are missing, and
+   * only the last connection to close removes them; this removes the ones
+   * this reader made, the way SQLite does (see `releaseReader`).
+   */
+  readonly release?: () => void
 }
 
 const CORRUPT_CODES = new Set(["SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_CORRUPT_INDEX", "SQLITE_CORRUPT_SEQUENCE"])
@@ -357,9 +364,13 @@ function openForReading(Database: DatabaseConstructor, options: OpenDatabaseOpti
     return emptyInMemory(Database, unwritable)
   }
   let db: Database | undefined
+  const sidecars = existsSync(`${options.path}-wal`) || existsSync(`${options.path}-shm`)
   try {
     db = new Database(options.path, { readonly: true, fileMustExist: true, timeout: options.lockWait })
-    return usable(db) as OpenedDatabase
+    const opened = usable(db) as OpenedDatabase
+    return sidecars || opened.db !== db || unwritable !== undefined
+      ? opened
+      : { ...opened, release: () => releaseReader(Database, options.path) }
   } catch (error) {
     if (db?.open) db.close()
     const code = errorCode(error)
@@ -379,6 +390,27 @@ function openForReading(Database: DatabaseConstructor, options: OpenDatabaseOpti
     image[18] = 1
     image[19] = 1
     return usable(new Database(image, { readonly: true })) as OpenedDatabase
+  }
+}
+
+/**
+ * Remove the `-wal` and `-shm` files a read-only connection made, so that
+ * reading a cache (`sitecache inspect`, a read-only build) leaves no file
+ * behind: open the database for writing, read, close. The last connection to
+ * close a WAL database checkpoints it and removes both files; when another
+ * connection is open (a build), this one is not the last and leaves them to it.
+ * Best effort: a database locked or on a read-only disk keeps them.
+ */
+function releaseReader(Database: DatabaseConstructor, path: string): void {
+  try {
+    const db = new Database(path, { fileMustExist: true, timeout: 0 })
+    try {
+      db.prepare("SELECT count(*) FROM sqlite_master").pluck().get()
+    } finally {
+      db.close()
+    }
+  } catch {
+    // Locked, gone or unwritable: the next writer to close removes them.
   }
 }
 

@@ -167,6 +167,7 @@ export class SqliteStore implements Store {
   #clock: () => number
   #db: Database
   #file: OpenedDatabase["file"]
+  #release: OpenedDatabase["release"]
   #sql: Statements
   #readMany: (ids: readonly EntryId[]) => (Uint8Array | undefined)[]
   #batch: Batch | undefined
@@ -198,6 +199,7 @@ export class SqliteStore implements Store {
     this.#clock = options.clock ?? Date.now
     this.#db = opened.db
     this.#file = opened.file
+    this.#release = opened.release
     this.#sql = prepare(this.#db)
     this.#readMany = this.#db.transaction((ids: readonly EntryId[]) => ids.map((id) => this.#select(id)))
     this.#db.pragma("busy_timeout = 0")
@@ -567,6 +569,7 @@ export class SqliteStore implements Store {
       this.#closed = true
       if (this.#commitSoon !== undefined) clearImmediate(this.#commitSoon)
       this.#db.close()
+      this.#release?.()
     }
   }
 
