@@ -207,9 +207,12 @@ const CONFIG_HELP = [
   "Configuration, first found wins for each setting:",
   "  flags (--cache-backend, --cache-dir, --redis-url)",
   "  environment (SITECACHE_BACKEND, SITECACHE_DIR, SITECACHE_REDIS_URL, SITECACHE_SECRET)",
-  "  sitecache.config.{js,mjs,json} in the project root, or the `cache` key of a",
-  "  project config such as blog.config.json (or --config <file>)",
-  "  defaults: backend fs, dir node_modules/.cache/sitecache",
+  "  in the project root: --config <file>, else sitecache.config.{js,mjs,json}, else the",
+  "  `sitecache` key of package.json, else a *.config.json with a `cache` key (blog.config.json)",
+  "  defaults: dir node_modules/.cache/sitecache; with no backend named, the fs or sqlite cache",
+  "  found there",
+  "No command creates a cache: with none where it looks, it says so (exit code 1; 0 for clear",
+  "and prune) and how to point it at the cache.",
 ]
 
 /** The help text of one command, or of the program. */
@@ -230,8 +233,8 @@ export function helpText(command?: CommandName): string {
       "",
       ...CONFIG_HELP,
       "",
-      "Exit codes: 0 done, 1 damage found (verify), document unknown (explain) or a cache fault,",
-      "2 a usage or configuration mistake.",
+      "Exit codes: 0 done, 1 damage found (verify), document unknown (explain), no cache to look at",
+      "or a cache fault, 2 a usage or configuration mistake.",
       "Run `sitecache <command> --help` for a command's options.",
       "",
     ].join("\n")

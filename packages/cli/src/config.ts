@@ -1,17 +1,23 @@
 /**
- * Finding the cache the build uses.
+ * Finding the cache the build uses, by an explicit, documented lookup.
  *
  * Precedence, per setting: flags (`--cache-backend`, `--cache-dir`,
  * `--redis-url`), then `SITECACHE_*` environment variables (both applied by
- * core's `resolveCacheConfig`, as every adapter does), then a config file in
- * the project root (`--root`, default the current directory):
+ * core's `resolveCacheConfig`, as every adapter does), then the first
+ * configuration found in the project root (`--root`, default the current
+ * directory):
  *
- * 1. `--config <file>`: its `cache` key when it has one, else the whole file;
- * 2. `sitecache.config.js`, `.mjs` or `.json`: the whole file is the cache configuration;
- * 3. a project config, `<name>.config.json`, `.mjs` or `.js` (e.g. the blog
- *    example's `blog.config.json`) with a `cache` key. Modules are imported
- *    only when their text has a `cache:` key, and the configs of well-known
- *    tools (Vite, Eleventy, ...) never, since importing them may open the cache.
+ * 1. `--config <file>` (`.json`, `.js` or `.mjs`): its `cache` key when it has
+ *    one, else the whole file;
+ * 2. `sitecache.config.js`, `.mjs` or `.json`: the whole file (default export);
+ * 3. `package.json`: its `sitecache` key;
+ * 4. a project config `<name>.config.json` with a `cache` key (the blog
+ *    example's `blog.config.json`), by name.
+ *
+ * Only the files of 1 and 2 are ever imported: they exist for this command.
+ * A project's other configuration modules (`vite.config.js`, `eleventy.config.js`,
+ * ...) are never run, since running them may set up a build and open, or
+ * create, a cache; `--config` names one when that is wanted.
  *
  * A relative `dir` in a file or in `SITECACHE_DIR` is relative to the project
  * root (the config file's directory), as in a build; from `--cache-dir`, to the
@@ -24,6 +30,7 @@ import {
   type BackendName,
   BadOptionError,
   type CacheConfig,
+  type CacheMode,
   createCache,
   normalizeCacheConfig,
   type ResolvedCacheConfig,
@@ -35,12 +42,12 @@ import { UsageError } from "./args.js"
 export interface ConfigSource {
   /** The file read, absolute. */
   readonly file: string
-  /** `cache` when the configuration is that key of a project config. */
-  readonly key?: "cache"
+  /** The key of the file that holds the configuration (`cache`, or `sitecache` in package.json). */
+  readonly key?: "cache" | "sitecache"
 }
 
 export interface CliConfig {
-  /** Checked configuration, with the CLI's overrides (read-write, strict). */
+  /** Checked configuration, with the CLI's overrides (strict). */
   readonly resolved: ResolvedCacheConfig
   /** The configuration to open each tier with. */
   readonly config: CacheConfig
@@ -48,28 +55,44 @@ export interface CliConfig {
   readonly source?: ConfigSource
   /** The persistent tiers this command works on (one, unless `clear`/`prune` on tiers). */
   readonly backends: readonly BackendName[]
+  /** Whether a flag, the environment or a file named the backend (else it is the default, `fs`). */
+  readonly backendGiven: boolean
+  /** What was looked at, for people: the flags and variables set, and the files tried. */
+  readonly lookup: ConfigLookup
 }
 
-/** Tool configs never imported: importing them runs a build tool's setup, which may open the cache. */
-const TOOL_CONFIGS =
-  /^(vite|vitest|eleventy|\.eleventy|astro|next|nuxt|svelte|tailwind|postcss|webpack|rollup|rspack|eslint|prettier|babel|jest|playwright|biome|tsup|docusaurus|remix|gatsby-config|tsconfig|jsconfig)(\.|$)/
+export interface ConfigLookup {
+  /** The project root searched. */
+  readonly root: string
+  /** Flags that set where the cache is (`--cache-backend`, ...). */
+  readonly flags: readonly string[]
+  /** Environment variables that did (`SITECACHE_BACKEND`, ...). */
+  readonly env: readonly string[]
+}
 
 /** Redis timeouts of this command (ms), unless the configuration sets them. */
 const REDIS_PATIENCE = { commandTimeout: 10_000, connectTimeout: 5_000 } as const
 
 const SITECACHE_CONFIGS = ["sitecache.config.js", "sitecache.config.mjs", "sitecache.config.json"]
-const PROJECT_CONFIG = /^[\w.-]+\.config\.(json|mjs|js)$/
+const PROJECT_CONFIG = /^[\w.-]+\.config\.json$/
+
+async function readJson(file: string): Promise<unknown> {
+  const text = await readFile(file, "utf8")
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`)
+  }
+}
 
 async function readConfigFile(file: string): Promise<unknown> {
-  if (file.endsWith(".json")) {
-    const text = await readFile(file, "utf8")
-    try {
-      return JSON.parse(text)
-    } catch (error) {
-      throw new UsageError(`cannot read ${file}: ${(error as Error).message}`)
-    }
+  if (file.endsWith(".json")) return readJson(file)
+  let module: { default?: unknown }
+  try {
+    module = (await import(pathToFileURL(file).href)) as { default?: unknown }
+  } catch (error) {
+    throw new UsageError(`cannot load ${file}: ${(error as Error).message}`)
   }
-  const module = (await import(pathToFileURL(file).href)) as { default?: unknown }
   return module.default
 }
 
@@ -78,7 +101,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** The cache configuration in a file's value: `cache: false` means caching is off. */
-function cacheConfigOf(value: unknown, file: string, key: "cache" | undefined): CacheConfig {
+function cacheConfigOf(value: unknown, file: string, key: ConfigSource["key"]): CacheConfig {
   const config = key === undefined ? value : (value as Record<string, unknown>)[key]
   if (config === false) return { backend: "null" }
   if (!isPlainObject(config)) {
@@ -96,7 +119,7 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-/** Find and read the configuration file of a project; `undefined` when there is none. */
+/** Find and read the configuration file of a project (see the top); `undefined` when there is none. */
 export async function findConfigFile(
   root: string,
   explicit?: string,
@@ -112,28 +135,27 @@ export async function findConfigFile(
     const file = join(root, name)
     if (await exists(file)) return { config: cacheConfigOf(await readConfigFile(file), file, undefined), source: { file } }
   }
+  const pkg = join(root, "package.json")
+  if (await exists(pkg)) {
+    const value = await readJson(pkg)
+    if (isPlainObject(value) && "sitecache" in value) {
+      return { config: cacheConfigOf(value, pkg, "sitecache"), source: { file: pkg, key: "sitecache" } }
+    }
+  }
   let names: string[]
   try {
-    names = (await readdir(root)).filter((name) => PROJECT_CONFIG.test(name) && !TOOL_CONFIGS.test(name)).sort()
+    names = (await readdir(root)).filter((name) => PROJECT_CONFIG.test(name)).sort()
   } catch {
     return undefined
   }
-  // By name; for one name `.mjs`, `.js`, then `.json`, as the blog example looks them up.
-  const order = (name: string) => [".mjs", ".js", ".json"].findIndex((ext) => name.endsWith(ext))
-  const stem = (name: string) => name.replace(/\.(mjs|js|json)$/, "")
-  names.sort((a, b) => (stem(a) === stem(b) ? order(a) - order(b) : stem(a) < stem(b) ? -1 : 1))
   for (const name of names) {
     const file = join(root, name)
-    if (!name.endsWith(".json")) {
-      const text = await readFile(file, "utf8")
-      if (!/(^|[\s{,])["']?cache["']?\s*:/m.test(text)) continue
-    }
     let value: unknown
     try {
-      value = await readConfigFile(file)
-    } catch (error) {
-      if (error instanceof UsageError) throw error
-      throw new UsageError(`cannot load ${file}: ${(error as Error).message}`)
+      value = JSON.parse(await readFile(file, "utf8"))
+    } catch {
+      // Another tool's file (JSON with comments, say): not a configuration of this cache.
+      continue
     }
     if (isPlainObject(value) && "cache" in value) {
       return { config: cacheConfigOf(value, file, "cache"), source: { file, key: "cache" } }
@@ -183,6 +205,11 @@ export async function loadConfig(input: LoadConfigInput): Promise<CliConfig> {
   // The command looks at the configured backend even when builds run with the cache off.
   delete env.SITECACHE
   const merged = resolveCacheConfig({ config: base, argv, env })
+  const lookup: ConfigLookup = {
+    root,
+    flags: ["cache-backend", "cache-dir", "redis-url"].filter((name) => values[name] !== undefined).map((name) => `--${name}`),
+    env: ["SITECACHE_BACKEND", "SITECACHE_DIR", "SITECACHE_REDIS_URL"].filter((name) => Boolean(env[name])),
+  }
   // A build gives Redis 1 s per command and fails open; this command scans the
   // whole namespace and fails on a fault, so it waits longer unless told otherwise.
   const usesRedis = [merged.backend].flat().includes("redis")
@@ -213,12 +240,28 @@ export async function loadConfig(input: LoadConfigInput): Promise<CliConfig> {
     // Every entry lands in the last tier; `clear` and `prune` work on all of them.
     backends = input.allTiers ? persistent : [persistent[persistent.length - 1] as BackendName]
   }
-  return { resolved, config, backends, ...(found === undefined ? {} : { source: found.source }) }
+  return {
+    resolved,
+    config,
+    backends,
+    backendGiven: merged.backend !== undefined,
+    lookup,
+    ...(found === undefined ? {} : { source: found.source }),
+  }
 }
 
-/** Open one tier of the configured cache, strict (faults throw) and read-write. */
-export function openCache(cli: CliConfig, backend: BackendName, onWarning: (message: string) => void): Promise<StoreCache> {
-  return createCache({ ...cli.config, backend }, { resolveFrom: import.meta.url, onWarning })
+/**
+ * Open one tier of the configured cache, strict (faults throw), in `mode`,
+ * and only if it exists: a missing cache is `CacheNotFoundError`, and nothing
+ * is created.
+ */
+export function openCache(
+  cli: CliConfig,
+  backend: BackendName,
+  mode: CacheMode,
+  onWarning: (message: string) => void,
+): Promise<StoreCache> {
+  return createCache({ ...cli.config, backend, mode }, { resolveFrom: import.meta.url, onWarning, create: false })
 }
 
 /** Where a cache lives, for people: a path, or a Redis URL without its password, and namespace. */

@@ -1,22 +1,23 @@
 /**
  * `main(argv, io)`: run one `sitecache` command and return its exit code.
  *
- * Exit codes: 0 done; 1 damage found (`verify`), a document not found
- * (`explain`), a declined confirmation, or a cache fault (Redis down, disk
- * unreadable); 2 a usage or configuration mistake. Errors go to stderr as one
- * line starting with `sitecache`.
+ * Exit codes: 0 done (`clear` and `prune` also when there is no cache);
+ * 1 damage found (`verify`), a document not found (`explain`), no cache to
+ * look at (`inspect`, `verify`, `explain`), a declined confirmation, or a
+ * cache fault (Redis down, disk unreadable); 2 a usage or configuration
+ * mistake. Errors go to stderr, starting with `sitecache`.
  */
 import { readFileSync } from "node:fs"
-import { BackendMissingError, BadOptionError, SitecacheError, type StoreCache } from "@sitecache/core"
+import { BackendMissingError, BadOptionError, SitecacheError } from "@sitecache/core"
 import { type CommandName, helpText, parseCommandLine, UsageError } from "./args.js"
 import { clear } from "./commands/clear.js"
 import { explain } from "./commands/explain.js"
 import { type InspectRequest, inspect, inspectRequest } from "./commands/inspect.js"
 import { prune, pruneRequest } from "./commands/prune.js"
-import type { Target } from "./commands/target.js"
 import { verify } from "./commands/verify.js"
-import { describeLocation, loadConfig, openCache } from "./config.js"
-import type { CliIO, CommandContext } from "./output.js"
+import { loadConfig } from "./config.js"
+import { commandMode, notFoundMessage, type OpenedTarget, openTargets } from "./open.js"
+import { type CliIO, type CommandContext, printJson } from "./output.js"
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
@@ -38,19 +39,23 @@ async function run(command: CommandName, context: CommandContext): Promise<numbe
     if (!warnings.has(message)) io.stderr.write(`warning: ${message}\n`)
     warnings.add(message)
   }
-  const opened: { cache: StoreCache; target: Target }[] = []
+  const found = await openTargets(cli, commandMode(command, values), onWarning)
+  const opened: OpenedTarget[] = found.opened
   try {
-    for (const backend of cli.backends) {
-      const cache = await openCache(cli, backend, onWarning)
-      opened.push({
-        cache,
-        target: {
-          backend,
-          location: describeLocation(cache, backend, cli.resolved),
-          ...(cli.source ? { source: cli.source } : {}),
-        },
-      })
+    if (opened.length === 0) {
+      // Nothing to look at, and nothing was created: say where the command looked.
+      if (context.json) {
+        printJson(io, {
+          found: false,
+          looked: found.missing.map((error) => ({ backend: error.backend, location: error.location })),
+          config: cli.source?.file ?? null,
+        })
+      }
+      io.stderr.write(`${notFoundMessage(command, cli, found)}\n`)
+      // There is nothing to clear or prune: done. There is nothing to inspect, verify or explain: not done.
+      return command === "clear" || command === "prune" ? 0 : 1
     }
+    for (const error of found.missing) onWarning(`${error.message.replace(/^sitecache: /, "")}: skipped (nothing was created)`)
     const [first] = opened
     if (first === undefined) return 2
     switch (command) {

@@ -1,7 +1,16 @@
 /** `sitecache inspect`: what the cache holds and how recent builds used it. */
-import { formatBytes, formatMs, type RunSummary, readEntryHeader, type StoreCache } from "@sitecache/core"
+import {
+  DEFAULT_MAX_SIZE,
+  formatBytes,
+  formatMs,
+  type RunSummary,
+  readEntryHeader,
+  readSweep,
+  type StoreCache,
+  type SweepRecord,
+} from "@sitecache/core"
 import { parseCount } from "../args.js"
-import { type CommandContext, count, percent, print, printJson, shortTime, table } from "../output.js"
+import { type CommandContext, count, formatDuration, percent, print, printJson, shortTime, table } from "../output.js"
 import { Largest, livePrefixes, readToolRecords, selectTool, storedEntries } from "../scan.js"
 import type { Target } from "./target.js"
 
@@ -45,6 +54,51 @@ function summarize(runs: readonly RunSummary[]): RecentBuilds {
     total.errors += run.errors
   }
   return { builds: runs.length, ...total, hitRate: total.documents === 0 ? null : total.hits / total.documents }
+}
+
+/** How the cache is kept bounded: its size limit, and the sweep of unused entries at the end of builds. */
+export interface Limits {
+  /** Bytes past which least recently used entries are evicted; `null` where the store has none (Redis: `maxmemory`). */
+  readonly maxSize: number | null
+  /** The sweep's `maxIdle` (the last sweep's, else this command's configuration); `null` where the store cannot sweep. */
+  readonly maxIdle: number | false | null
+  /** What the sweeps did; `null` before the first. */
+  readonly sweep: SweepRecord | null
+}
+
+async function limitsOf(cache: StoreCache): Promise<Limits> {
+  const maxSize = (cache.store as { readonly maxSize?: unknown }).maxSize
+  const sweep = (await readSweep(cache)) ?? null
+  return {
+    maxSize: typeof maxSize === "number" ? maxSize : null,
+    maxIdle: cache.store.sweep === undefined ? null : (sweep?.maxIdle ?? cache.maxIdle),
+    sweep,
+  }
+}
+
+function printLimits(context: CommandContext, limits: Limits): void {
+  const { io } = context
+  if (limits.maxSize !== null) {
+    const which = limits.maxSize === DEFAULT_MAX_SIZE ? "the default; `maxSize` sets another" : "`maxSize`"
+    print(io, `size limit: ${formatBytes(limits.maxSize)} (${which}), least recently used entries evicted past it`)
+  }
+  if (limits.maxIdle === null) return
+  if (limits.maxIdle === false && limits.sweep === null) {
+    print(io, "unused entries: kept (`maxIdle: false`)")
+    return
+  }
+  const idle = limits.maxIdle === false ? "kept (`maxIdle: false`)" : `removed once unused for ${formatDuration(limits.maxIdle)}`
+  print(io, `unused entries: ${idle} (swept at the end of a build, at most once a day)`)
+  const { sweep } = limits
+  if (sweep === null) {
+    print(io, "  no sweep yet")
+    return
+  }
+  print(
+    io,
+    `  last sweep ${shortTime(sweep.at)} UTC: removed ${count(sweep.removedCount, "entry", "entries")}, ${formatBytes(sweep.removedSize)}; ` +
+      `${count(sweep.sweeps, "sweep")} since ${shortTime(sweep.since)} UTC: ${count(sweep.totalCount, "entry", "entries")}, ${formatBytes(sweep.totalSize)}`,
+  )
 }
 
 export interface InspectRequest {
@@ -132,6 +186,7 @@ export async function inspect(
     orphaned.bytes = info.orphanedSize ?? 0
   }
 
+  const limits = await limitsOf(cache)
   const tools = records.map(({ tool, runs, manifest }) => {
     const shown = recent === 0 ? [] : runs.slice(-recent)
     return {
@@ -159,6 +214,7 @@ export async function inspect(
     expired,
     unreadable,
     listed,
+    limits,
     prefixes: [...prefixes].map(([prefix, tally]) => ({ prefix, ...tally, use: live.uses.get(prefix) ?? null })),
     tools,
     largest: largest.items.map((entry) => {
@@ -197,6 +253,7 @@ export async function inspect(
     print(io, `  orphaned: ${count(orphaned.entries, "entry", "entries")}, ${formatBytes(orphaned.bytes)}`)
     print(io, `  (${cache.name} cannot list its entries: no largest entries)`)
   }
+  printLimits(context, limits)
 
   if (tools.length === 0) {
     print(io)
