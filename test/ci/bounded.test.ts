@@ -1,0 +1,31 @@
+/**
+ * A CI cache restored and saved on every run stays bounded: twenty nightly
+ * runs of the example blog with a dependency bump every fifth (every page
+ * gets a new key). The entries of a pipeline nobody used for a week go, so
+ * the saved cache levels off at two generations of keys (three for the week
+ * after a bump), where it used to keep every generation: `pnpm bench
+ * ci-cache` prints both series (docs/ci.md has the figures).
+ */
+import { describe, expect, it } from "vitest"
+import { nightlyRuns } from "./simulate.js"
+
+describe("twenty nightly CI runs, a dependency bump every five", () => {
+  it("the saved cache levels off: a generation of keys goes a week after its last use", async () => {
+    const { bytes, misses, swept } = await nightlyRuns({ backend: "sqlite" })
+    // Cold at each bump, warm in between.
+    misses.forEach((n, i) => {
+      expect(n > 0, `run ${i}: ${n} misses`).toBe(i % 5 === 0)
+    })
+    // What one generation of keys adds: the first bump's run against the warm run before it (nothing swept yet).
+    const first = bytes[4] as number
+    const generation = (bytes[5] as number) - first
+    expect(generation).toBeGreaterThan(0.5 * first)
+    // The generations of runs 0-4 and 5-9 go a week after their last use (runs 12 and 17): never more than three
+    // generations at once, two from then on, where every run used to keep them all (four at the end).
+    expect(swept.map((n, i) => (n > 0 ? i : -1)).filter((i) => i >= 0)).toEqual([12, 17])
+    expect(swept[12]).toBe(misses[0])
+    expect(swept[17]).toBe(misses[0])
+    expect(Math.max(...bytes)).toBeLessThanOrEqual(first + 2.1 * generation)
+    expect(bytes[19]).toBeLessThanOrEqual(first + 1.1 * generation)
+  })
+})
