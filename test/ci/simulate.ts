@@ -162,6 +162,11 @@ export class SimulatedCi {
     return { checkout, result, cacheBytes: size.bytes, cacheFiles: size.files, pages, cacheUntouched }
   }
 
+  /** Restore the saved cache folder into `checkout`, as the next run would (to look at it with `sitecache`). */
+  async restore(checkout: string): Promise<void> {
+    await cp(this.#saved, join(checkout, CACHE_FOLDER), { recursive: true, preserveTimestamps: true })
+  }
+
   async dispose(): Promise<void> {
     await rm(this.#root, { recursive: true, force: true })
   }
@@ -195,8 +200,9 @@ export async function nightlyRuns(
   options: CiOptions,
   runs = 20,
   bumpEvery = 5,
-  start = Date.UTC(2030, 0, 1),
+  afterwards?: (ci: SimulatedCi) => Promise<void>,
 ): Promise<SizeSeries> {
+  const start = Date.UTC(2030, 0, 1)
   const ci = await SimulatedCi.create(options)
   const series: SizeSeries = { bytes: [], misses: [], swept: [] }
   try {
@@ -206,6 +212,7 @@ export async function nightlyRuns(
       series.misses.push(run.result.stats.misses)
       series.swept.push(run.result.run?.swept?.entries ?? 0)
     }
+    await afterwards?.(ci)
   } finally {
     await ci.dispose()
   }
