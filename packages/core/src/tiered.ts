@@ -199,6 +199,8 @@ export class TieredStore implements Store {
   readonly #options: TieredStoreOptions
   readonly #queues: (WriteBehindQueue | undefined)[]
   #owner: StoreOwner | undefined
+  /** Present when every tier can sweep (a Redis tier expires entries itself). */
+  readonly sweep?: (options: SweepOptions) => Promise<PruneResult>
 
   constructor(tiers: readonly Store[], options: TieredStoreOptions = {}) {
     if (tiers.length === 0) throw new Error("TieredStore: no tiers")
@@ -227,9 +229,6 @@ export class TieredStore implements Store {
     // Swept only when every tier can be: an entry left in one tier would be read back through the others.
     if (tiers.every((tier) => tier.sweep !== undefined)) this.sweep = (sweep) => this.#sweep(sweep)
   }
-
-  /** Present when every tier can sweep (a Redis tier expires entries itself). */
-  readonly sweep?: (options: SweepOptions) => Promise<PruneResult>
 
   async #sweep(options: SweepOptions): Promise<PruneResult> {
     const results = await this.#each("sweep", (tier) => tier.sweep?.(options))

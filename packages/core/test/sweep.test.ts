@@ -11,11 +11,14 @@ import {
   createMemoryCache,
   DEFAULT_MAX_IDLE,
   finishBuild,
+  MemoryStore,
   memoize,
+  NullStore,
   readRuns,
   readSweep,
   readTools,
   StoreCache,
+  TieredStore,
 } from "../src/index.js"
 
 const HOUR = 3_600_000
@@ -132,5 +135,20 @@ describe("the sweep at the end of a build", () => {
     expect((await createCache({ backend: "memory", maxIdle: false })).maxIdle).toBe(false)
     await expect(createCache({ backend: "memory", maxIdle: "soon" })).rejects.toThrow(/bad option `maxIdle`/)
     expect(() => createMemoryCache({ maxIdle: -1 })).toThrow(/bad option `maxIdle`/)
+  })
+
+  it("a tiered store sweeps every tier, and only when every tier can", async () => {
+    const clock = { now: Date.UTC(2030, 0, 1) }
+    const fast = new MemoryStore({ clock: () => clock.now })
+    const slow = new MemoryStore({ clock: () => clock.now })
+    const cache = new StoreCache(new TieredStore([fast, slow]), { clock: () => clock.now })
+    await cache.put("old", "a")
+    clock.now += 8 * DAY
+    await cache.put("new", "b")
+    expect(await cache.sweep({ maxIdle: DEFAULT_MAX_IDLE })).toEqual({ removedCount: 2, removedSize: expect.any(Number) })
+    expect(await cache.get("old")).toBeUndefined()
+    expect(await cache.get("new")).toBe("b")
+    // A tier that cannot sweep (Redis) would serve back what the others removed: no sweep at all.
+    expect(new TieredStore([new MemoryStore(), new NullStore()]).sweep).toBeUndefined()
   })
 })
