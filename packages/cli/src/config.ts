@@ -261,7 +261,10 @@ export function openCache(
   mode: CacheMode,
   onWarning: (message: string) => void,
 ): Promise<StoreCache> {
-  return createCache({ ...cli.config, backend, mode }, { resolveFrom: import.meta.url, onWarning, create: false })
+  // A store evicts past its `maxSize` when it writes. This command removes only what it is asked to: without a
+  // `maxSize` in its configuration it does not know the build's (which may be set in code), so it enforces none.
+  const unbounded = mode !== "read-only" && cli.config.maxSize === undefined ? { maxSize: Number.MAX_SAFE_INTEGER } : {}
+  return createCache({ ...cli.config, ...unbounded, backend, mode }, { resolveFrom: import.meta.url, onWarning, create: false })
 }
 
 /** Where a cache lives, for people: a path, or a Redis URL without its password, and namespace. */

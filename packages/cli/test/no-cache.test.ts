@@ -12,6 +12,7 @@ import { PassThrough } from "node:stream"
 import { type CacheConfig, createCache } from "@sitecache/core"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { COMMANDS, type CommandName } from "../src/args.js"
+import { loadConfig, openCache } from "../src/config.js"
 import { main } from "../src/main.js"
 import { build, removeProject, tempProject, writeFiles } from "./helpers.js"
 
@@ -158,5 +159,23 @@ describe("with a cache", () => {
     const named = await run(["inspect", "--config", "site.config.mjs"], root)
     expect(await readdir(root)).toContain("imported")
     expect(named.stderr).toContain(`no cache found, and nothing was created: looked for a sqlite cache at`)
+  })
+
+  it("a command that writes evicts nothing on its own: the build's size bound may be set in code", async () => {
+    await populate({ backend: "sqlite" })
+    const sizeOf = async (values: Record<string, string>, mode: "read-write" | "read-only") => {
+      const cli = await loadConfig({ values, env: {}, cwd: root, allTiers: false })
+      const cache = await openCache(cli, "sqlite", mode, () => {})
+      try {
+        return (cache.store as unknown as { maxSize: number }).maxSize
+      } finally {
+        await cache.close()
+      }
+    }
+    expect(await sizeOf({}, "read-write")).toBe(Number.MAX_SAFE_INTEGER)
+    // Read-only, the store shows the bound a build with this configuration has (`inspect` prints it).
+    expect(await sizeOf({}, "read-only")).toBe(1024 ** 3)
+    await writeFile(join(root, "sitecache.config.json"), JSON.stringify({ backend: "sqlite", maxSize: "2 GiB" }))
+    expect(await sizeOf({}, "read-write")).toBe(2 * 1024 ** 3)
   })
 })
