@@ -132,34 +132,37 @@ export class SimulatedCi {
   /** One run: checkout, restore, build, save. */
   async run(options: RunOptions): Promise<CiRun> {
     const checkout = join(this.#root, `checkout-${++this.#runs}`)
-    await mkdir(checkout, { recursive: true })
-    for (const source of SOURCES) await cp(join(BLOG_PACKAGE_ROOT, source), join(checkout, source), { recursive: true })
-    const cacheFolder = join(checkout, CACHE_FOLDER)
-    if (await exists(this.#saved)) await cp(this.#saved, cacheFolder, { recursive: true, preserveTimestamps: true })
-    const restored = await listing(cacheFolder)
-    await options.edit?.(checkout)
-    const argv = ["--cache-backend", this.options.backend, ...(options.readOnly ? ["--cache=read"] : [])]
-    const site = await loadSite({ cwd: checkout, argv, env: {} })
-    const cache = await createCache(
-      { ...site.cache, ...this.options.cache },
-      { resolveFrom: import.meta.url, clock: () => options.at },
-    )
-    let result: BuildResult
     try {
-      result = await build(site, { cache, resolver: new Bumped(options.generation ?? 0) })
+      await mkdir(checkout, { recursive: true })
+      for (const source of SOURCES) await cp(join(BLOG_PACKAGE_ROOT, source), join(checkout, source), { recursive: true })
+      const cacheFolder = join(checkout, CACHE_FOLDER)
+      if (await exists(this.#saved)) await cp(this.#saved, cacheFolder, { recursive: true, preserveTimestamps: true })
+      const restored = await listing(cacheFolder)
+      await options.edit?.(checkout)
+      const argv = ["--cache-backend", this.options.backend, ...(options.readOnly ? ["--cache=read"] : [])]
+      const site = await loadSite({ cwd: checkout, argv, env: {} })
+      const cache = await createCache(
+        { ...site.cache, ...this.options.cache },
+        { resolveFrom: import.meta.url, clock: () => options.at },
+      )
+      let result: BuildResult
+      try {
+        result = await build(site, { cache, resolver: new Bumped(options.generation ?? 0) })
+      } finally {
+        await cache.close()
+      }
+      if (!options.readOnly) {
+        await rm(this.#saved, { recursive: true, force: true })
+        await cp(cacheFolder, this.#saved, { recursive: true, preserveTimestamps: true })
+      }
+      const cacheUntouched = JSON.stringify(await listing(cacheFolder)) === JSON.stringify(restored)
+      const size = await folderSize(cacheFolder)
+      const pages = await hashPages(site.outDir)
+      return { checkout, result, cacheBytes: size.bytes, cacheFiles: size.files, pages, cacheUntouched }
     } finally {
-      await cache.close()
+      // A checkout lives for one run, as on a CI runner.
+      await rm(checkout, { recursive: true, force: true })
     }
-    if (!options.readOnly) {
-      await rm(this.#saved, { recursive: true, force: true })
-      await cp(cacheFolder, this.#saved, { recursive: true, preserveTimestamps: true })
-    }
-    const cacheUntouched = JSON.stringify(await listing(cacheFolder)) === JSON.stringify(restored)
-    const size = await folderSize(cacheFolder)
-    const pages = await hashPages(site.outDir)
-    // A checkout lives for one run, as on a CI runner.
-    await rm(checkout, { recursive: true, force: true })
-    return { checkout, result, cacheBytes: size.bytes, cacheFiles: size.files, pages, cacheUntouched }
   }
 
   /** Restore the saved cache folder into `checkout`, as the next run would (to look at it with `sitecache`). */
