@@ -78,7 +78,7 @@ describeWithRedis("two tenants on one server", () => {
     expect(info).toMatchObject({ misses: 1, errors: 1 })
   })
 
-  it("without ACLs, a tenant misconfigured onto the other's namespace still cannot read its values or overwrite them", async () => {
+  it("without ACLs, a tenant misconfigured onto the other's namespace never reads its values; a read of it removes the entry", async () => {
     const admin = "redis://127.0.0.1:" // the default user: no key restrictions
     const alice = await createRedisCache({ url: `${admin}${server.port}`, namespace: "shared", secret: secrets.alice })
     const bob = await createRedisCache({ url: `${admin}${server.port}`, namespace: "shared", secret: secrets.bob })
@@ -88,5 +88,10 @@ describeWithRedis("two tenants on one server", () => {
     expect(await alice.get("post.md")).toBe("<p>alice</p>")
     expect(await bob.get("post.md")).toBeUndefined()
     expect((await bob.inspect()).errors).toBe(1)
+    // The secret decides over the namespace (one secret per namespace): bob's read removed what he cannot
+    // verify, so his own write is not blocked, and alice, reading his, does the same.
+    expect(await bob.put("post.md", "<p>bob</p>")).toBe(true)
+    expect(await alice.get("post.md")).toBeUndefined()
+    expect(await bob.get("post.md")).toBeUndefined()
   })
 })

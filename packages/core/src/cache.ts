@@ -142,6 +142,8 @@ export class StoreCache implements Cache {
   withKeyPrefix(prefix: Uint8Array | string, options: Pick<StoreCacheOptions, "mode"> = {}): StoreCache {
     const view = new StoreCache(this.store, { ...this.#options, name: this.#name, ...options, keyPrefix: prefix })
     view.#view = true
+    // One cache, one warning per cause: the records' view says nothing its cache already said.
+    view.#warned = this.#warned
     return view
   }
 
@@ -408,14 +410,32 @@ export class StoreCache implements Cache {
     }
   }
 
+  /**
+   * Count a corrupt or unverifiable entry and remove it, so that the next
+   * `put` stores a sound one. The secret decides over signatures: a cache
+   * with a secret removes what it cannot verify (unsigned, tampered, or
+   * signed with another secret), so turning a secret on or rotating it heals
+   * in one build; a cache without one leaves signed entries in place, so a
+   * build that forgot its secret cannot wipe a signed cache. Read-only
+   * caches never remove anything (`#discard`).
+   */
   #corrupt(id: EntryId, error: unknown): void {
     this.#errors++
     if (error instanceof CorruptEntryError && !error.removable) {
+      if (this.#secret === undefined) {
+        this.#warnOnce(
+          "unverifiable",
+          `${this.#name}: a signed entry was met by a cache without a secret (${describeCause(error)}); it reads as a miss and is left in place (is the cache's secret set for every build?)`,
+          error,
+        )
+        return
+      }
       this.#warnOnce(
         "unverifiable",
-        `${this.#name}: an entry failed its signature check (${describeCause(error)}); it reads as a miss and is left in place (is the cache's secret set the same way for every build?)`,
+        `${this.#name}: an entry failed its signature check (${describeCause(error)}); it reads as a miss${this.mode === "read-only" ? "" : " and is removed, so this build's write replaces it"} (an entry written without this cache's secret, or with another one)`,
         error,
       )
+      this.#discard(id)
       return
     }
     this.#warnOnce("corrupt", `${this.#name}: removed a corrupt entry (${describeCause(error)}); it reads as a miss`, error)

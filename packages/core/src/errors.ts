@@ -68,8 +68,9 @@ export class CorruptEntryError extends SitecacheError {
   /**
    * `false` for an entry that may be sound for someone else: signed with
    * another secret, or (un)signed where this cache expects the opposite. Such
-   * an entry reads as a miss but is left in place, so a build that forgot its
-   * secret cannot wipe a shared cache, nor one tenant another's entries.
+   * an entry reads as a miss; a cache with a secret removes it (the secret
+   * decides over its namespace), a cache without one leaves it in place, so a
+   * build that forgot its secret cannot wipe a signed cache.
    */
   readonly removable: boolean
   constructor(message: string, options: { removable?: boolean } = {}) {

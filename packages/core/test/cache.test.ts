@@ -112,24 +112,46 @@ describe("StoreCache options", () => {
     expect(await cache.getMany(["default", "longer"])).toEqual([undefined, 2])
   })
 
-  it("a signed cache refuses entries written without its secret", async () => {
+  it("a signed cache refuses entries written without its secret, and removes them so that its own write heals the key", async () => {
+    const store = new MemoryStore()
+    const secret = "0123456789abcdef0123456789abcdef"
+    const warnings: string[] = []
+    const signed = new StoreCache(store, { secret, onWarning: (message) => warnings.push(message) })
+    const unsigned = new StoreCache(store, { onWarning: () => {} })
+    await unsigned.put("k", "unsigned")
+    expect(await signed.get("k")).toBeUndefined()
+    expect((await signed.inspect()).errors).toBe(1)
+    expect(warnings).toEqual([expect.stringMatching(/unsigned entry in a signed cache.*is removed/)])
+    // The rejected entry does not block the signed write (put-if-absent would keep it otherwise).
+    expect(await signed.put("k", "real")).toBe(true)
+    expect(await signed.get("k")).toBe("real")
+    expect((await signed.inspect()).errors).toBe(1)
+  })
+
+  it("the secret decides: a cache without one never removes a signed entry, a cache with another one replaces it", async () => {
     const store = new MemoryStore()
     const secret = "0123456789abcdef0123456789abcdef"
     const signed = new StoreCache(store, { secret, onWarning: () => {} })
     const unsigned = new StoreCache(store, { onWarning: () => {} })
-    const other = new StoreCache(store, { secret: `${secret}!`, onWarning: () => {} })
-    await unsigned.put("k", "forged")
-    expect(await signed.get("k")).toBeUndefined()
-    expect((await signed.inspect()).errors).toBe(1)
-    // The unsigned entry was left in place: it may be sound for a cache without a secret.
-    expect(await unsigned.get("k")).toBe("forged")
-    await unsigned.delete("k")
     await signed.put("k", "real")
-    expect(await signed.get("k")).toBe("real")
-    expect(await other.get("k")).toBeUndefined()
+    // A build that forgot its secret reads a miss and cannot wipe the signed cache, even by writing.
     expect(await unsigned.get("k")).toBeUndefined()
-    // Neither a cache with another secret nor one without any removed the signed entry.
+    expect(await unsigned.put("k", "forged")).toBe(false)
     expect(await signed.get("k")).toBe("real")
+    // A read-only cache with the secret removes nothing either.
+    await unsigned.delete("k")
+    await unsigned.put("k", "unsigned")
+    const reader = new StoreCache(store, { secret, mode: "read-only", onWarning: () => {} })
+    expect(await reader.get("k")).toBeUndefined()
+    expect(await unsigned.get("k")).toBe("unsigned")
+    // A rotated secret: the first read under the new one misses and removes, its write heals the key.
+    await unsigned.delete("k")
+    await signed.put("k", "old secret")
+    const rotated = new StoreCache(store, { secret: `${secret}!`, onWarning: () => {} })
+    expect(await rotated.get("k")).toBeUndefined()
+    expect(await rotated.put("k", "new secret")).toBe(true)
+    expect(await rotated.get("k")).toBe("new secret")
+    expect(await signed.get("k")).toBeUndefined()
   })
 
   it("a value read through from a slower tier is the caller's to change: the copy the memory tier keeps stays whole", async () => {
