@@ -185,7 +185,7 @@ export class FsCache extends StoreCache {
     const code = (error as { code?: unknown } | null)?.code
     const cause = typeof code === "string" ? code : error instanceof Error ? error.name : "unknown"
     this.#warnOnce(
-      `${operation}:${cause}`,
+      `fault:${cause}`,
       `${fault.message} (the build goes on without the cache for this operation; further ${cause} warnings are silenced)`,
       error,
     )

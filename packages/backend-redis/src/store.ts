@@ -79,6 +79,8 @@ export interface RedisHealth {
   readonly status: string
   readonly breaker: "closed" | "open" | "half-open"
   readonly consecutiveFailures: number
+  /** Commands that waited out `commandTimeout` since open (each cost the build that long). */
+  readonly timeouts: number
   /** The last connection error or failed command, if any. */
   readonly lastError?: string
 }
@@ -176,6 +178,9 @@ export class RedisStore implements Store {
   readonly #listeners: [event: string, listener: (...args: unknown[]) => void][] = []
   #connectionError: unknown
   #readyTimer: NodeJS.Timeout | undefined
+  #timeouts = 0
+  /** The code of the current outage's first failure (see `#failed`). */
+  #outage: string | undefined
   #closed = false
 
   /** Use `RedisStore.open(options)`: it creates the client and waits briefly for the connection. */
@@ -198,7 +203,7 @@ export class RedisStore implements Store {
     this.#listen("ready", () => {
       clearTimeout(this.#readyTimer)
       this.#connectionError = undefined
-      this.#breaker.reset()
+      this.#answered(true)
     })
     if (owned && !this.isCluster) {
       // A server that accepts the connection but never answers the ready check would hold it forever.
@@ -238,6 +243,9 @@ export class RedisStore implements Store {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       autoResendUnfulfilledCommands: false,
+      // A dropped connection's socket is destroyed at once, not after ioredis' 2 s for a polite close: a
+      // frozen server never closes its side, and that timer would hold a finished build's process.
+      disconnectTimeout: 0,
       retryStrategy: (times) => Math.min(100 * 2 ** (times - 1), 1000),
       connectionName: "sitecache",
     }
@@ -269,6 +277,14 @@ export class RedisStore implements Store {
     }
     const store = new RedisStore(client, resolved, true, where)
     await waitForConnection(client, resolved.connectTimeout)
+    // Not ready within `connectTimeout` and no error said why (a server that accepts and never answers):
+    // name the cause, so that the faults of this outage carry one code from the first.
+    if (client.status !== "ready" && store.#connectionError === undefined) {
+      store.#connectionError = new RedisFaultError(
+        `not ready within ${resolved.connectTimeout} ms (\`connectTimeout\`)`,
+        "ETIMEDOUT",
+      )
+    }
     return store
   }
 
@@ -279,6 +295,7 @@ export class RedisStore implements Store {
       status: this.client.status,
       breaker: this.#breaker.state,
       consecutiveFailures: this.#breaker.failures,
+      timeouts: this.#timeouts,
       ...(last === undefined ? {} : { lastError: causeOf(last) }),
     }
   }
@@ -479,27 +496,16 @@ export class RedisStore implements Store {
   }
 
   /**
-   * Close the connection this store opened (`QUIT`, bounded by the command
-   * timeout, then a hard disconnect), so the process can exit at once. An
-   * adopted `client` is left open; only this store's listeners are removed.
+   * Close the connection this store opened, so the process can exit at once.
+   * No `QUIT`: every command of this store has settled by now, and a frozen
+   * server would hold `QUIT` (and the build's process) for a command timeout.
+   * An adopted `client` is left open; only this store's listeners are removed.
    */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     clearTimeout(this.#readyTimer)
-    if (this.#owned) {
-      if (this.client.status === "ready") {
-        let timer: NodeJS.Timeout | undefined
-        await Promise.race([
-          this.client.quit().catch(() => {}),
-          new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, this.options.commandTimeout)
-          }),
-        ])
-        clearTimeout(timer)
-      }
-      this.client.disconnect()
-    }
+    if (this.#owned) this.client.disconnect()
     // Keep swallowing errors of an owned client that is shutting down; give an adopted one back as it was.
     if (!this.#owned) for (const [event, listener] of this.#listeners) this.client.off(event, listener)
   }
@@ -621,34 +627,65 @@ export class RedisStore implements Store {
   async #call<T>(operation: () => Promise<T>): Promise<T> {
     if (this.#closed) throw new RedisFaultError("the store is closed", "ECLOSED")
     if (this.#breaker.admit() === false) throw this.#circuitOpen()
-    if (this.client.status !== "ready") {
-      const error = this.#notConnected()
-      this.#breaker.failure(error)
-      throw error
-    }
+    if (this.client.status !== "ready") throw this.#failed(this.#notConnected())
     try {
       const result = await withDeadline(operation(), this.options.commandTimeout)
-      this.#breaker.success()
+      this.#answered()
       return result
     } catch (error) {
       const fault = this.#describe(error)
-      if (fault.replied) this.#breaker.success()
-      else {
-        this.#breaker.failure(fault)
-        if (fault.code === "ETIMEDOUT" && this.#breaker.state === "open") this.#dropHungConnection()
+      if (fault.replied) {
+        this.#answered()
+        throw fault
       }
-      throw fault
+      if (error === DEADLINE || causeOf(error) === "Command timed out") {
+        this.#timeouts++
+        this.#dropHungConnection()
+      }
+      throw this.#failed(fault)
     }
   }
 
   /**
-   * Commands time out on a connection that looks ready: the server hangs or
+   * Redis answered (a reply, an error reply, or the connection became ready).
+   * On one server, that ends any outage; on a cluster, one master's outage
+   * fails only its slots while the others answer, so only a reconnection
+   * (`ready`) ends it.
+   */
+  #answered(reconnected = false): void {
+    this.#breaker.success()
+    if (reconnected || !this.isCluster) this.#outage = undefined
+  }
+
+  /**
+   * Count a failure to reach Redis. Every failure of one outage (from the
+   * first until Redis answers again) carries the first one's code: a frozen
+   * or killed server fails commands by timeouts, closed and refused
+   * connections in turn, and the cache warns once per code, so one outage
+   * gives one warning. The message keeps what each one really was.
+   */
+  #failed(fault: RedisFaultError): RedisFaultError {
+    this.#outage ??= fault.code
+    const failure =
+      fault.code === this.#outage
+        ? fault
+        : new RedisFaultError(fault.message, this.#outage, { cause: fault.cause, circuitOpen: fault.circuitOpen })
+    this.#breaker.failure(failure)
+    return failure
+  }
+
+  /**
+   * A command timed out on a connection that looks ready: the server hangs or
    * the network dropped the connection without a reset. Reconnect rather than
-   * wait for TCP to notice (minutes). ioredis' own `socketTimeout` is not used:
-   * its timer outlives the socket it watches, and fires on the next one.
+   * wait for TCP to notice (minutes), at the first timeout: every command
+   * sent on that connection would wait out its own timeout, while on a
+   * connection that is not ready they fail at once and open the breaker, so
+   * a frozen server costs one command timeout, not one per command in flight
+   * or per failure the breaker needs. ioredis' own `socketTimeout` is not
+   * used: its timer outlives the socket it watches, and fires on the next one.
    */
   #dropHungConnection(): void {
-    if (!this.#owned || this.isCluster || this.client.status !== "ready") return
+    if (!this.#owned || this.client.status !== "ready") return
     this.#connectionError = new RedisFaultError(`no reply within ${this.options.commandTimeout} ms: reconnecting`, "ETIMEDOUT")
     this.client.disconnect(true)
   }

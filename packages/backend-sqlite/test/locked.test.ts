@@ -36,8 +36,8 @@ describe("sqlite: a database locked by another process", () => {
     const info = await cache.inspect()
     expect(info.errors).toBe(3)
     expect(info.hits).toBe(1)
-    // One warning per operation and cause: put, delete.
-    expect(warnings).toHaveLength(2)
+    // One warning per cause, whichever operations it failed (put, delete).
+    expect(warnings).toHaveLength(1)
     for (const warning of warnings) expect(warning).toMatch(/locked by another process/)
 
     await holder.release()

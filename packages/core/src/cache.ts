@@ -466,8 +466,9 @@ export class StoreCache implements Cache {
     if (this.strict && mayThrow) throw fault
     const code = (error as { code?: unknown } | null)?.code
     const cause = typeof code === "string" ? code : error instanceof Error ? error.name : "unknown"
+    // Per cause, not per operation: one outage fails gets, puts, deletes and the build's records alike.
     this.#warnOnce(
-      `${operation}:${cause}`,
+      `fault:${cause}`,
       `${fault.message} (the build goes on without the cache for this operation; further ${cause} warnings are silenced)`,
       error,
     )

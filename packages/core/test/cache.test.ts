@@ -44,9 +44,10 @@ describe("StoreCache faults", () => {
     expect(await cache.delete("kept")).toBe(false)
     store.failing = "EACCES"
     expect(await cache.put("c", 3)).toBe(false)
-    expect(warnings).toHaveLength(4)
-    expect(warnings.filter((w) => w.includes("ENOSPC"))).toHaveLength(3)
+    // One warning per cause, whichever operations it failed.
+    expect(warnings).toHaveLength(2)
     expect(warnings[0]).toMatch(/memory: `put` failed: injected ENOSPC/)
+    expect(warnings[1]).toMatch(/memory: `put` failed: injected EACCES/)
     store.failing = undefined
     expect(await cache.get("kept")).toBe("value")
     const info = await cache.inspect()
@@ -54,7 +55,7 @@ describe("StoreCache faults", () => {
     expect(info.misses).toBe(3)
   })
 
-  it("warns once per cause and operation", async () => {
+  it("warns once per cause", async () => {
     const store = new FaultyStore()
     const warnings: string[] = []
     const cache = new StoreCache(store, { onWarning: (message) => warnings.push(message) })
