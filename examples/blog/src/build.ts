@@ -10,7 +10,7 @@ import { dirname, extname, join, relative, resolve, sep } from "node:path"
 import {
   BuildStats,
   type Cache,
-  type CacheInfo,
+  type CacheCounters,
   contentHash,
   createCache,
   FileHasher,
@@ -65,7 +65,8 @@ export interface BuildResult {
   readonly elapsedMs: number
   /** Bytes written to the output directory. */
   readonly bytes: number
-  readonly cache: CacheInfo | undefined
+  /** The cache's counters for this build (`undefined` for an uncached build). */
+  readonly cache: CacheCounters | undefined
   readonly run: RunSummary | undefined
   /** Whether the render pipeline (unified and the plugins) was loaded. */
   readonly pipelineLoaded: boolean
@@ -304,7 +305,8 @@ export async function build(site: Site, options: BuildOptions = {}): Promise<Bui
     const elapsedMs = performance.now() - started
     const summary = stats.summary({ label: "blog", bytes, elapsedMs })
     const run = options.uncached ? undefined : await finishBuild(cache, stats, "blog")
-    const info = options.uncached ? undefined : await cache.inspect()
+    // The cache's counters, not `inspect()`: counting what a shared cache holds is a pass over all of it.
+    const info = options.uncached ? undefined : cache.counters()
     lap("record")
     reporter.end(summary)
     return {

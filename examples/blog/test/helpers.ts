@@ -3,7 +3,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/pr
 import { tmpdir } from "node:os"
 import { dirname, join, relative, sep } from "node:path"
 import { type BackendName, type Cache, createMemoryCache } from "@sitecache/core"
-import { BLOG_PACKAGE_ROOT, type BuildOptions, type BuildResult, build, loadSite, type Site } from "../src/index.js"
+import { BLOG_PACKAGE_ROOT, type BuildOptions, type BuildResult, build, loadSite, openCache, type Site } from "../src/index.js"
 
 /** Every backend the example is tested on. */
 export const BACKENDS = ["memory", "fs", "sqlite"] as const satisfies readonly BackendName[]
@@ -118,6 +118,16 @@ export function builder(dir: string, backend: TestBackend) {
         return build(site, { cache: readOnly, ...options })
       }
       return build(site, options)
+    },
+    /** Entries the cache holds now (a build reports only its counters: counting them is a pass over the cache). */
+    async entryCount(): Promise<number> {
+      if (memory !== undefined) return (await memory.inspect()).entryCount
+      const cache = await openCache(await this.site(["--cache=read"]))
+      try {
+        return (await cache.inspect()).entryCount
+      } finally {
+        await cache.close()
+      }
     },
     memory,
   }

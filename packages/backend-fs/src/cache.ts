@@ -6,8 +6,8 @@ import { join, resolve } from "node:path"
 import type { Readable } from "node:stream"
 import {
   BadOptionError,
+  type CacheCounters,
   CacheFaultError,
-  type CacheInfo,
   CacheNotFoundError,
   ClosedError,
   CorruptEntryError,
@@ -137,13 +137,14 @@ export class FsCache extends StoreCache {
     }
   }
 
-  override async inspect(): Promise<CacheInfo> {
-    const info = await super.inspect()
+  /** The counters, streamed entries included (and so `inspect()`'s). */
+  override counters(): CacheCounters {
+    const counters = super.counters()
     return {
-      ...info,
-      hits: info.hits + this.#streamHits,
-      misses: info.misses + this.#streamMisses,
-      errors: info.errors + this.#streamErrors,
+      ...counters,
+      hits: counters.hits + this.#streamHits,
+      misses: counters.misses + this.#streamMisses,
+      errors: counters.errors + this.#streamErrors,
     }
   }
 

@@ -12,7 +12,7 @@ import { BadOptionError, CacheFaultError, ClosedError, CorruptEntryError, descri
 import { type Key, type KeyLike, key, toKey } from "./key.js"
 import type { EntryId, EntryMeta, PruneOptions, PruneResult, Store } from "./store.js"
 import { DEFAULT_MAX_IDLE } from "./sweep.js"
-import type { Cache, CacheInfo, CacheMode, PutOptions } from "./types.js"
+import type { Cache, CacheCounters, CacheInfo, CacheMode, PutOptions } from "./types.js"
 
 export interface StoreCacheOptions {
   /** Overrides the store's name in messages and `inspect()`. */
@@ -233,22 +233,25 @@ export class StoreCache implements Cache {
     }
   }
 
-  async inspect(): Promise<CacheInfo> {
-    this.#open("inspect")
-    const counters = {
+  counters(): CacheCounters {
+    return {
+      name: this.#name,
       hits: this.#hits,
       misses: this.#misses,
       puts: this.#puts,
       errors: this.#errors,
       bytesWritten: this.#bytesWritten,
     }
+  }
+
+  async inspect(): Promise<CacheInfo> {
+    this.#open("inspect")
     try {
       const stats = await this.store.stats(this.#prefix)
       return {
-        name: this.#name,
+        ...this.counters(),
         size: stats.size,
         entryCount: stats.entryCount,
-        ...counters,
         evictions: stats.evictions ?? 0,
         ...(stats.orphanedCount === undefined ? {} : { orphanedCount: stats.orphanedCount }),
         ...(stats.orphanedSize === undefined ? {} : { orphanedSize: stats.orphanedSize }),
@@ -256,7 +259,7 @@ export class StoreCache implements Cache {
       }
     } catch (error) {
       this.#fault("inspect", error)
-      return { name: this.#name, size: 0, entryCount: 0, ...counters, errors: this.#errors, evictions: 0 }
+      return { ...this.counters(), size: 0, entryCount: 0, evictions: 0 }
     }
   }
 

@@ -50,8 +50,6 @@ export interface RunSummary {
   readonly uncacheable: number
   /** Time the hits saved: what their computations took when they ran, in ms. */
   readonly savedMs: number
-  /** Bytes stored in the cache after the build (all prefixes). */
-  readonly bytes: number
   /** Bytes of the entries this build added. */
   readonly bytesWritten?: number
   /** Cache faults and corrupt entries met during this build. */
@@ -332,15 +330,17 @@ function previousRecords(old: StoredManifest | BuildManifest | undefined, stats:
  * End a build: sweep the entries unused for `maxIdle` when a day has passed
  * since the last sweep (sweep.ts), record the build's summary and manifest
  * in the cache, persist, and return the summary. Never throws for a cache
- * fault (the cache fails open).
+ * fault (the cache fails open). Apart from that daily sweep, costs O(the
+ * build's documents) whatever the cache holds: the summary takes the cache's
+ * counters, never `inspect()` (a pass over a store every build may share).
  */
 export async function finishBuild(cache: Cache, stats: BuildStats, tool: string): Promise<RunSummary> {
   const records = buildRecords(cache)
-  // First, so the summary's size is the swept cache's; every entry this build used was just read or written.
+  // Every entry this build used was just read or written, so none of them looks idle to the sweep.
   const swept = await sweepIfDue(cache, records, sweepKey(), [RECORDS_KEY_PREFIX])
-  const info = await cache.inspect()
+  const info = cache.counters()
   const last = countersAtLastFinish.get(cache) ?? { errors: 0, bytesWritten: 0 }
-  const bytesWritten = info.bytesWritten ?? 0
+  const bytesWritten = info.bytesWritten
   countersAtLastFinish.set(cache, { errors: info.errors, bytesWritten })
   const keyPrefix = (cache as Partial<StoreCache>).keyPrefix?.hex
   const uncacheable = [...stats.uncacheable.values()].reduce((a, b) => a + b, 0)
@@ -353,7 +353,6 @@ export async function finishBuild(cache: Cache, stats: BuildStats, tool: string)
     misses: stats.misses,
     uncacheable,
     savedMs: stats.savedMs,
-    bytes: info.size,
     bytesWritten: Math.max(0, bytesWritten - last.bytesWritten),
     errors: Math.max(0, info.errors - last.errors),
     ...(keyPrefix === undefined ? {} : { keyPrefix }),

@@ -5,20 +5,27 @@ export interface PutOptions {
   readonly ttl?: number
 }
 
-export interface CacheInfo {
+/** What a cache counted since it was opened: known without asking the store. */
+export interface CacheCounters {
   readonly name: string
+  readonly hits: number
+  readonly misses: number
+  /** Entries this cache added. */
+  readonly puts: number
+  /** Faults and corrupt entries met. */
+  readonly errors: number
+  /** Bytes of the entries this cache added. */
+  readonly bytesWritten: number
+}
+
+/** The counters, and what the store holds (which may take a pass over it: see `Cache.inspect`). */
+export interface CacheInfo extends CacheCounters {
   /** Bytes stored (all prefixes). */
   readonly size: number
   /** Entries stored (all prefixes). */
   readonly entryCount: number
-  /** Counters since open. */
-  readonly hits: number
-  readonly misses: number
-  readonly puts: number
+  /** Entries removed to respect a size limit, since open. */
   readonly evictions: number
-  readonly errors: number
-  /** Bytes of the entries this cache added, since open. */
-  readonly bytesWritten?: number
   /** Entries and bytes under older key prefixes, where the backend can tell. */
   readonly orphanedCount?: number
   readonly orphanedSize?: number
@@ -40,7 +47,14 @@ export interface Cache {
   getMany<T = unknown>(keys: readonly KeyLike[]): Promise<(T | undefined)[]>
   putMany(entries: readonly (readonly [KeyLike, unknown])[], options?: PutOptions): Promise<boolean[]>
   deleteMany(keys: readonly KeyLike[]): Promise<number>
+  /**
+   * The counters and what the store holds. Counting what a store holds may
+   * take a pass over all of it (Redis: a `SCAN` of the namespace, shared by
+   * every build), so it is for tools (`sitecache inspect`), never for a build.
+   */
   inspect(): Promise<CacheInfo>
+  /** The counters alone, without a word to the store: what a build reports. */
+  counters(): CacheCounters
   /** Make everything put so far durable. */
   persist(): Promise<void>
   clear(): Promise<void>
