@@ -46,8 +46,8 @@ export const FILE_MODE = 0o600
 
 /** Open flags of a new temporary file: exclusive, never through a symlink. */
 export const TEMP_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0)
-/** Open flags of a read: never through a symlink. */
-export const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0)
+/** Open flags of a read: never through a symlink, and never waiting on a FIFO (see guard.ts). */
+export const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0)
 
 export const PREFIX_DIR = /^[0-9a-f]{32}$/
 export const SHARD_DIR = /^[0-9a-f]{2}$/

@@ -2,8 +2,9 @@
  * `FsStore`: the filesystem backend driver (see layout.ts for the files it
  * keeps, index-file.ts for the index and stream.ts for streamed entries).
  *
- * Hot path. A read is one `readFileSync` of the entry's file; all checks
- * happen in `StoreCache`. Its access is noted in memory only (a map of last
+ * Hot path. A read is one read of the entry's file (open, fstat, read,
+ * close, as `readFileSync`), never through a symbolic link (see guard.ts);
+ * all checks happen in `StoreCache`. Its access is noted in memory only (a map of last
  * access and hit counts) and reaches the index on `persist()`. A write is a
  * temporary file (opened exclusively, `0600`, never through a symlink)
  * written in the entry's directory, then `link`ed to the entry's name:
@@ -48,6 +49,7 @@ import {
   type SweepOptions,
 } from "@sitecache/core"
 import { errorCode, type FileSystem, isLinkUnsupported, isMissing, nodeFileSystem } from "./file-system.js"
+import { DirectoryGuard, describeNonFile, isNotAFile, NO_BYTES, readRegularFile } from "./guard.js"
 import { decodeIndex, encodeIndex } from "./index-file.js"
 import {
   CACHEDIR_TAG,
@@ -175,6 +177,8 @@ export class FsStore implements Store {
   #evictionError: unknown
   /** Identity (inode, size, mtime) of the index file as this process last read or wrote it. */
   #indexStamp: string | undefined
+  /** Which directories may be entered (see guard.ts). */
+  readonly #guard: DirectoryGuard
 
   constructor(options: FsStoreOptions) {
     this.dir = resolve(options.dir)
@@ -187,6 +191,7 @@ export class FsStore implements Store {
     this.#fs = options.fileSystem ?? nodeFileSystem
     this.#clock = options.clock ?? Date.now
     this.name = `fs (${displayPath(this.dir)})`
+    this.#guard = new DirectoryGuard(this.#fs, this.#base)
     this.#open()
   }
 
@@ -202,11 +207,17 @@ export class FsStore implements Store {
         refuse(error)
       }
       if (stat !== undefined && !stat.isDirectory()) refuse(Object.assign(new Error("not a directory"), { code: "ENOTDIR" }))
+      const root = this.#fs.lstatSync(this.root, { throwIfNoEntry: false })
+      if (root !== undefined && !root.isDirectory()) this.#guard.refuseRoot()
       return
     }
     try {
+      this.#fs.mkdirSync(this.dir, { recursive: true, mode: DIR_MODE })
+      // The root is this cache's own name: a link (or a file) in its place is removed, never followed.
+      const root = this.#fs.lstatSync(this.root, { throwIfNoEntry: false })
+      if (root !== undefined && !root.isDirectory()) this.#fs.unlinkSync(this.root)
       this.#fs.mkdirSync(this.root, { recursive: true, mode: DIR_MODE })
-      if (!this.#fs.statSync(this.root).isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" })
+      if (!this.#fs.lstatSync(this.root).isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" })
     } catch (error) {
       refuse(error)
     }
@@ -229,15 +240,20 @@ export class FsStore implements Store {
 
   // ---------------------------------------------------------------- values
 
+  /**
+   * The entry's bytes. Anything but a regular file in its place (a symbolic
+   * link, a directory, a FIFO), or under a directory that is not one, reads
+   * as an entry of no bytes: the cache counts it as damaged and removes it
+   * (`delete` unlinks what is there, never following it).
+   */
   get(id: EntryId): Uint8Array | undefined {
     const rel = entryPath(id)
-    let bytes: Buffer
-    try {
-      bytes = this.#fs.readFileSync(this.#base + rel, READ_OPTIONS)
-    } catch (error) {
-      if (isMissing(error) || errorCode(error) === "EISDIR") return undefined
-      throw error
-    }
+    const directories = this.#guard.check(rel)
+    if (directories === "missing") return undefined
+    if (directories === "linked") return NO_BYTES
+    const bytes = readRegularFile(this.#fs, this.#base + rel)
+    if (bytes === undefined) return undefined
+    if (bytes === null) return NO_BYTES
     this.#touch(rel)
     return bytes
   }
@@ -250,6 +266,7 @@ export class FsStore implements Store {
     if (this.maxSize !== undefined && bytes.length > this.maxSize) return false
     const rel = entryPath(id)
     const path = this.#base + rel
+    this.#enterable(rel)
     // No existence check first: a put is nearly always of a new entry (a build puts what it missed),
     // and `link` tells whether one exists at no extra cost.
     const added = this.#commit(this.#writeTemp(path, bytes), path, now, valueExpiry)
@@ -264,8 +281,10 @@ export class FsStore implements Store {
   set(id: EntryId, bytes: Uint8Array, meta: EntryMeta): void {
     const rel = entryPath(id)
     const path = this.#base + rel
+    this.#enterable(rel)
     const temp = this.#writeTemp(path, bytes)
     try {
+      this.#clearDirectoryAt(path)
       this.#fs.renameSync(temp, path)
     } catch (error) {
       this.#removeQuietly(temp)
@@ -342,6 +361,7 @@ export class FsStore implements Store {
     this.#indexStamp = undefined
     this.#pending.clear()
     this.#dirty = false
+    this.#guard.forget()
     this.#fs.mkdirSync(this.root, { recursive: true, mode: DIR_MODE })
     this.#fs.rmSync(trash, { recursive: true, force: true })
   }
@@ -361,14 +381,15 @@ export class FsStore implements Store {
         for (const name of this.#list(`${prefixHex}/${shard}`)) {
           if (!ENTRY_FILE.test(name) || name.endsWith(STREAM_SUFFIX)) continue
           const rel = `${prefixHex}/${shard}/${name}`
-          let bytes: Buffer
-          try {
-            bytes = this.#fs.readFileSync(this.#base + rel, READ_OPTIONS)
-          } catch (error) {
-            if (isMissing(error)) continue
-            throw error
+          const bytes = readRegularFile(this.#fs, this.#base + rel)
+          if (bytes === undefined) continue
+          const id = { prefix, key: Key.fromHex(keyHexOf(rel)) }
+          if (bytes !== null) {
+            yield { id, bytes }
+            continue
           }
-          yield { id: { prefix, key: Key.fromHex(keyHexOf(rel)) }, bytes }
+          const what = describeNonFile(this.#fs.lstatSync(this.#base + rel, { throwIfNoEntry: false }))
+          yield { id, bytes: NO_BYTES, damage: `${what} in place of an entry file (never followed)` }
         }
       }
     }
@@ -477,15 +498,25 @@ export class FsStore implements Store {
    */
   async openForRead(id: EntryId, now: number, options: OpenForReadOptions = {}): Promise<Readable | undefined> {
     const rel = entryPath(id) + STREAM_SUFFIX
+    const directories = this.#guard.check(rel)
+    if (directories === "missing") return undefined
+    const notAFile = () =>
+      new CorruptEntryError(
+        `${describeNonFile(this.#fs.lstatSync(this.#base + rel, { throwIfNoEntry: false }))} in place of a streamed entry (never followed)`,
+      )
+    if (directories === "linked") throw new CorruptEntryError("a link in place of a cache directory (never followed)")
     let handle: FileHandle
     try {
       handle = await this.#fs.promises.open(this.#base + rel, READ_FLAGS)
     } catch (error) {
       if (isMissing(error)) return undefined
+      if (isNotAFile(error)) throw notAFile()
       throw error
     }
     try {
-      const { size } = await handle.stat()
+      const stat = await handle.stat()
+      if (!stat.isFile()) throw notAFile()
+      const { size } = stat
       const head = Buffer.alloc(STREAM_HEADER)
       if (size < STREAM_HEADER + STREAM_TRAILER)
         throw new CorruptEntryError(`stream of ${size} bytes is shorter than its framing`)
@@ -518,6 +549,7 @@ export class FsStore implements Store {
   openForWrite(id: EntryId, meta: EntryMeta, now: number, options: OpenForWriteOptions = {}): EntryWriteStream {
     const rel = entryPath(id) + STREAM_SUFFIX
     const path = this.#base + rel
+    if (options.discard !== true) this.#enterable(rel)
     const directory = path.slice(0, path.lastIndexOf("/"))
     const temp = `${directory}/${TEMP_PREFIX}${randomUUID()}`
     const header = encodeStreamHeader(meta)
@@ -651,10 +683,11 @@ export class FsStore implements Store {
     try {
       fd = this.#fs.openSync(path, READ_FLAGS)
     } catch (error) {
-      if (isMissing(error)) return undefined
+      if (isMissing(error) || isNotAFile(error)) return undefined
       throw error
     }
     try {
+      if (!this.#fs.fstatSync(fd).isFile()) return undefined
       const head = Buffer.alloc(HEAD_PROBE)
       const n = this.#fs.readSync(fd, head, 0, HEAD_PROBE, 0)
       try {
@@ -759,6 +792,7 @@ export class FsStore implements Store {
         if (errorCode(error) !== "EEXIST" && !isLinkUnsupported(error)) throw error
       }
       if (this.#live(path, now, expiryOf)) return false
+      this.#clearDirectoryAt(path)
       this.#fs.renameSync(temp, path)
       renamed = true
       this.#syncDirectory(path)
@@ -779,6 +813,23 @@ export class FsStore implements Store {
     }
   }
 
+  /** Make the directories of `rel` safe to write in: unlink a link in place of one (see guard.ts). */
+  #enterable(rel: string): void {
+    if (this.#guard.check(rel) === "linked") this.#guard.unlinkLinks(rel)
+  }
+
+  /**
+   * Remove a directory found where an entry's file belongs (`rename` and
+   * `unlink` refuse to replace one), with what it holds: `rmSync` unlinks the
+   * links inside, never following them. `true` when there was one.
+   */
+  #clearDirectoryAt(path: string): boolean {
+    const stat = this.#fs.lstatSync(path, { throwIfNoEntry: false })
+    if (stat === undefined || !stat.isDirectory()) return false
+    this.#fs.rmSync(path, { recursive: true, force: true })
+    return true
+  }
+
   #removeQuietly(path: string): void {
     try {
       this.#fs.unlinkSync(path)
@@ -787,14 +838,26 @@ export class FsStore implements Store {
     }
   }
 
-  /** Unlink one entry file; `true` when it was there. */
+  /**
+   * Unlink one entry file (or whatever is in its place, never following it);
+   * `true` when something was there. Under a link in place of a directory,
+   * the link is what is removed.
+   */
   #removeEntry(rel: string): boolean {
+    const directories = this.#guard.check(rel)
+    if (directories !== "ok") {
+      this.#view?.remove(rel)
+      return directories === "linked" && this.#guard.unlinkLinks(rel)
+    }
     try {
       this.#fs.unlinkSync(this.#base + rel)
     } catch (error) {
-      if (!isMissing(error)) throw error
-      this.#view?.remove(rel)
-      return false
+      if (isMissing(error)) {
+        this.#view?.remove(rel)
+        return false
+      }
+      // A directory in place of the entry (unlink refuses one) goes with what it holds.
+      if (!this.#clearDirectoryAt(this.#base + rel)) throw error
     }
     this.#view?.remove(rel)
     this.#pending.delete(rel)
@@ -853,14 +916,14 @@ export class FsStore implements Store {
   #readIndex(): View | undefined {
     try {
       this.#indexStamp = this.#stampIndex()
-      return decodeIndex(this.#fs.readFileSync(this.#base + INDEX_NAME))
+      return decodeIndex(this.#fs.readFileSync(this.#base + INDEX_NAME, READ_OPTIONS))
     } catch {
       return undefined
     }
   }
 
   #stampIndex(): string | undefined {
-    const stat = this.#fs.statSync(this.#base + INDEX_NAME, { bigint: true, throwIfNoEntry: false })
+    const stat = this.#fs.lstatSync(this.#base + INDEX_NAME, { bigint: true, throwIfNoEntry: false })
     return stat === undefined ? undefined : `${stat.ino}:${stat.size}:${stat.mtimeNs}`
   }
 
@@ -893,7 +956,7 @@ export class FsStore implements Store {
       for (const shard of this.#list(prefix)) {
         if (!SHARD_DIR.test(shard)) continue
         const shardRel = `${prefix}/${shard}`
-        const stat = this.#fs.statSync(this.#base + shardRel, { bigint: true, throwIfNoEntry: false })
+        const stat = this.#fs.lstatSync(this.#base + shardRel, { bigint: true, throwIfNoEntry: false })
         if (stat === undefined || !stat.isDirectory()) continue
         seen.add(shardRel)
         const known = view.shards.get(shardRel)
@@ -930,7 +993,9 @@ export class FsStore implements Store {
     shard.settled = !temps && Number(mtimeNs / 1_000_000n) < started - SETTLE_MS
   }
 
+  /** The names in a directory of the cache (`""`: the root); nothing when it is not a real directory. */
   #list(rel: string): string[] {
+    if (!this.#guard.isDirectory(rel)) return []
     return this.#listAt(this.#base + rel)
   }
 

@@ -60,7 +60,16 @@ export function injectFaults(
 export function countingFileSystem(): FileSystem & { calls: Record<string, number> } {
   const calls: Record<string, number> = {}
   const wrapped: Record<string, unknown> = { ...fs, calls }
-  for (const name of ["readdirSync", "statSync", "lstatSync", "readFileSync", "openSync", "linkSync", "renameSync"]) {
+  for (const name of [
+    "readdirSync",
+    "statSync",
+    "lstatSync",
+    "readFileSync",
+    "openSync",
+    "fstatSync",
+    "linkSync",
+    "renameSync",
+  ]) {
     const original = (fs as unknown as Record<string, (...args: unknown[]) => unknown>)[name] as (...args: unknown[]) => unknown
     wrapped[name] = (...args: unknown[]) => {
       calls[name] = (calls[name] ?? 0) + 1

@@ -441,7 +441,8 @@ export class StoreCache implements Cache {
       this.#discard(id)
       return
     }
-    this.#warnOnce("corrupt", `${this.#name}: removed a corrupt entry (${describeCause(error)}); it reads as a miss`, error)
+    const fate = this.mode === "read-only" ? "met" : "removed"
+    this.#warnOnce("corrupt", `${this.#name}: ${fate} a corrupt entry (${describeCause(error)}); it reads as a miss`, error)
     this.#discard(id)
   }
 

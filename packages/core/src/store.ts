@@ -71,6 +71,11 @@ export interface PruneResult {
 export interface StoredEntry {
   readonly id: EntryId
   readonly bytes: Uint8Array
+  /**
+   * Why what is stored under `id` is no entry at all, whatever its bytes (a
+   * symbolic link in place of an entry file); `bytes` is then empty.
+   */
+  readonly damage?: string
 }
 
 /** What a cache tells the store it was given to (see `Store.attach`). */

@@ -38,10 +38,10 @@ export async function verify(context: CommandContext, cache: StoreCache, target:
   const damaged: (DamagedEntry & { id: EntryId })[] = []
   const unverifiableReasons = new Map<string, number>()
   const now = Date.now()
-  for await (const { id, bytes } of storedEntries(cache, "`verify`")) {
+  for await (const { id, bytes, damage } of storedEntries(cache, "`verify`")) {
     tally.checked++
     tally.bytes += bytes.length
-    const result = cache.check(bytes)
+    const result = damage === undefined ? cache.check(bytes) : { ok: false as const, reason: damage }
     if (result.ok) {
       if (result.expires !== 0 && result.expires <= now) tally.expired++
       else tally.ok++
