@@ -5,7 +5,7 @@
  * follows a link: what a link points to is never read, written or removed,
  * even when it holds a perfectly valid entry. Each such thing is a damaged
  * entry: a miss, counted, warned once and removed, so that the next put heals
- * the key. `sitecache verify` lists it.
+ * the key. (`sitecache verify` lists it: packages/cli/test/links.test.ts.)
  */
 import { execFileSync } from "node:child_process"
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs"
@@ -13,7 +13,6 @@ import { join } from "node:path"
 import { Readable } from "node:stream"
 import { pipeline } from "node:stream/promises"
 import { afterEach, describe, expect, it } from "vitest"
-import { sitecache } from "../../cli/test/helpers.js"
 import { createFsCache, type FsCache } from "../src/index.js"
 import { filesBelow, removeAll, scratch } from "./helpers.js"
 
@@ -203,35 +202,5 @@ describe("a cache directory replaced by a symbolic link", () => {
     expect(await writer.get("k")).toBeUndefined()
     expect(await writer.put("k", "value")).toBe(true)
     expect(snapshot(outside)).toEqual(before)
-  })
-})
-
-describe("sitecache verify", () => {
-  it("lists an entry replaced by a link as damaged and removes it (it aborted on ELOOP), then passes", async () => {
-    const root = scratch()
-    const dir = join(root, "cache")
-    const { cache } = await open(dir)
-    await cache.putMany([
-      ["a", 1],
-      ["b", 2],
-    ])
-    await cache.close()
-    unlinkSync(entryFile(cache, "a"))
-    symlinkSync(entryFile(cache, "a"), entryFile(cache, "a"))
-    const args = ["--cache-backend", "fs", "--cache-dir", dir]
-    const first = await sitecache(["verify", "--json", ...args], { cwd: root })
-    expect(first.stderr).not.toMatch(/ELOOP/)
-    expect(first.code).toBe(1)
-    const report = first.json<{
-      checked: number
-      ok: number
-      damaged: number
-      removed: number
-      damagedEntries: { reason: string }[]
-    }>()
-    expect(report).toMatchObject({ checked: 2, ok: 1, damaged: 1, removed: 1 })
-    expect(report.damagedEntries[0]?.reason).toMatch(/symbolic link in place of an entry file/)
-    const again = await sitecache(["verify", ...args], { cwd: root })
-    expect(again.code).toBe(0)
   })
 })
