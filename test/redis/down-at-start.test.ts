@@ -80,10 +80,8 @@ describe("Redis not running when the build starts", () => {
       expect(result.correct).toBe(true)
       expect(result.misses).toBe(60)
       expect(result.errors).toBeGreaterThan(0)
-      // One warning per operation and cause, naming the refused connection.
-      expect(result.warnings.length).toBeGreaterThan(0)
-      expect(result.warnings.length).toBeLessThanOrEqual(4)
-      expect(result.warnings.join("\n")).toMatch(/ECONNREFUSED/)
+      // One warning for the outage, naming the refused connection.
+      expect(result.warnings).toEqual([expect.stringMatching(/ECONNREFUSED/)])
       // The bound the issue asks for, with the cache opened, used and closed inside it.
       expect(result.buildMs).toBeLessThan(2000)
     })

@@ -185,10 +185,8 @@ describe("tiered store", () => {
     const info = await cache.inspect()
     expect(info.errors).toBeGreaterThan(0)
     expect(info.tiers?.map((tier) => tier.name)).toEqual(["memory", "memory", "remote"])
-    // One warning per operation and cause, each naming the tier.
-    expect(warnings.every((message) => message.includes("remote: ") && message.includes("ECONNREFUSED"))).toBe(true)
-    expect(new Set(warnings).size).toBe(warnings.length)
-    expect(warnings.length).toBeLessThanOrEqual(5)
+    // One warning per cause, naming the tier.
+    expect(warnings).toEqual([expect.stringMatching(/remote: .*ECONNREFUSED/)])
   })
 
   it("in strict mode a tier's fault is thrown", async () => {
