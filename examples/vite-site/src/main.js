@@ -24,6 +24,7 @@ async function show() {
   if (load) {
     const page = await load()
     body = renderToString(page.default({ components }))
+    document.title = page.frontmatter?.title ?? slug
   }
   document.querySelector("#app").innerHTML = `<nav><ul>${nav}</ul></nav><main>${body}</main>`
 }

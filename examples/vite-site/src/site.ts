@@ -8,7 +8,10 @@ import mdx, { type Options as MdxOptions } from "@mdx-js/rollup"
 import type { Cache, CacheConfig } from "@sitecache/core"
 import { type CacheTransformsOptions, cacheTransforms } from "@sitecache/vite"
 import rehypeHighlight from "rehype-highlight"
+import rehypeSlug from "rehype-slug"
+import remarkFrontmatter from "remark-frontmatter"
 import remarkGfm from "remark-gfm"
+import remarkMdxFrontmatter from "remark-mdx-frontmatter"
 import type { InlineConfig, PluginOption } from "vite"
 import { includePartials } from "./include-partials.js"
 
@@ -35,8 +38,8 @@ export function siteConfig(options: SiteOptions = {}): InlineConfig {
   const root = options.root ?? exampleRoot
   const mdxOptions: MdxOptions = {
     jsxImportSource: "html-jsx",
-    remarkPlugins: [remarkGfm],
-    rehypePlugins: [[rehypeHighlight, { ...options.highlight }]],
+    remarkPlugins: [remarkFrontmatter, [remarkMdxFrontmatter, { name: "frontmatter" }], remarkGfm],
+    rehypePlugins: [rehypeSlug, [rehypeHighlight, { ...options.highlight }]],
   }
   const plugins: PluginOption[] = [includePartials({ dir: "content/_partials" }), { enforce: "pre", ...mdx(mdxOptions) }]
   const cacheOptions: CacheTransformsOptions = {
