@@ -15,7 +15,6 @@ import {
   FileHasher,
   finishBuild,
   type KeyPart,
-  type MemoContext,
   type MemoResult,
   memoize,
   normalizeCacheConfig,
@@ -24,9 +23,10 @@ import {
 } from "@sitecache/core"
 import type { Plugin, PluginOption } from "vite"
 import { BusyTime } from "./busy.js"
-import { type RecordedLog, type Recording, recordingContext, replayLogs } from "./context.js"
+import { type Recording, recordingContext, replayLogs } from "./context.js"
 import { createIdFilter, type IdFilterPattern } from "./filter.js"
 import { fingerprint, installedVersion } from "./fingerprint.js"
+import { fromStored, type HookResult, NO_OUTPUT, readStored, type StoredResult, toStored } from "./stored.js"
 
 /** This package, as it appears in every key: a new release of the adapter starts cold. */
 export const ADAPTER: string = (() => {
@@ -87,119 +87,17 @@ export interface TransformCacheReport {
    * included module (lookups included), in ms: overlapping calls count once.
    */
   readonly transformMs: number
+  /**
+   * Entries that were not valid results (damaged, or forged by whoever can write
+   * the cache): each was a miss, rebuilt and replaced; the first is warned about.
+   */
+  readonly rejected: number
   readonly stats: BuildStats
   /** The run recorded in the cache (absent when off). */
   readonly run?: RunSummary
 }
 
-type TransformResultValue = string | null | undefined | Readonly<Record<string, unknown>>
 type TransformHandler = (this: object, code: string, id: string, options?: { ssr?: boolean }) => unknown
-
-/** What an entry keeps of one `transform` call. */
-interface StoredTransform {
-  /** The hook returned a plain string. */
-  readonly string?: true
-  readonly code?: string | null
-  readonly map?: unknown
-  readonly meta?: unknown
-  readonly moduleSideEffects?: unknown
-  readonly syntheticNamedExports?: unknown
-  readonly attributes?: unknown
-  readonly logs?: readonly RecordedLog[]
-  /** Project root when stored: absolute paths in the output are moved to a new root on a hit. */
-  readonly root: string
-}
-
-/** Result fields a cached entry can restore; `ast` (a parse Rollup would redo differently) cannot. */
-const RESULT_FIELDS = new Set(["code", "map", "meta", "moduleSideEffects", "syntheticNamedExports", "attributes"])
-/** A hook that returned nothing: not stored, not counted. */
-const NO_OUTPUT = "no output"
-
-function isPlainData(value: unknown, depth = 0): boolean {
-  if (depth > 64) return false
-  switch (typeof value) {
-    case "string":
-    case "number":
-    case "boolean":
-    case "undefined":
-      return true
-    case "object": {
-      if (value === null) return true
-      if (Array.isArray(value)) return value.every((item) => isPlainData(item, depth + 1))
-      const proto = Object.getPrototypeOf(value)
-      if (proto !== Object.prototype && proto !== null) return false
-      return Object.values(value).every((item) => isPlainData(item, depth + 1))
-    }
-    default:
-      return false
-  }
-}
-
-/** A source map as plain data (a `SourceMap` class instance loses its methods, which Rollup does not need). */
-function plainMap(map: unknown): unknown {
-  if (map === null || map === undefined || typeof map === "string") return map
-  if (typeof map !== "object") return undefined
-  const out: Record<string, unknown> = {}
-  for (const [name, value] of Object.entries(map)) if (typeof value !== "function") out[name] = value
-  return isPlainData(out) ? out : undefined
-}
-
-function toStored(value: TransformResultValue, recording: Recording, memo: MemoContext, root: string): StoredTransform {
-  const logs = recording.logs.length > 0 ? { logs: recording.logs } : {}
-  if (value === null || value === undefined) {
-    memo.uncacheable(NO_OUTPUT)
-    return { root }
-  }
-  if (typeof value === "string") return { string: true, code: value, root, ...logs }
-  const stored: Record<string, unknown> = { root, ...logs }
-  for (const [name, field] of Object.entries(value)) {
-    if (field === undefined) continue
-    if (!RESULT_FIELDS.has(name)) {
-      if (name === "ast") memo.uncacheable("ast")
-      continue
-    }
-    if (name === "map") {
-      const map = plainMap(field)
-      if (map === undefined) memo.uncacheable("map")
-      stored.map = map
-    } else if (isPlainData(field)) {
-      stored[name] = field
-    } else {
-      memo.uncacheable(name)
-    }
-  }
-  return stored as unknown as StoredTransform
-}
-
-/** Paths under the root `from` (followed by a separator) moved under `to`. */
-function relocate(text: string, from: string, to: string): string {
-  let out = text
-  for (const separator of ["/", "\\\\", "\\"]) {
-    const prefix = from + separator
-    if (out.includes(prefix)) out = out.split(prefix).join(to + separator)
-  }
-  return out
-}
-
-/** The hook's result rebuilt from an entry, with paths under the old root moved to the current one. */
-function fromStored(stored: StoredTransform, root: string): TransformResultValue {
-  const moved = stored.root !== root
-  const code = moved && typeof stored.code === "string" ? relocate(stored.code, stored.root, root) : stored.code
-  if (stored.string) return code
-  const result: Record<string, unknown> = {}
-  if (code !== undefined) result.code = code
-  if (stored.map !== undefined) {
-    result.map =
-      moved && stored.map !== null
-        ? (JSON.parse(
-            relocate(JSON.stringify(stored.map), JSON.stringify(stored.root).slice(1, -1), JSON.stringify(root).slice(1, -1)),
-          ) as unknown)
-        : stored.map
-  }
-  for (const name of ["meta", "moduleSideEffects", "syntheticNamedExports", "attributes"] as const)
-    if (stored[name] !== undefined) result[name] = stored[name]
-  return result
-}
 
 /** The module id relative to the root, `/`-separated, query kept; virtual and outside ids as they are. */
 export function relativeId(id: string, root: string): string {
@@ -217,6 +115,8 @@ interface Session {
   readonly stats: BuildStats
   readonly files: FileHasher
   readonly transformTime: BusyTime
+  /** Entries read this build that were not valid results (damaged or forged), each replaced. */
+  rejected: number
 }
 
 /** The cache's life across one build (several environments may build at once). */
@@ -226,6 +126,8 @@ class BuildSession {
   root: string
   mode: string | undefined
   log: (line: string) => void
+  /** Where cache faults are reported: Vite's logger, else `console.warn` (never silenced by `log: false`). */
+  warn: (line: string) => void = (line) => console.warn(line)
   #active = 0
   #opening: Promise<Session | null> | undefined
   #session: Session | null = null
@@ -262,7 +164,15 @@ class BuildSession {
     const cache = this.options.cache ?? (await createCache(config))
     if (this.#files === undefined || this.#files.root !== this.root) this.#files = new FileHasher({ root: this.root })
     else this.#files.refresh()
-    return { cache, owned, stats: new BuildStats(), files: this.#files, transformTime: new BusyTime() }
+    return { cache, owned, stats: new BuildStats(), files: this.#files, transformTime: new BusyTime(), rejected: 0 }
+  }
+
+  /** An entry for `document` that is not a valid result: counted, and reported once per build. */
+  reject(document: string, why: string): void {
+    const session = this.#session
+    if (session === null) return
+    if (session.rejected++ === 0)
+      this.warn(`sitecache: ignored a cache entry of ${document} that is not a valid result (${why}); it is rebuilt and replaced`)
   }
 
   async finish(): Promise<void> {
@@ -283,6 +193,7 @@ class BuildSession {
         uncacheable: {},
         savedMs: 0,
         transformMs: 0,
+        rejected: 0,
         stats: new BuildStats(),
       })
       return
@@ -304,6 +215,7 @@ class BuildSession {
       uncacheable: Object.fromEntries(stats.uncacheable),
       savedMs: stats.savedMs,
       transformMs: session.transformTime.ms,
+      rejected: session.rejected,
       stats,
       run,
     })
@@ -371,35 +283,56 @@ function wrapHandler(plugin: Plugin, handler: TransformHandler, session: BuildSe
       code,
       build: { ssr, mode: session.mode },
     }
+    const document = path + documentSuffix + (ssr ? " [ssr]" : "")
     let computedHere = false
-    let output: TransformResultValue
-    let result: MemoResult<StoredTransform>
-    try {
-      result = await memoize<StoredTransform>(
+    let output: HookResult
+    const lookup = () =>
+      memoize<StoredResult>(
         current.cache,
         parts,
         async (memo) => {
           computedHere = true
           const recording: Recording = { logs: [] }
-          output = (await handler.call(recordingContext(this, recording, memo), code, id, options)) as TransformResultValue
-          return toStored(output, recording, memo, root)
+          output = (await handler.call(recordingContext(this, recording, memo), code, id, options)) as HookResult
+          return toStored(output, recording.logs, memo, root)
         },
         { files: current.files },
       )
+    let result: MemoResult<StoredResult>
+    let stored: StoredResult | undefined
+    try {
+      result = await lookup()
+      if (!computedHere) {
+        const read = readStored(result.value)
+        if ("stored" in read) stored = read.stored
+        else {
+          // A damaged or forged entry: a miss, a warning, a count; the entry is replaced by a fresh result.
+          session.reject(document, read.invalid)
+          await current.cache.delete(result.key)
+          result = await lookup()
+          if (!computedHere) {
+            const again = readStored(result.value)
+            if ("stored" in again) stored = again.stored
+            else {
+              computedHere = true
+              output = (await handler.call(this, code, id, options)) as HookResult
+            }
+          }
+        }
+      }
     } finally {
       current.transformTime.leave()
     }
-    const document = path + documentSuffix + (ssr ? " [ssr]" : "")
     if (result.uncacheable === NO_OUTPUT) return output
-    if (computedHere) {
-      current.stats.record(result, performance.now() - started, document)
+    if (computedHere || stored === undefined) {
+      current.stats.record({ ...result, hit: false }, performance.now() - started, document)
       return output
     }
     // A hit, or a result shared with a concurrent identical call: replay what the hook did.
     current.stats.record(result.hit ? result : { ...result, hit: true, savedMs: 0 }, 0, document)
     for (const dep of result.deps) (this as { addWatchFile?: (file: string) => void }).addWatchFile?.(resolve(root, dep))
-    if (result.value.logs) replayLogs(this, result.value.logs)
-    return fromStored(result.value, root)
+    if (stored.logs) replayLogs(this, stored.logs)
+    return fromStored(stored, root)
   }
 }
 
@@ -444,6 +377,7 @@ function sessionPlugin(session: BuildSession, rootGiven: boolean): Plugin {
       if (!rootGiven) session.root = config.root
       session.mode = config.mode
       if (session.options.log === undefined) session.log = (line) => config.logger.info(line)
+      session.warn = (line) => config.logger.warn(line)
     },
     async buildStart() {
       await session.start()
