@@ -8,3 +8,4 @@ export {
 export type { RecordedLog } from "./context.js"
 export type { IdFilterPattern, IdPattern } from "./filter.js"
 export { fingerprint, installedVersion } from "./fingerprint.js"
+export type { CacheableHook } from "./session.js"
