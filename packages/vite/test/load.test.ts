@@ -10,7 +10,7 @@ import { join } from "node:path"
 import { type Cache, createMemoryCache, Key } from "@sitecache/core"
 import { type Plugin as RollupPlugin, rollup } from "rollup"
 import type { Plugin } from "vite"
-import { afterAll, beforeEach, describe, expect, it } from "vitest"
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { type CacheTransformsOptions, cacheTransforms, relativeId, type TransformCacheReport } from "../src/index.js"
 
 let root: string
@@ -115,7 +115,7 @@ describe('cacheTransforms with `hooks: ["transform", "load"]`', () => {
       "footer.txt": "the footer\n",
     })
   })
-  afterAll(() => rmSync(root, { recursive: true, force: true }))
+  afterEach(() => rmSync(root, { recursive: true, force: true }))
 
   it("leaves `load` alone by default", async () => {
     await build(cache, {}, "default")
