@@ -7,9 +7,11 @@
  * path, pipeline, ... })`), so a miss is explained part by part; dependencies
  * (`ctx.dependOn(file)`) are compared by their content hashes.
  */
-import type { BuildManifest, DocumentRecord } from "@sitecache/core"
+import { type BuildManifest, type DocumentRecord, describeUncacheable } from "@sitecache/core"
 
 export type KeyChange =
+  /** The document's result cannot be cached (a plugin whose options cannot be fingerprinted, say): never looked up. */
+  | { readonly kind: "uncacheable"; readonly step?: string; readonly reason: string }
   /** No earlier build of this tool is recorded: nothing to compare with. */
   | { readonly kind: "first-build" }
   /** The build before did not have this document. */
@@ -141,6 +143,16 @@ export function explainDocument(manifest: BuildManifest, document: string): Expl
   const base = { tool: manifest.tool, document, build: manifest.startedAt, hit: record.hit, key: record.key }
   if (record.hit) return { ...base, previous: null, changes: [] }
   const earlier = manifest.previous
+  if (record.uncacheable !== undefined) {
+    // Never looked up: what changed since the build before is beside the point.
+    const before = earlier?.documents[document]
+    return {
+      ...base,
+      previous:
+        earlier === undefined || before === undefined ? null : { build: earlier.startedAt, key: before.key, hit: before.hit },
+      changes: [{ kind: "uncacheable", ...record.uncacheable }],
+    }
+  }
   if (earlier === undefined) return { ...base, previous: null, changes: [{ kind: "first-build" }] }
   const before = earlier.documents[document]
   if (before === undefined) return { ...base, previous: null, changes: [{ kind: "new-document" }] }
@@ -179,6 +191,8 @@ function hashes(before: string | null, after: string | null): string {
 /** One line of text per change, for people. */
 export function describeChange(change: KeyChange): string {
   switch (change.kind) {
+    case "uncacheable":
+      return `it cannot be cached, so it is processed on every build: ${describeUncacheable(change)}`
     case "first-build":
       return "no earlier build of this tool is recorded, so there is nothing to compare with"
     case "new-document":

@@ -1,7 +1,9 @@
 /** Build records (core runs.ts): what `inspect` and `explain` read. */
+import { join } from "node:path"
 import {
   BuildStats,
   buildRecords,
+  createCache,
   createMemoryCache,
   derivePrefix,
   FileHasher,
@@ -19,7 +21,7 @@ import {
 } from "@sitecache/core"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { describeChange, explainDocument } from "../src/explain.js"
-import { build, removeProject, tempProject, writeFiles } from "./helpers.js"
+import { build, removeProject, sitecache, tempProject, writeFiles } from "./helpers.js"
 
 let root: string
 beforeEach(async () => {
@@ -178,6 +180,35 @@ describe("manifest and explain", () => {
     expect(changes[1]).toMatchObject({ part: "plugin:remark-gfm", plugin: "remark-gfm", change: "changed" })
     expect(describeChange(changes[1]!)).toMatch(/^plugin `remark-gfm` changed \(its version, source or options\)/)
     expect(describeChange(changes[0]!)).toMatch(/^the key prefix changed/)
+  })
+
+  it("says which plugin made a document uncacheable, and why, in the manifest and in `sitecache explain`", async () => {
+    const dir = join(root, "build-cache")
+    const uncacheable = { step: "plugin rehype-foo@1.2.0", reason: "option `highlighter` is a bound function (bound h)" }
+    for (let build = 0; build < 2; build++) {
+      const cache = await createCache({ backend: "fs", dir })
+      const stats = new BuildStats()
+      const files = new FileHasher({ root })
+      await memoize(cache, { content: "a" }, () => "<p>a</p>", { stats, files, document: "a.md", uncacheable })
+      await memoize(cache, { content: "b" }, () => "<p>b</p>", { stats, files, document: "b.md" })
+      await memoize(cache, { content: "c" }, () => "c", { stats, files, document: "c.md", uncacheable: { reason: "no step" } })
+      await finishBuild(cache, stats, "blog")
+      await cache.close()
+    }
+    const cache = await createCache({ backend: "fs", dir })
+    const manifest = (await readManifest(cache, "blog"))!
+    await cache.close()
+    expect(manifest.documents["a.md"]?.uncacheable).toEqual(uncacheable)
+    expect(manifest.documents["c.md"]?.uncacheable).toEqual({ reason: "no step" })
+    expect(manifest.documents["b.md"]).toMatchObject({ hit: true })
+    expect(manifest.documents["b.md"]?.uncacheable).toBeUndefined()
+    const explanation = explainDocument(manifest, "a.md")
+    expect(explanation?.changes).toEqual([{ kind: "uncacheable", ...uncacheable }])
+    const cli = await sitecache(["explain", "a.md", "--cache-backend", "fs", "--cache-dir", "build-cache"], { cwd: root })
+    expect(cli.code).toBe(0)
+    expect(cli.stdout).toContain(
+      "- it cannot be cached, so it is processed on every build: plugin rehype-foo@1.2.0: option `highlighter` is a bound function (bound h)\n",
+    )
   })
 
   it("says when the key did not change but the entry was gone", async () => {

@@ -57,6 +57,7 @@ export {
 export type { DocumentRecord } from "./memo.js"
 export {
   BuildStats,
+  describeUncacheable,
   FileHasher,
   formatBytes,
   formatMs,
@@ -66,6 +67,7 @@ export {
   type MemoResult,
   memo,
   memoize,
+  type Uncacheable,
 } from "./memo.js"
 export {
   createMemoryCache,

@@ -27,13 +27,34 @@ export interface MemoEntry<T = unknown> {
   readonly parts?: Readonly<Record<string, string>>
 }
 
+/**
+ * Why a result is not cached, for the build summary and `sitecache explain`:
+ * the step it belongs to, and why. Adapters name the plugin or step their
+ * users know; the reason is for people, never parsed.
+ */
+export interface Uncacheable {
+  /** The plugin or step, as its users name it: `plugin rehype-foo@1.2.0`, `vite plugin vite:mdx`, `transform htmlmin`. */
+  readonly step?: string
+  /** Why, for people: ``option `highlighter` is a bound function (bound h): what it calls cannot be seen``. */
+  readonly reason: string
+}
+
+/** `plugin rehype-foo@1.2.0: option ...`, or the reason alone when no step is named. */
+export function describeUncacheable(uncacheable: Uncacheable): string {
+  return uncacheable.step === undefined ? uncacheable.reason : `${uncacheable.step}: ${uncacheable.reason}`
+}
+
+function toUncacheable(reason: string | Uncacheable): Uncacheable {
+  return typeof reason === "string" ? { reason } : reason
+}
+
 export interface MemoContext {
   /** The key of this computation. */
   readonly key: Key
   /** Record a file read by `compute`: a change to it makes this entry a miss. */
   dependOn(path: string): void
   /** Do not store this result (e.g. it has side effects the cache cannot replay); the reason is counted. */
-  uncacheable(reason: string): void
+  uncacheable(reason: string | Uncacheable): void
   /**
    * What a hit will save, in ms, when `compute` does more than the work a hit
    * skips (an adapter preparing the value for the cache, say). Default: the
@@ -49,6 +70,12 @@ export interface MemoOptions extends PutOptions {
   readonly stats?: BuildStats
   /** The document this computation belongs to (project-relative path), for the build manifest and `explain`. */
   readonly document?: string
+  /**
+   * The step cannot be cached at all (a part of its key cannot be
+   * fingerprinted soundly, say): `compute` runs, nothing is looked up or
+   * stored, and the reason is counted and recorded with the document.
+   */
+  readonly uncacheable?: Uncacheable
 }
 
 export interface MemoResult<T> {
@@ -60,7 +87,7 @@ export interface MemoResult<T> {
   /** Project-relative paths of the recorded dependencies. */
   readonly deps: readonly string[]
   /** Set when the result was not stored. */
-  readonly uncacheable?: string
+  readonly uncacheable?: Uncacheable
   /** Named part hashes, when `parts` was a record. */
   readonly parts?: Readonly<Record<string, string>>
   /** Dependency hashes as stored with the entry. */
@@ -76,6 +103,8 @@ export interface DocumentRecord {
   readonly parts?: Readonly<Record<string, string>>
   /** Dependencies: project-relative path → content hash at the time of the build. */
   readonly deps?: Readonly<Record<string, string | null>>
+  /** Set when the document's result could not be cached: which step, and why. */
+  readonly uncacheable?: Uncacheable
 }
 
 /** Counters of one build, shared by every adapter's summary line, and the documents it touched. */
@@ -86,6 +115,7 @@ export class BuildStats {
   misses = 0
   savedMs = 0
   computeMs = 0
+  /** Results not cached, by `describeUncacheable` of their reason. */
   readonly uncacheable = new Map<string, number>()
   /** Document path → what this build saw of it (memoize calls with a `document` option). */
   readonly documentRecords = new Map<string, DocumentRecord>()
@@ -97,6 +127,7 @@ export class BuildStats {
         hit: result.hit,
         ...(result.parts === undefined ? {} : { parts: result.parts }),
         ...(result.depHashes === undefined ? {} : { deps: result.depHashes }),
+        ...(result.uncacheable === undefined ? {} : { uncacheable: result.uncacheable }),
       })
     }
     if (result.hit) {
@@ -106,8 +137,13 @@ export class BuildStats {
       this.misses++
       this.computeMs += computeMs
     }
-    if (result.uncacheable !== undefined)
-      this.uncacheable.set(result.uncacheable, (this.uncacheable.get(result.uncacheable) ?? 0) + 1)
+    if (result.uncacheable !== undefined) this.countUncacheable(result.uncacheable)
+  }
+
+  /** Count a result that was not cached (`record` does it for memoized ones). */
+  countUncacheable(reason: string | Uncacheable): void {
+    const described = describeUncacheable(toUncacheable(reason))
+    this.uncacheable.set(described, (this.uncacheable.get(described) ?? 0) + 1)
   }
 
   get documents(): number {
@@ -279,6 +315,13 @@ export async function memoize<T>(
   options: MemoOptions = {},
 ): Promise<MemoResult<T>> {
   const { key: entryKey, parts: named } = keyOf(parts)
+  if (options.uncacheable !== undefined) {
+    // Nothing to share or look up: the key cannot be trusted to say two computations are the same.
+    const started = performance.now()
+    const result = await computeUncached(entryKey, named, compute, options.uncacheable, options.files ?? defaultFiles())
+    options.stats?.record(result, performance.now() - started, options.document)
+    return result
+  }
   let flights = inFlight.get(cache)
   if (flights === undefined) {
     flights = new Map()
@@ -342,28 +385,13 @@ async function lookupOrCompute<T>(
       ...(found.deps ? { depHashes: found.deps } : {}),
     }
   }
-  const deps = new Set<string>()
-  let uncacheable: string | undefined
-  let took: number | undefined
-  const context: MemoContext = {
-    key: entryKey,
-    dependOn(path) {
-      deps.add(files.relative(path))
-    },
-    uncacheable(reason) {
-      uncacheable ??= reason
-    },
-    took(ms) {
-      if (!(typeof ms === "number" && Number.isFinite(ms) && ms >= 0))
-        throw new BadOptionError("took", `expected a finite number of ms ≥ 0, got ${String(ms)}`)
-      took = ms
-    },
-  }
+  const { context, deps, uncacheable, took } = computeContext(entryKey, files)
   const started = performance.now()
   const value = await compute(context)
-  const ms = took ?? performance.now() - started
+  const ms = took() ?? performance.now() - started
   const result = { value, key: entryKey, hit: false, savedMs: 0, deps: [...deps], ...(named ? { parts: named } : {}) }
-  if (uncacheable !== undefined) return { ...result, uncacheable }
+  const refused = uncacheable()
+  if (refused !== undefined) return { ...result, uncacheable: refused }
   const depHashes: Record<string, string | null> = {}
   for (const path of deps) depHashes[path] = await files.hash(path)
   if (deps.size > 0) Object.assign(result, { depHashes })
@@ -374,6 +402,44 @@ async function lookupOrCompute<T>(
   if (found !== undefined) await cache.delete(entryKey)
   await cache.put(entryKey, entry, options.ttl === undefined ? undefined : { ttl: options.ttl })
   return result
+}
+
+/** The context `compute` runs in, and what it was told. */
+function computeContext(
+  entryKey: Key,
+  files: FileHasher,
+): { context: MemoContext; deps: Set<string>; uncacheable: () => Uncacheable | undefined; took: () => number | undefined } {
+  const deps = new Set<string>()
+  let uncacheable: Uncacheable | undefined
+  let took: number | undefined
+  const context: MemoContext = {
+    key: entryKey,
+    dependOn(path) {
+      deps.add(files.relative(path))
+    },
+    uncacheable(reason) {
+      uncacheable ??= toUncacheable(reason)
+    },
+    took(ms) {
+      if (!(typeof ms === "number" && Number.isFinite(ms) && ms >= 0))
+        throw new BadOptionError("took", `expected a finite number of ms ≥ 0, got ${String(ms)}`)
+      took = ms
+    },
+  }
+  return { context, deps, uncacheable: () => uncacheable, took: () => took }
+}
+
+/** Run `compute` for a step that cannot be cached: no lookup, no entry. */
+async function computeUncached<T>(
+  entryKey: Key,
+  named: Record<string, string> | undefined,
+  compute: (context: MemoContext) => T | Promise<T>,
+  uncacheable: Uncacheable,
+  files: FileHasher,
+): Promise<MemoResult<T>> {
+  const { context, deps } = computeContext(entryKey, files)
+  const value = await compute(context)
+  return { value, key: entryKey, hit: false, savedMs: 0, deps: [...deps], uncacheable, ...(named ? { parts: named } : {}) }
 }
 
 async function depsUnchanged(deps: MemoEntry["deps"], files: FileHasher): Promise<boolean> {

@@ -30,7 +30,7 @@
  */
 import type { StoreCache } from "./cache.js"
 import { type KeyPart, key } from "./key.js"
-import type { BuildStats, DocumentRecord } from "./memo.js"
+import type { BuildStats, DocumentRecord, Uncacheable } from "./memo.js"
 import { type SweepRecord, type SweepResult, sweepIfDue } from "./sweep.js"
 import type { Cache } from "./types.js"
 
@@ -143,7 +143,8 @@ export async function readRuns(cache: Cache, tool: string): Promise<RunSummary[]
  * A document is `[path, key, hit, parts, deps]`, where `parts` is the flat
  * list of (name index, hash index) pairs and `deps` of (path index, hash
  * index), a hash index of -1 meaning `null` (the file did not exist); `null`
- * when the record had none.
+ * when the record had none. A document whose result could not be cached has
+ * a sixth element, `[step index, reason index]` (a step index of -1: none).
  */
 interface StoredManifest {
   readonly format: 2
@@ -156,7 +157,16 @@ interface StoredManifest {
   readonly digest?: string
 }
 
-type StoredDocument = readonly [path: string, key: string, hit: boolean, parts: number[] | null, deps: number[] | null]
+type StoredDocument =
+  | readonly [path: string, key: string, hit: boolean, parts: number[] | null, deps: number[] | null]
+  | readonly [
+      path: string,
+      key: string,
+      hit: boolean,
+      parts: number[] | null,
+      deps: number[] | null,
+      uncacheable: readonly [step: number, reason: number],
+    ]
 
 function encodeManifest(manifest: BuildManifest): StoredManifest {
   const strings: string[] = []
@@ -190,7 +200,12 @@ function encodeManifest(manifest: BuildManifest): StoredManifest {
           deps.push(intern(file), hash === null || hash === undefined ? -1 : intern(hash))
         }
       }
-      stored.push([path, record.key, record.hit, parts, deps])
+      const uncacheable = record.uncacheable
+      if (uncacheable === undefined) stored.push([path, record.key, record.hit, parts, deps])
+      else {
+        const step = uncacheable.step === undefined ? -1 : intern(uncacheable.step)
+        stored.push([path, record.key, record.hit, parts, deps, [step, intern(uncacheable.reason)]])
+      }
     }
     return stored
   }
@@ -217,9 +232,15 @@ function encodeManifest(manifest: BuildManifest): StoredManifest {
 }
 
 function decodeDocument(strings: readonly string[], document: StoredDocument): DocumentRecord {
-  const [, key, hit, parts, deps] = document
+  const [, key, hit, parts, deps, uncacheable] = document
   const text = (index: number | undefined) => strings[index ?? -1] ?? ""
-  const record: { key: string; hit: boolean; parts?: Record<string, string>; deps?: Record<string, string | null> } = { key, hit }
+  const record: {
+    key: string
+    hit: boolean
+    parts?: Record<string, string>
+    deps?: Record<string, string | null>
+    uncacheable?: Uncacheable
+  } = { key, hit }
   if (parts !== null) {
     record.parts = {}
     for (let i = 0; i < parts.length; i += 2) record.parts[text(parts[i])] = text(parts[i + 1])
@@ -227,6 +248,10 @@ function decodeDocument(strings: readonly string[], document: StoredDocument): D
   if (deps !== null) {
     record.deps = {}
     for (let i = 0; i < deps.length; i += 2) record.deps[text(deps[i])] = deps[i + 1] === -1 ? null : text(deps[i + 1])
+  }
+  if (Array.isArray(uncacheable)) {
+    const [step, reason] = uncacheable
+    record.uncacheable = step === -1 ? { reason: text(reason) } : { step: text(step), reason: text(reason) }
   }
   return record
 }

@@ -39,6 +39,7 @@ it("pins the public exports of @sitecache/core", () => {
       "decodeEntry",
       "derivePrefix",
       "describeCause",
+      "describeUncacheable",
       "encodeEntry",
       "fingerprint",
       "finishBuild",

@@ -109,9 +109,34 @@ describe("memo", () => {
       },
       { stats },
     )
-    expect(result).toMatchObject({ value: 1, uncacheable: "emitFile" })
+    expect(result).toMatchObject({ value: 1, uncacheable: { reason: "emitFile" } })
     expect(await cache.has(key("emits"))).toBe(false)
     expect(stats.summary()).toMatch(/1 uncacheable \(emitFile: 1\)/)
+  })
+
+  it("runs a step declared uncacheable every time: no lookup, no entry, no sharing, the reason counted and recorded", async () => {
+    const cache = createMemoryCache()
+    const stats = new BuildStats()
+    const uncacheable = { step: "plugin rehype-foo@1.0.0", reason: "option `highlighter` is a bound function" }
+    // An entry under the same key, as an earlier build with a sound fingerprint could have left: never served.
+    await memoize(cache, ["doc"], () => "stale")
+    let runs = 0
+    const compute = async () => {
+      runs++
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      return "fresh"
+    }
+    const [a, b] = await Promise.all([
+      memoize(cache, ["doc"], compute, { stats, uncacheable, document: "a.md" }),
+      memoize(cache, ["doc"], compute, { stats, uncacheable, document: "b.md" }),
+    ])
+    expect(runs).toBe(2)
+    expect(a).toMatchObject({ value: "fresh", hit: false, uncacheable })
+    expect(b.value).toBe("fresh")
+    expect(await cache.get(a.key)).toMatchObject({ value: "stale" })
+    expect(stats.misses).toBe(2)
+    expect(stats.summary()).toContain("2 uncacheable (plugin rehype-foo@1.0.0: option `highlighter` is a bound function: 2)")
+    expect(stats.documentRecords.get("a.md")?.uncacheable).toEqual(uncacheable)
   })
 
   it("saves what compute reports with took(ms), and refuses a bad figure", async () => {

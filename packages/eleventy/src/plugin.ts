@@ -498,10 +498,7 @@ export class EleventyCache {
     const ms = performance.now() - computeStarted
     session.transformMs += performance.now() - started
     if (typeof value !== "string") {
-      session.stats.uncacheable.set(
-        "non-string transform result",
-        (session.stats.uncacheable.get("non-string transform result") ?? 0) + 1,
-      )
+      session.stats.countUncacheable({ step: `transform ${name}`, reason: "its result is not a string" })
       return value
     }
     this.#miss(session, entryKey, { value, ms }, [])

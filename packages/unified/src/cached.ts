@@ -16,6 +16,7 @@ import {
   type BuildStats,
   type Cache,
   contentHash,
+  describeUncacheable,
   FileHasher,
   Key,
   type KeyPart,
@@ -348,7 +349,7 @@ class Engine {
       ...(contentHex === undefined ? {} : { content: contentHex }),
       result: result.depHashes === undefined ? result.key.hex : key(result.key, result.depHashes).hex,
       ms: ran ? ms : result.savedMs,
-      ...(result.uncacheable === undefined ? {} : { uncacheable: result.uncacheable }),
+      ...(result.uncacheable === undefined ? {} : { uncacheable: describeUncacheable(result.uncacheable) }),
     })
     return value
   }

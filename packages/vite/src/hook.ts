@@ -172,7 +172,7 @@ export function wrapHook(
     } finally {
       current.transformTime.leave()
     }
-    if (result.uncacheable === NO_OUTPUT) return output
+    if (result.uncacheable?.reason === NO_OUTPUT) return output
     if (computedHere || stored === undefined) {
       current.stats.record({ ...result, hit: false }, performance.now() - started, document)
       return output
