@@ -41,10 +41,20 @@ export {
   SitecacheError,
   UnserializableError,
 } from "./errors.js"
-export { fingerprint, installedVersion } from "./fingerprint.js"
+export {
+  describeUnsound,
+  FINGERPRINT_VERSION,
+  type FingerprintOptions,
+  fingerprint,
+  type UnsoundCode,
+  type UnsoundPart,
+  type ValueFingerprint,
+} from "./fingerprint.js"
+export { installedVersion } from "./installed.js"
 export {
   contentHash,
   framedBytes,
+  hashBytes,
   KEY_SEEDS,
   Key,
   type KeyLike,

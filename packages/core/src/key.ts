@@ -280,6 +280,15 @@ export function key(...parts: readonly KeyPart[]): Key {
   return digest(new Uint8Array(frame.buffer, frame.byteOffset, length))
 }
 
+/**
+ * The key of raw bytes, hashed as they are, without `key()`'s framing: for
+ * encodings that frame themselves and begin with a header of their own (a
+ * fingerprint), so they never collide with a framed key.
+ */
+export function hashBytes(bytes: Uint8Array): Key {
+  return digest(bytes)
+}
+
 /** A copy of the exact bytes `key(...parts)` hashes (for tests and benchmarks). */
 export function framedBytes(...parts: readonly KeyPart[]): Uint8Array {
   length = 0

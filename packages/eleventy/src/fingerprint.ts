@@ -1,2 +1,2 @@
 /** Shared with the other adapters: see `@sitecache/core`. */
-export { fingerprint, installedVersion } from "@sitecache/core"
+export { fingerprint, installedVersion, type ValueFingerprint } from "@sitecache/core"

@@ -24,6 +24,7 @@
  */
 import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
+import { types } from "node:util"
 import {
   BadOptionError,
   BuildStats,
@@ -31,6 +32,7 @@ import {
   type CacheConfig,
   createCache,
   type DocumentRecord,
+  describeUnsound,
   FileHasher,
   finishBuild,
   Key,
@@ -42,8 +44,9 @@ import {
   type RunSummary,
   readManifest,
   resolveCacheConfig,
+  type Uncacheable,
 } from "@sitecache/core"
-import { fingerprint, installedVersion } from "./fingerprint.js"
+import { fingerprint, installedVersion, type ValueFingerprint } from "./fingerprint.js"
 import { type MarkdownLibrary, markdownFingerprint } from "./markdown.js"
 
 /** This package, as it appears in every key: a new release of the plugin starts cold. */
@@ -171,6 +174,12 @@ interface Session {
   transformMs: number
 }
 
+/** A key part computed once per build, and why the steps it is part of cannot be cached, when they cannot. */
+interface Part {
+  readonly hex: string
+  readonly uncacheable?: Uncacheable
+}
+
 /** Named parts → key, as `memoize` does: the part hashes go to the build manifest, where `sitecache explain` reads them. */
 function namedKey(parts: Readonly<Record<string, KeyPart>>): { key: Key; parts: Record<string, string> } {
   const named: Record<string, string> = {}
@@ -178,13 +187,33 @@ function namedKey(parts: Readonly<Record<string, KeyPart>>): { key: Key; parts: 
   return { key: key(named), parts: named }
 }
 
-function pick(data: unknown, path: string): KeyPart {
+function pick(data: unknown, path: string): ValueFingerprint {
   let value: unknown = data
   for (const name of path.split(".")) {
-    if (value === null || typeof value !== "object") return undefined
+    if (value === null || typeof value !== "object") return fingerprint(undefined)
     value = (value as Record<string, unknown>)[name]
   }
   return fingerprint(value)
+}
+
+/** The first part of `fingerprints` that cannot be seen, as a reason naming `what` it belongs to. */
+function unsoundReason(
+  fingerprints: readonly ValueFingerprint[],
+  what: (index: number) => string,
+  base: (index: number) => string = () => "",
+): string | undefined {
+  for (const [index, { unsound }] of fingerprints.entries()) {
+    const [first] = unsound
+    if (first !== undefined) return describeUnsound(first, what(index), base(index))
+  }
+  return undefined
+}
+
+/** A plugin's name for people: its function's name, read without running anything of it. */
+function pluginName(plugin: unknown): string {
+  if (typeof plugin !== "function" || types.isProxy(plugin)) return "(anonymous)"
+  const name = Reflect.getOwnPropertyDescriptor(plugin, "name")?.value
+  return typeof name === "string" && name !== "" ? name : "(anonymous)"
 }
 
 function callbackSource(callback: TransformCallback): string {
@@ -220,8 +249,8 @@ export class EleventyCache {
   #cache: Cache | undefined
   /** Entries this process read or wrote, carried into the next build (watch mode renders only what changed). */
   #known = new Map<string, Entry>()
-  #pluginsPart: string | undefined
-  #markdownParts = new WeakMap<object, string>()
+  #pluginsPart: Part | undefined
+  #markdownParts = new WeakMap<object, Part>()
   #log: (line: string) => void
 
   constructor(config: EleventyConfigLike, options: SitecacheOptions = {}) {
@@ -361,23 +390,38 @@ export class EleventyCache {
     setImmediate(() => this.#log(line))
   }
 
-  /** Everything Eleventy plugins were configured with (not this one): a change to one misses. */
-  #plugins(): string {
+  /**
+   * Everything Eleventy plugins were configured with (not this one): a
+   * change to one misses. Uncacheable when one cannot be fingerprinted
+   * soundly: what a plugin does to the markdown library or to a page cannot
+   * be told apart from the rest.
+   */
+  #plugins(): Part {
     if (this.#pluginsPart === undefined) {
       const eleventy = installedVersion("@11ty/eleventy", this.root)
-      const plugins = (this.#config.plugins ?? [])
-        .filter((entry) => entry.plugin !== sitecache)
-        .map((entry) => ({ plugin: fingerprint(entry.plugin), options: fingerprint(entry.options) }))
-      this.#pluginsPart = key({ eleventy, plugins }).hex
+      const entries = (this.#config.plugins ?? []).filter((entry) => entry.plugin !== sitecache)
+      let uncacheable: Uncacheable | undefined
+      const plugins = entries.map((entry) => {
+        const plugin = fingerprint(entry.plugin)
+        const options = fingerprint(entry.options)
+        const reason = unsoundReason([plugin, options], (index) => (index === 0 ? "plugin function" : "option"))
+        if (reason !== undefined) uncacheable ??= { step: `eleventy plugin ${pluginName(entry.plugin)}`, reason }
+        return { plugin: plugin.key, options: options.key }
+      })
+      const hex = key({ eleventy, plugins }).hex
+      this.#pluginsPart = uncacheable === undefined ? { hex } : { hex, uncacheable }
     }
     return this.#pluginsPart
   }
 
-  #markdown(md: MarkdownLibrary): string {
+  #markdown(md: MarkdownLibrary): Part {
     let part = this.#markdownParts.get(md)
     if (part === undefined) {
       const version = installedVersion("markdown-it", this.root)
-      part = key({ library: markdownFingerprint(md), markdownIt: version }).hex
+      const library = markdownFingerprint(md)
+      const hex = key({ library: library.key, markdownIt: version }).hex
+      const reason = unsoundReason([library], () => "markdown library")
+      part = reason === undefined ? { hex } : { hex, uncacheable: { step: "markdown-it", reason } }
       this.#markdownParts.set(md, part)
     }
     return part
@@ -413,13 +457,27 @@ export class EleventyCache {
     const started = performance.now()
     const template = this.#relative((env as { page?: { inputPath?: unknown } } | undefined)?.page?.inputPath)
     const depPaths = this.#declaredDependencies(env)
+    const markdown = this.#markdown(md)
+    const plugins = this.#plugins()
+    const data = this.options.renderData?.map((path) => pick(env, path))
+    const dataReason =
+      data &&
+      unsoundReason(
+        data,
+        () => "renderData",
+        (index) => this.options.renderData?.[index] ?? "",
+      )
+    const uncacheable =
+      markdown.uncacheable ??
+      plugins.uncacheable ??
+      (dataReason === undefined ? undefined : { step: "markdown", reason: dataReason })
     const { key: entryKey, parts } = namedKey({
       adapter: ADAPTER,
-      markdown: this.#markdown(md),
-      plugins: this.#plugins(),
+      markdown: markdown.hex,
+      plugins: plugins.hex,
       version: this.options.version,
       template,
-      data: this.options.renderData?.map((path) => pick(env, path)),
+      data: data?.map((fingerprint) => fingerprint.key),
       deps: depPaths.length > 0 ? depPaths : undefined,
       source,
     })
@@ -427,6 +485,14 @@ export class EleventyCache {
     const count = (session.renders.get(base) ?? 0) + 1
     session.renders.set(base, count)
     const document = count === 1 ? base : `${base}#${count}`
+    if (uncacheable !== undefined) {
+      const computeStarted = performance.now()
+      const html = render.call(md, source, env)
+      const ms = performance.now() - computeStarted
+      session.renderMs += performance.now() - started
+      this.#record(session, { ...this.#result(entryKey, { value: html, ms }, parts, false), uncacheable }, ms, document)
+      return html
+    }
     const found = this.#ready(session, entryKey.hex)
     if (found !== undefined) {
       session.renderMs += performance.now() - started
@@ -471,11 +537,12 @@ export class EleventyCache {
     if (session === null || typeof content !== "string" || content === "") return callback.call(context, content, outputPath)
     const started = performance.now()
     const output = this.#relative(typeof outputPath === "string" ? outputPath : context.outputPath)
+    const plugins = this.#plugins()
     const { key: entryKey, parts } = namedKey({
       adapter: ADAPTER,
       transform: name,
       source: callbackSource(callback),
-      plugins: this.#plugins(),
+      plugins: plugins.hex,
       version: this.options.version,
       output,
       url: typeof context.url === "string" ? context.url : null,
@@ -483,6 +550,15 @@ export class EleventyCache {
       content,
     })
     const document = `${output ?? this.#relative(context.inputPath) ?? "(content)"} (${name})`
+    if (plugins.uncacheable !== undefined) {
+      const computeStarted = performance.now()
+      const value = await callback.call(context, content, outputPath)
+      const ms = performance.now() - computeStarted
+      session.transformMs += performance.now() - started
+      const result = this.#result(entryKey, { value: typeof value === "string" ? value : "", ms }, parts, false)
+      this.#record(session, { ...result, uncacheable: plugins.uncacheable }, ms, document)
+      return value
+    }
     let found = this.#ready(session, entryKey.hex)
     if (found === undefined && !session.stale.has(entryKey.hex)) {
       const stored = await session.cache.get<Entry>(entryKey)

@@ -17,16 +17,18 @@ import {
   type Cache,
   contentHash,
   describeUncacheable,
+  describeUnsound,
   FileHasher,
+  fingerprint as fingerprintValue,
   Key,
   type KeyPart,
   key,
   memoize,
   normalizeLineEndings,
   SitecacheError,
+  type Uncacheable,
 } from "@sitecache/core"
 import { type Compatible, VFile } from "vfile"
-import { canonical } from "./canonical.js"
 import { dependenciesOf, setCacheStatus, setDependencies } from "./dependencies.js"
 import { type Fingerprint, Fingerprinter } from "./fingerprint.js"
 import type { PackageResolver } from "./packages.js"
@@ -161,8 +163,12 @@ class Engine {
   readonly #options: CachedOptions
   readonly #stage: "process" | "run"
   #fingerprint: Promise<Fingerprint> | undefined
-  /** The fingerprint's parts as keys: memoize takes a key as its own part hash, so they cost nothing per document. */
-  #fingerprintParts: Promise<Record<string, Key>> | undefined
+  /**
+   * The fingerprint's parts as keys (memoize takes a key as its own part
+   * hash, so they cost nothing per document), and why the processor cannot
+   * be cached, when it cannot.
+   */
+  #fingerprintParts: Promise<{ keys: Record<string, Key>; uncacheable?: Uncacheable }> | undefined
   #processor: Promise<ProcessorLike> | undefined
   #loaded: ProcessorLike | undefined
 
@@ -276,9 +282,9 @@ class Engine {
     this.#fingerprintParts ??= this.fingerprint().then((fingerprint) => {
       const keys: Record<string, Key> = { pipeline: Key.fromHex(fingerprint.pipeline) }
       for (const [name, hex] of Object.entries(fingerprint.parts)) keys[name] = Key.fromHex(hex)
-      return keys
+      return fingerprint.uncacheable === undefined ? { keys } : { keys, uncacheable: fingerprint.uncacheable }
     })
-    const fingerprintParts = await this.#fingerprintParts.catch((error: unknown) => {
+    const { keys: fingerprintParts, uncacheable: processorUncacheable } = await this.#fingerprintParts.catch((error: unknown) => {
       this.#fingerprintParts = undefined
       throw error
     })
@@ -292,7 +298,13 @@ class Engine {
       ...fingerprintParts,
     }
     if (this.#options.version !== undefined) parts.version = String(this.#options.version)
-    if (Object.keys(file.data).length > 0) parts.input = canonical(file.data)
+    let uncacheable = processorUncacheable
+    if (Object.keys(file.data).length > 0) {
+      const input = fingerprintValue(file.data)
+      parts.input = input.key
+      const [unsound] = input.unsound
+      if (unsound !== undefined) uncacheable ??= { reason: describeUnsound(unsound, "input", "file.data") }
+    }
     const before = { history: file.history.length, messages: file.messages.length }
     let ran = false
     let ms = 0
@@ -321,6 +333,7 @@ class Engine {
           ...(stats === undefined ? {} : { stats }),
           ...(document === undefined ? {} : { document }),
           ...(this.#options.ttl === undefined ? {} : { ttl: this.#options.ttl }),
+          ...(uncacheable === undefined ? {} : { uncacheable }),
         },
       )
     let result: Awaited<ReturnType<typeof lookup>>

@@ -8,10 +8,24 @@
  * - a local plugin: a hash of its source file and of the local modules it
  *   imports (and the installed versions of the packages those import); a
  *   plugin given as a function whose module is unknown: its source text;
- * - its options (the parameters given to `use`), serialized canonically,
- *   function-valued options by their source;
+ * - its options (the parameters given to `use`), by `fingerprint` of
+ *   `@sitecache/core` (the one value walk every adapter uses: canonical,
+ *   total, functions by their source);
  * - the processor's settings, `unified`'s own version, this adapter's
  *   version and the user's `version`.
+ *
+ * Where a plugin's options (or a plugin function of no known package, or
+ * the settings) cannot be fingerprinted soundly (a bound function, a Proxy,
+ * state behind private fields...), the fingerprint says which plugin and
+ * why (`uncacheable`), and every document of the processor is processed
+ * without the cache: a hit could be stale, since the key cannot see a
+ * change there.
+ *
+ * Identifying a plugin by its package (name, version, installed
+ * dependencies) stays here, not in core: it imports a project's unified
+ * packages to match a plugin function by identity, which only a unified
+ * pipeline needs; the Vite and Eleventy adapters name their plugins
+ * themselves and use core's `installedVersion`.
  *
  * Each plugin's fingerprint is kept under its own name
  * (`plugin:remark-gfm@4.0.1`), so the build manifest can tell which plugin
@@ -20,8 +34,17 @@
 import { readFileSync, statSync } from "node:fs"
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import { BadOptionError, type Cache, contentHash, type KeyPart, key } from "@sitecache/core"
-import { canonical } from "./canonical.js"
+import {
+  BadOptionError,
+  type Cache,
+  contentHash,
+  describeUnsound,
+  fingerprint as fingerprintValue,
+  type KeyPart,
+  key,
+  type Uncacheable,
+  type UnsoundPart,
+} from "@sitecache/core"
 import { PackageResolver, packageNameOf, type RememberedPackage } from "./packages.js"
 
 /** Version of this adapter and of its stored snapshot format: both invalidate every entry when they change. */
@@ -34,6 +57,8 @@ export interface PluginFingerprint {
   readonly label: string
   /** Hex hash of everything about the plugin that can change the output: code, dependencies, options. */
   readonly hash: string
+  /** Set when the plugin's options or function cannot be fingerprinted soundly: why (the first reason found). */
+  readonly uncacheable?: string
 }
 
 export interface Fingerprint {
@@ -42,6 +67,12 @@ export interface Fingerprint {
   readonly plugins: readonly PluginFingerprint[]
   /** Key parts named after each plugin (`plugin:remark-gfm@4.0.1` → hash), for `sitecache explain`. */
   readonly parts: Readonly<Record<string, string>>
+  /**
+   * Set when a part cannot be fingerprinted soundly: which plugin (or the
+   * processor's settings) and why. The processor's documents are then
+   * processed without the cache.
+   */
+  readonly uncacheable?: Uncacheable
 }
 
 /** A plugin as `processor.attachers` holds it: the function and the parameters given to `use`. */
@@ -95,16 +126,28 @@ export class Fingerprinter {
       if (known !== undefined && known !== null && typeof known === "object") this.resolver.remember(known)
     }
     const fingerprints: PluginFingerprint[] = []
+    let uncacheable: Uncacheable | undefined
     for (const { source, parameters } of plugins) {
       const base = await this.#base(source)
-      fingerprints.push({ label: base.label, hash: key({ code: base.code, options: canonical(parameters) }).hex })
+      const options = parameters.map((parameter) => fingerprintValue(parameter))
+      const reason = base.unsound ?? parameterUnsound(options.map((option) => option.unsound))
+      fingerprints.push({
+        label: base.label,
+        hash: key({ code: base.code, options: options.map((option) => option.key) }).hex,
+        ...(reason === undefined ? {} : { uncacheable: reason }),
+      })
+      if (reason !== undefined) uncacheable ??= { step: `plugin ${base.label}`, reason }
     }
+    const settingsPrint = fingerprintValue(settings ?? null)
+    const [unsoundSetting] = settingsPrint.unsound
+    if (unsoundSetting !== undefined)
+      uncacheable ??= { step: "processor settings", reason: describeUnsound(unsoundSetting, "setting") }
     const unifiedDir =
       this.resolver.find("unified", this.root) ?? this.resolver.find("unified", dirname(fileURLToPath(import.meta.url)))
     const pipeline = key({
       adapter: `@sitecache/unified@${ADAPTER_VERSION}/${SNAPSHOT_FORMAT}`,
       unified: unifiedDir === undefined ? null : this.resolver.closure(unifiedDir),
-      settings: canonical(settings ?? null),
+      settings: settingsPrint.key,
       plugins: fingerprints.map((plugin) => plugin.hash),
     }).hex
     const learned = this.#memory === undefined ? undefined : this.resolver.remembered()
@@ -118,7 +161,7 @@ export class Fingerprinter {
       for (let n = 2; name in parts; n++) name = `plugin:${plugin.label}#${n}`
       parts[name] = plugin.hash
     }
-    return { pipeline, plugins: fingerprints, parts }
+    return { pipeline, plugins: fingerprints, parts, ...(uncacheable === undefined ? {} : { uncacheable }) }
   }
 
   /** Locate a plugin function among installed packages; `undefined` when it comes from none of them. */
@@ -164,8 +207,15 @@ export class Fingerprinter {
       case "function": {
         const dir = await this.packageOf(source.plugin)
         if (dir !== undefined) return this.#packageBase(dir)
-        const name = (source.plugin as { name?: string }).name || "anonymous"
-        return { label: `function:${name}`, code: { source: contentHash(Function.prototype.toString.call(source.plugin)) } }
+        const name = (typeof source.plugin === "function" && source.plugin.name) || "anonymous"
+        // Its source text, its own properties, its prototype: what the fingerprint of any value is.
+        const { key: code, unsound } = fingerprintValue(source.plugin)
+        const [first] = unsound
+        return {
+          label: `function:${name}`,
+          code,
+          ...(first === undefined ? {} : { unsound: describeUnsound(first, "plugin function") }),
+        }
       }
     }
   }
@@ -273,6 +323,17 @@ export class Fingerprinter {
 interface PluginFingerprintBase {
   readonly label: string
   readonly code: KeyPart
+  /** Why the plugin itself cannot be fingerprinted soundly (a bound function of no known package). */
+  readonly unsound?: string
+}
+
+/** Why a plugin's parameters cannot be fingerprinted soundly: the first part found, named as an option. */
+function parameterUnsound(parameters: readonly (readonly UnsoundPart[])[]): string | undefined {
+  for (const [index, unsound] of parameters.entries()) {
+    const [first] = unsound
+    if (first !== undefined) return describeUnsound(first, index === 0 ? "option" : `parameter ${index + 1}`)
+  }
+  return undefined
 }
 
 /**

@@ -6,7 +6,6 @@ export {
   cachedRun,
   UnsupportedError,
 } from "./cached.js"
-export { canonical } from "./canonical.js"
 export { type CacheStatus, cacheStatus, dependenciesOf, dependOn } from "./dependencies.js"
 export { ADAPTER_VERSION, type Fingerprint, type PluginFingerprint } from "./fingerprint.js"
 export { type PackageInfo, PackageResolver } from "./packages.js"

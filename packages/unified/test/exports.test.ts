@@ -11,7 +11,6 @@ it("pins the public exports of @sitecache/unified", () => {
       "cacheStatus",
       "cached",
       "cachedRun",
-      "canonical",
       "dependOn",
       "dependenciesOf",
       "pipeline",

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
-import { BuildStats, createMemoryCache } from "@sitecache/core"
+import { BuildStats, createMemoryCache, Key } from "@sitecache/core"
 import rehypeStringify from "rehype-stringify"
 import remarkGfm from "remark-gfm"
 import remarkParse from "remark-parse"
@@ -9,7 +9,7 @@ import remarkRehype from "remark-rehype"
 import { unified } from "unified"
 import { VFile } from "vfile"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { cached, cacheStatus, canonical, PackageResolver, pipeline } from "../src/index.js"
+import { cached, cacheStatus, PackageResolver, pipeline } from "../src/index.js"
 import { fakeProject, PACKAGE_ROOT, removeDir, tempDir } from "./helpers.js"
 
 let dir: string
@@ -269,20 +269,89 @@ describe("pipeline([...])", () => {
   })
 })
 
-describe("canonical", () => {
-  it("serializes options of any shape, stably", () => {
-    class Highlighter {
-      theme = "dark"
-    }
-    const cyclic: Record<string, unknown> = { a: 1 }
-    cyclic.self = cyclic
-    expect(canonical({ b: 1, a: [new Map([["k", new Set([1])]])] })).toEqual({
-      b: 1,
-      a: [{ "(Map)": [["k", { "(Set)": [1] }]] }],
+describe("a plugin whose options cannot be fingerprinted soundly", () => {
+  const bound = function render(value: string) {
+    return value
+  }.bind(null)
+
+  it("makes the processor uncacheable, naming the plugin and the option", async () => {
+    const processor = cached(
+      unified()
+        .use(remarkParse)
+        .use(remarkRehype, { handlers: { custom: bound } } as never)
+        .use(rehypeStringify),
+      { cache: createMemoryCache(), root: PACKAGE_ROOT },
+    )
+    const fingerprint = await processor.fingerprint()
+    expect(fingerprint.uncacheable).toEqual({
+      step: "plugin remark-rehype@11.1.2",
+      reason: "option `handlers.custom` is a bound function (bound render): what it calls cannot be seen",
     })
-    expect(canonical(new Highlighter())).toEqual({ "(class)": "Highlighter", properties: { theme: "dark" } })
-    expect(canonical(cyclic)).toEqual({ a: 1, self: { "(cycle)": 1 } })
-    expect(canonical(Symbol("s"))).toEqual({ "(symbol)": "s" })
+    expect(fingerprint.plugins.find((plugin) => plugin.label === "remark-rehype@11.1.2")?.uncacheable).toMatch(/bound function/)
+  })
+
+  it("processes every document on every build, never stores one, and says which plugin and why", async () => {
+    const cache = createMemoryCache()
+    let runs = 0
+    const counting = () => () => {
+      runs++
+    }
+    const build = async () => {
+      const stats = new BuildStats()
+      const processor = cached(
+        unified()
+          .use(remarkParse)
+          .use(counting)
+          .use(remarkRehype, { handlers: { custom: bound } } as never)
+          .use(rehypeStringify),
+        { cache, root: PACKAGE_ROOT, stats },
+      )
+      const file = await processor.process(new VFile({ path: join(PACKAGE_ROOT, "doc.md"), value: "# Hi" }))
+      return { file, stats }
+    }
+    const first = await build()
+    const second = await build()
+    expect(runs).toBe(2)
+    expect(String(second.file)).toBe("<h1>Hi</h1>")
+    expect(await cache.has(Key.fromHex(cacheStatus(second.file)?.key as string))).toBe(false)
+    expect(cacheStatus(second.file)).toMatchObject({
+      hit: false,
+      uncacheable:
+        "plugin remark-rehype@11.1.2: option `handlers.custom` is a bound function (bound render): what it calls cannot be seen",
+    })
+    expect(second.stats.summary()).toContain(
+      "1 uncacheable (plugin remark-rehype@11.1.2: option `handlers.custom` is a bound function (bound render): what it calls cannot be seen: 1)",
+    )
+    expect(second.stats.documentRecords.get("doc.md")?.uncacheable?.step).toBe("plugin remark-rehype@11.1.2")
+    expect(first.stats.misses).toBe(1)
+  })
+
+  it("makes a document uncacheable when the data set on its file before processing cannot be fingerprinted", async () => {
+    const cache = createMemoryCache()
+    const processor = cached(base(), { cache, root: PACKAGE_ROOT })
+    const file = new VFile({ path: join(PACKAGE_ROOT, "doc.md"), value: "# Hi" })
+    file.data.render = bound
+    await processor.process(file)
+    expect(cacheStatus(file)?.uncacheable).toBe(
+      "input `file.data.render` is a bound function (bound render): what it calls cannot be seen",
+    )
+    expect(await cache.has(Key.fromHex(cacheStatus(file)?.key as string))).toBe(false)
+  })
+
+  it("keeps a plugin with a self-referencing option, functions and a class instance with plain data cacheable", async () => {
+    class Theme {
+      name = "dark"
+      colors = { background: "#000" }
+    }
+    const options: Record<string, unknown> = { theme: new Theme(), filter: (node: unknown) => node !== null }
+    options.self = options
+    const plugin = Object.assign(function remarkOwn(_options?: unknown) {}, { defaults: options })
+    ;(plugin as unknown as { default: unknown }).default = plugin
+    const fingerprint = async () =>
+      cached(base().use(plugin, options), { cache: createMemoryCache(), root: PACKAGE_ROOT }).fingerprint()
+    const first = await fingerprint()
+    expect(first.uncacheable).toBeUndefined()
+    expect((await fingerprint()).pipeline).toBe(first.pipeline)
   })
 })
 

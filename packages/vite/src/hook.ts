@@ -14,7 +14,14 @@
 import { readFileSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { isAbsolute, relative, resolve, sep } from "node:path"
-import { type KeyPart, type MemoResult, memoize } from "@sitecache/core"
+import {
+  describeUnsound,
+  type KeyPart,
+  type MemoResult,
+  memoize,
+  type Uncacheable,
+  type ValueFingerprint,
+} from "@sitecache/core"
 import type { Plugin } from "vite"
 import { type Recording, recordingContext, replayLogs } from "./context.js"
 import { fingerprint, installedVersion } from "./fingerprint.js"
@@ -45,15 +52,18 @@ type Handler = (this: object, ...args: unknown[]) => unknown
 interface PluginIdentity {
   readonly name: string
   readonly part: KeyPart
+  /** Why the plugin's hooks cannot be fingerprinted soundly, when no installed package names its code. */
+  readonly unsound?: string
 }
 
-function hookSources(plugin: Plugin): Record<string, string> {
-  const sources: Record<string, string> = {}
+/** The plugin's hook functions by name, fingerprinted as one value. */
+function hooksFingerprint(plugin: Plugin): ValueFingerprint {
+  const hooks: Record<string, unknown> = {}
   for (const [name, hook] of Object.entries(plugin)) {
     const handler = typeof hook === "function" ? hook : (hook as { handler?: unknown } | null)?.handler
-    if (typeof handler === "function") sources[name] = Function.prototype.toString.call(handler)
+    if (typeof handler === "function") hooks[name] = handler
   }
-  return sources
+  return fingerprint(hooks)
 }
 
 function identify(plugin: Plugin, root: string): PluginIdentity {
@@ -68,14 +78,18 @@ function identify(plugin: Plugin, root: string): PluginIdentity {
     }
   }
   const declared = (plugin as { version?: unknown }).version
+  const hooks = hooksFingerprint(plugin)
+  // An installed package's version covers its code; without one, the hooks' source is all the key sees of it.
+  const [unsound] = pkg === null ? hooks.unsound : []
   return {
     name,
     part: {
       name,
       package: pkg,
       version: typeof declared === "string" ? declared : null,
-      hooks: hookSources(plugin),
+      hooks: hooks.key,
     },
+    ...(unsound === undefined ? {} : { unsound: describeUnsound(unsound, "hook") }),
   }
 }
 
@@ -103,6 +117,7 @@ export function wrapHook(
 ): Handler {
   let identity: PluginIdentity | undefined
   let optionsPart: KeyPart | undefined
+  let uncacheable: Uncacheable | undefined
   const idIndex = hook === "transform" ? 1 : 0
   const hookSuffix = hook === "load" ? " [load]" : ""
   return async function cachedHook(this: object, ...args: unknown[]) {
@@ -115,9 +130,14 @@ export function wrapHook(
     const started = performance.now()
     const input = await inputOf(hook, args)
     if (input === undefined) return handler.apply(this, args)
-    identity ??= identify(plugin, root)
-    if (optionsPart === undefined && session.options.pluginOptions !== undefined)
-      optionsPart = fingerprint(session.options.pluginOptions)
+    if (identity === undefined) {
+      identity = identify(plugin, root)
+      const fingerprinted = session.options.pluginOptions === undefined ? undefined : fingerprint(session.options.pluginOptions)
+      optionsPart = fingerprinted?.key
+      const [unsound] = fingerprinted?.unsound ?? []
+      const reason = identity.unsound ?? (unsound === undefined ? undefined : describeUnsound(unsound, "option"))
+      if (reason !== undefined) uncacheable = { step: `vite plugin ${identity.name}`, reason }
+    }
     const options = args[idIndex + 1] as { ssr?: boolean } | undefined
     const environment = (this as { environment?: { config?: { consumer?: string } } }).environment
     const ssr = options?.ssr ?? environment?.config?.consumer === "server"
@@ -144,7 +164,7 @@ export function wrapHook(
           output = (await handler.apply(recordingContext(this, recording, memo), args)) as HookResult
           return toStored(output, recording.logs, memo, root)
         },
-        { files: current.files },
+        { files: current.files, ...(uncacheable === undefined ? {} : { uncacheable }) },
       )
     let result: MemoResult<StoredResult>
     let stored: StoredResult | undefined
@@ -172,7 +192,9 @@ export function wrapHook(
     } finally {
       current.transformTime.leave()
     }
-    if (result.uncacheable?.reason === NO_OUTPUT) return output
+    // A hook that returned nothing (a module it does not handle) is not counted, cacheable or not.
+    if (result.uncacheable?.reason === NO_OUTPUT || (uncacheable !== undefined && (output === null || output === undefined)))
+      return output
     if (computedHere || stored === undefined) {
       current.stats.record({ ...result, hit: false }, performance.now() - started, document)
       return output
