@@ -14,14 +14,7 @@
 import { readFileSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { isAbsolute, relative, resolve, sep } from "node:path"
-import {
-  describeUnsound,
-  type KeyPart,
-  type MemoResult,
-  memoize,
-  type Uncacheable,
-  type ValueFingerprint,
-} from "@sitecache/core"
+import { describeUnsound, type KeyPart, type MemoResult, memoize, type Uncacheable, type ValueFingerprint } from "@sitecache/core"
 import type { Plugin } from "vite"
 import { type Recording, recordingContext, replayLogs } from "./context.js"
 import { fingerprint, installedVersion } from "./fingerprint.js"
