@@ -6,9 +6,18 @@
  * isolation (values are stored encoded, decoded fresh on every read), the
  * modes, the statistics, and fail-open fault handling.
  */
+import { valueFault } from "./bounds.js"
 import { type Codec, v8Codec } from "./codec.js"
 import { decodeEntry, encodeEntry, FORMAT_VERSION, readEntryHeader } from "./entry.js"
-import { BadOptionError, CacheFaultError, ClosedError, CorruptEntryError, describeCause, SitecacheError } from "./errors.js"
+import {
+  BadOptionError,
+  CacheFaultError,
+  ClosedError,
+  CorruptEntryError,
+  describeCause,
+  SitecacheError,
+  UnserializableError,
+} from "./errors.js"
 import { type Key, type KeyLike, key, toKey } from "./key.js"
 import type { EntryId, EntryMeta, PruneOptions, PruneResult, Store } from "./store.js"
 import { DEFAULT_MAX_IDLE } from "./sweep.js"
@@ -353,7 +362,7 @@ export class StoreCache implements Cache {
       const header = readEntryHeader(bytes)
       const entry = decodeEntry(bytes, { maxPayload: this.#maxEntrySize, secret: this.#secret })
       if (header.codecId !== this.codec.id) return { ok: false, reason: `codec ${header.codecId}` }
-      this.codec.decode(entry.payload)
+      this.#decodePayload(entry.payload)
       return { ok: true, expires: entry.expires, created: entry.created }
     } catch (error) {
       return { ok: false, reason: describeCause(error) }
@@ -365,7 +374,10 @@ export class StoreCache implements Cache {
   }
 
   #encode(value: unknown, meta: EntryMeta): Uint8Array {
-    return encodeEntry(this.codec.encode(value), {
+    const payload = this.codec.encode(value)
+    const fault = valueFault(value, payload.length)
+    if (fault !== undefined) throw new UnserializableError(fault)
+    return encodeEntry(payload, {
       codecId: this.codec.id,
       created: meta.created,
       expires: meta.expires,
@@ -406,11 +418,19 @@ export class StoreCache implements Cache {
     const payload = this.#payload(id, bytes)
     if (payload === undefined) return undefined
     try {
-      return this.codec.decode(payload) as T
+      return this.#decodePayload(payload) as T
     } catch (error) {
       this.#corrupt(id, error)
       return undefined
     }
+  }
+
+  /** The codec's value of a checked payload, refused when out of bounds (see `./bounds.ts`): a value is untrusted input. */
+  #decodePayload(payload: Uint8Array): unknown {
+    const value = this.codec.decode(payload)
+    const fault = valueFault(value, payload.length)
+    if (fault !== undefined) throw new CorruptEntryError(fault)
+    return value
   }
 
   /**

@@ -6,6 +6,7 @@
  * bytes.
  */
 import { deserialize, serialize } from "node:v8"
+import { MAX_DEPTH } from "./bounds.js"
 import { UnserializableError } from "./errors.js"
 
 export interface Codec {
@@ -42,7 +43,7 @@ const nodeMajor = process.versions.node.split(".")[0] ?? "0"
  * each decoded value outlives the young generation: measured on the warm
  * build of 1,198 real pages, 1–2 MB copied by every scavenge and 3–7 ms
  * pauses, against 50 KB and under 1 ms with `JSON.parse`. Everything else
- * (a `Map`, a `Date`, a shared reference, a long string) is v8's, as before.
+ * (a `Map`, a `Date`, a shared reference, a long string) is v8's.
  */
 export const v8Codec: Codec = {
   id: 1,
@@ -102,7 +103,8 @@ interface PlainScan {
  * with no other properties and no `undefined` item, strings, finite numbers
  * other than -0, booleans, null, and `Uint8Array`s and `Buffer`s; no object
  * reached twice (v8 keeps shared references and cycles, JSON would copy or
- * fail).
+ * fail). A value nested deeper than `MAX_DEPTH` is left to v8 too, which
+ * refuses it without overflowing the stack (and a cache refuses it anyway).
  */
 function scanPlain(value: unknown, path: Path, scan: PlainScan): boolean {
   switch (typeof value) {
@@ -119,7 +121,7 @@ function scanPlain(value: unknown, path: Path, scan: PlainScan): boolean {
       return false
   }
   if (value === null) return true
-  if (scan.seen.has(value)) return false
+  if (scan.seen.has(value) || path.length >= MAX_DEPTH) return false
   scan.seen.add(value)
   const proto = Object.getPrototypeOf(value)
   if (proto === Uint8Array.prototype || proto === Buffer.prototype) {

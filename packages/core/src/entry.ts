@@ -16,6 +16,12 @@
  *               when flag 1 is set, HMAC-SHA256 with the cache's secret
  * ```
  *
+ * A compressed payload is one gzip member (RFC 1952), whose last four bytes
+ * (ISIZE, little-endian) declare the length of the codec's bytes. A reader
+ * checks that length against its size cap and inflates at most that many
+ * bytes: a few hundred kilobytes of crafted gzip cannot make it allocate
+ * hundreds of megabytes before the entry is refused.
+ *
  * A reader checks magic, version, codec, length, size cap and trailer before
  * it decodes anything; any mismatch is a `CorruptEntryError`, which the cache
  * turns into a miss. The header is covered by the trailer too, so a flipped
@@ -33,6 +39,8 @@ const HMAC_SIZE = 32
 const MAGIC = 0x53_43_45_00
 const FLAG_GZIP = 1
 const FLAG_SIGNED = 2
+const GZIP_TRAILER_SIZE = 8
+const MAX_ISIZE = 0xff_ff_ff_ff
 
 export interface EntryHeader {
   readonly codecId: number
@@ -64,7 +72,8 @@ export interface DecodedEntry extends EntryHeader {
 export function encodeEntry(payload: Uint8Array, options: EncodeEntryOptions): Uint8Array {
   let flags = 0
   let body = payload
-  if (options.compressAbove !== undefined && payload.length >= options.compressAbove) {
+  // ISIZE holds the length modulo 2^32: a longer payload is stored as it is.
+  if (options.compressAbove !== undefined && payload.length >= options.compressAbove && payload.length <= MAX_ISIZE) {
     body = gzipSync(payload, { level: 1 })
     flags |= FLAG_GZIP
   }
@@ -134,12 +143,26 @@ export function decodeEntry(stored: Uint8Array, options: DecodeEntryOptions): De
     throw new CorruptEntryError("checksum mismatch")
   }
   let payload: Uint8Array = bytes.subarray(HEADER_SIZE, end)
-  if ((header.flags & FLAG_GZIP) !== 0) {
-    try {
-      payload = gunzipSync(payload, { maxOutputLength: options.maxPayload })
-    } catch (error) {
-      throw new CorruptEntryError(`bad compressed payload: ${(error as Error).message}`)
-    }
-  }
+  if ((header.flags & FLAG_GZIP) !== 0) payload = inflate(bytes.subarray(HEADER_SIZE, end), options.maxPayload)
   return { codecId: header.codecId, created: header.created, expires: header.expires, payload }
+}
+
+/** The bytes of a compressed payload, never more than it declares (ISIZE) nor than `maxPayload`. */
+function inflate(compressed: Buffer, maxPayload: number): Buffer {
+  if (compressed.length < GZIP_TRAILER_SIZE) throw new CorruptEntryError("compressed payload shorter than a gzip trailer")
+  const declared = compressed.readUInt32LE(compressed.length - 4)
+  if (declared > maxPayload) {
+    throw new CorruptEntryError(`compressed payload declares ${declared} bytes, over the cap of ${maxPayload}`)
+  }
+  let payload: Buffer
+  try {
+    // One byte more than declared, so that a stream that goes on past its declaration is caught, not cut short.
+    payload = gunzipSync(compressed, { maxOutputLength: declared + 1 })
+  } catch (error) {
+    throw new CorruptEntryError(`bad compressed payload: ${(error as Error).message}`)
+  }
+  if (payload.length !== declared) {
+    throw new CorruptEntryError(`compressed payload inflates to ${payload.length} bytes, not the ${declared} it declares`)
+  }
+  return payload
 }
