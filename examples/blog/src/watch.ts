@@ -50,7 +50,9 @@ export async function watch(site: Site, options: WatchOptions = {}): Promise<Wat
   const reporter = options.reporter ?? silentReporter()
   const ownCache = options.cache === undefined
   const cache = options.cache ?? (await openCache(site))
-  const files = new FileHasher({ root: site.root })
+  // Per build: every build refreshes it and every change reported invalidates its file, so lookups need no
+  // `stat`, and `effective` below compares a change against the hash the last build saw.
+  const files = new FileHasher({ root: site.root, recheck: "per-build" })
   const renderer = new Renderer(site, {
     cache,
     files,

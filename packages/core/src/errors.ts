@@ -51,8 +51,11 @@ export class BackendMissingError extends SitecacheError {
 
 /** A value given to `put` cannot be stored (a function, a symbol, ...). */
 export class UnserializableError extends SitecacheError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("SITECACHE_UNSERIALIZABLE", `sitecache: cannot \`put\` this value: ${message}`, options)
+  /** What cannot be stored, without the package prefix (e.g. for a build summary's count of uncacheable results). */
+  readonly reason: string
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super("SITECACHE_UNSERIALIZABLE", `sitecache: cannot \`put\` this value: ${reason}`, options)
+    this.reason = reason
   }
 }
 

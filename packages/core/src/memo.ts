@@ -8,10 +8,11 @@
  *   changed is a miss, and the new result replaces the old entry.
  * - The entry keeps how long `compute` took, so a hit knows the time it saved.
  */
-import { readFile, stat } from "node:fs/promises"
+import { constants, type Stats, statSync } from "node:fs"
+import { type FileHandle, open } from "node:fs/promises"
 import { isAbsolute, relative, resolve, sep } from "node:path"
 import type { StoreCache } from "./cache.js"
-import { BadOptionError } from "./errors.js"
+import { BadOptionError, UnserializableError } from "./errors.js"
 import { contentHash, Key, type KeyPart, key } from "./key.js"
 import type { Cache, PutOptions } from "./types.js"
 
@@ -76,6 +77,15 @@ export interface MemoOptions extends PutOptions {
    * stored, and the reason is counted and recorded with the document.
    */
   readonly uncacheable?: Uncacheable
+  /**
+   * Why a stored value cannot be used, or `undefined` when it can. Whoever can
+   * write the cache chooses what it returns, so an adapter that puts a stored
+   * value back into live objects checks its shape here first. A refused value
+   * is a miss with one warning: `compute` runs and its result replaces the entry.
+   */
+  readonly validate?: (value: unknown) => string | undefined
+  /** Where warnings go (an entry that cannot be used). Default: `process.emitWarning`. */
+  readonly onWarning?: (message: string, cause: unknown) => void
 }
 
 export interface MemoResult<T> {
@@ -191,28 +201,73 @@ export function formatMs(ms: number): string {
 /** Bound of `FileHasher`'s memory of resolved paths (cleared when reached). */
 const MAX_REMEMBERED_PATHS = 10_000
 
-interface FileState {
-  mtimeMs: number
-  size: number
-  hash: string | null
+/**
+ * How long after a file's last change its identity (inode, size, mtime,
+ * ctime) stops being trusted to reveal the next change. File times tick
+ * coarsely: a jiffy on Linux, a second or two on some file systems. A file
+ * rewritten within one tick with the same size keeps all four, so a file read
+ * less than this after it changed is read again at its next lookup (git's
+ * "racily clean" entries, for the same reason).
+ */
+const SETTLE_MS = 2000
+
+/** When a `FileHasher` checks a file it hashed before again. */
+export type Recheck = "every-lookup" | "per-build"
+
+export interface FileHasherOptions {
+  /** The project root: relative paths resolve against it, and dependencies are recorded relative to it. Default `process.cwd()`. */
+  readonly root?: string
+  /**
+   * - `"every-lookup"` (default): every `hash` stats the file (about 2 µs) and
+   *   reads it again only when its inode, size, mtime or ctime changed (or it
+   *   changed too recently for those to tell). Right in any process that
+   *   lives longer than one build: a dev server, a watcher, a test.
+   * - `"per-build"`: a file is read once, then served from memory until
+   *   `refresh()` (call it when a build starts) or `invalidate(path)` (a
+   *   watcher saw it change). For a builder that does both and wants no
+   *   `stat` per lookup.
+   */
+  readonly recheck?: Recheck
 }
 
+interface FileState {
+  readonly ino: number
+  readonly size: number
+  readonly mtimeMs: number
+  readonly ctimeMs: number
+  readonly hash: string | null
+  /** The file had not changed for `SETTLE_MS` when it was read: its identity tells a later change. */
+  readonly settled: boolean
+}
+
+const MISSING: FileState = { ino: 0, size: -1, mtimeMs: 0, ctimeMs: 0, hash: null, settled: true }
+
 /**
- * Content hashes of files, computed once per file per build: a file is
- * hashed on first use and then served from memory until `invalidate(path)`
- * (watch mode) or `refresh()` (a new build in the same process), after which
- * it is re-read only if its mtime or size changed.
+ * Content hashes of files (`null` for a missing one), for `memo`'s
+ * dependencies. A file is read only when it may have changed (see
+ * `FileHasherOptions.recheck`); only regular files are read (a dependency that
+ * is a directory, a device or a pipe is an error, never a read without end).
  */
 export class FileHasher {
   readonly root: string
+  readonly recheck: Recheck
   #known = new Map<string, FileState>()
   #pending = new Map<string, Promise<string | null>>()
-  #stale = new Set<string>()
+  /** Files to check again at their next lookup (`refresh`). */
+  #recheck = new Set<string>()
+  /** Files to read again at their next lookup (`invalidate`). */
+  #invalidated = new Set<string>()
   /** `absolute(path)` of the paths seen: a document's dependencies (layouts, partials) recur in every document. */
   #absolutes = new Map<string, string>()
 
-  constructor(options: { root?: string } = {}) {
+  constructor(options: FileHasherOptions = {}) {
+    if (options === null || typeof options !== "object") throw new BadOptionError("options", "expected an object")
+    const recheck = options.recheck ?? "every-lookup"
+    if (recheck !== "every-lookup" && recheck !== "per-build") {
+      throw new BadOptionError("recheck", `expected "every-lookup" or "per-build", got ${JSON.stringify(recheck)}`)
+    }
     this.root = resolve(options.root ?? process.cwd())
+    this.recheck = recheck
   }
 
   /** Project-relative path with `/` separators (absolute when outside the root). */
@@ -238,7 +293,14 @@ export class FileHasher {
   hash(path: string): Promise<string | null> {
     const absolute = this.absolute(path)
     const known = this.#known.get(absolute)
-    if (known !== undefined && !this.#stale.has(absolute)) return Promise.resolve(known.hash)
+    if (
+      known !== undefined &&
+      !this.#invalidated.has(absolute) &&
+      !this.#recheck.has(absolute) &&
+      (this.recheck === "per-build" || unchanged(absolute, known))
+    ) {
+      return Promise.resolve(known.hash)
+    }
     let pending = this.#pending.get(absolute)
     if (pending === undefined) {
       pending = this.#rehash(absolute, known).finally(() => this.#pending.delete(absolute))
@@ -247,31 +309,72 @@ export class FileHasher {
     return pending
   }
 
-  /** Forget what is known of a file (it changed on disk). */
+  /** Read a file again at its next lookup, whatever its identity says (a watcher saw it change). */
   invalidate(path: string): void {
-    this.#stale.add(this.absolute(path))
+    this.#invalidated.add(this.absolute(path))
   }
 
-  /** Re-check every known file on next use (start of a new build). */
+  /** Start of a new build: with `recheck: "per-build"`, check every known file again at its next lookup (unchanged ones are not read again); otherwise nothing to do. */
   refresh(): void {
-    for (const path of this.#known.keys()) this.#stale.add(path)
+    if (this.recheck === "per-build") for (const path of this.#known.keys()) this.#recheck.add(path)
   }
 
   async #rehash(absolute: string, known: FileState | undefined): Promise<string | null> {
-    this.#stale.delete(absolute)
+    const forced = this.#invalidated.delete(absolute)
+    this.#recheck.delete(absolute)
+    const started = Date.now()
+    let handle: FileHandle | undefined
     let state: FileState
     try {
-      const info = await stat(absolute)
-      if (known !== undefined && known.mtimeMs === info.mtimeMs && known.size === info.size && known.hash !== null)
-        return known.hash
-      state = { mtimeMs: info.mtimeMs, size: info.size, hash: contentHash(await readFile(absolute)) }
+      // Non-blocking, so that opening a named pipe cannot wait for a writer; checked to be a file before reading.
+      handle = await open(absolute, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
+      const info = await handle.stat()
+      if (!info.isFile()) {
+        throw new BadOptionError(
+          "dependOn",
+          `${absolute} is not a regular file (a directory, device or pipe): only files can be dependencies`,
+        )
+      }
+      if (!forced && known !== undefined && known.settled && known.hash !== null && sameIdentity(known, info)) {
+        state = { ...known, settled: isSettled(info, started) }
+      } else {
+        state = { ...identity(info), hash: contentHash(await handle.readFile()), settled: isSettled(info, started) }
+      }
     } catch (error) {
-      if ((error as { code?: string }).code !== "ENOENT" && (error as { code?: string }).code !== "ENOTDIR") throw error
-      state = { mtimeMs: 0, size: -1, hash: null }
+      const code = (error as { code?: string }).code
+      if (code !== "ENOENT" && code !== "ENOTDIR") throw error
+      state = MISSING
+    } finally {
+      await handle?.close()
     }
     this.#known.set(absolute, state)
     return state.hash
   }
+}
+
+function identity(info: Stats): Omit<FileState, "hash" | "settled"> {
+  return { ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs }
+}
+
+function sameIdentity(known: FileState, info: Stats): boolean {
+  return known.ino === info.ino && known.size === info.size && known.mtimeMs === info.mtimeMs && known.ctimeMs === info.ctimeMs
+}
+
+function isSettled(info: Stats, readAt: number): boolean {
+  return Math.max(info.mtimeMs, info.ctimeMs) < readAt - SETTLE_MS
+}
+
+/** Whether a file read before is still what was read: a `stat`, no read. */
+function unchanged(absolute: string, known: FileState): boolean {
+  if (!known.settled) return false
+  let info: Stats | undefined
+  try {
+    info = statSync(absolute, { throwIfNoEntry: false })
+  } catch {
+    return false
+  }
+  if (info === undefined) return known.hash === null
+  return known.hash !== null && info.isFile() && sameIdentity(known, info)
 }
 
 const defaultHashers = new Map<string, FileHasher>()
@@ -287,6 +390,43 @@ function defaultFiles(): FileHasher {
 }
 
 const inFlight = new WeakMap<Cache, Map<string, Promise<MemoResult<unknown>>>>()
+
+/** Warnings given per cache, so that a cache full of unusable entries warns once per reason. */
+const warned = new WeakMap<Cache, Set<string>>()
+
+function warnOnce(cache: Cache, options: MemoOptions, fault: string): void {
+  let given = warned.get(cache)
+  if (given === undefined) {
+    given = new Set()
+    warned.set(cache, given)
+  }
+  if (given.has(fault)) return
+  given.add(fault)
+  const message = `sitecache: ${cache.name}: an entry cannot be used (${fault}); it reads as a miss and is replaced`
+  if (options.onWarning !== undefined) options.onWarning(message, undefined)
+  else process.emitWarning(message, { type: "SitecacheWarning" })
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== "object") return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+/** Why a stored value is not a usable `MemoEntry` (nor one `validate` accepts), or `undefined`. */
+function entryFault(found: unknown, validate: MemoOptions["validate"]): string | undefined {
+  if (!isRecord(found) || !Object.hasOwn(found, "value")) return "not a memo entry"
+  const { ms, deps } = found
+  if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) return "`ms` is not a duration"
+  if (deps !== undefined) {
+    if (!isRecord(deps)) return "`deps` is not a record"
+    for (const path of Object.keys(deps)) {
+      const hash = deps[path]
+      if (path === "" || (hash !== null && typeof hash !== "string")) return "`deps` holds something else than file hashes"
+    }
+  }
+  return validate?.(found.value)
+}
 
 function keyOf(parts: KeyPart | readonly KeyPart[]): { key: Key; parts?: Record<string, string> } {
   if (Array.isArray(parts)) return { key: key(...(parts as KeyPart[])) }
@@ -373,7 +513,10 @@ async function lookupOrCompute<T>(
   options: MemoOptions,
 ): Promise<MemoResult<T>> {
   const files = options.files ?? defaultFiles()
-  const found = await cache.get<MemoEntry<T>>(entryKey)
+  const stored = await cache.get<unknown>(entryKey)
+  const fault = stored === undefined ? undefined : entryFault(stored, options.validate)
+  if (fault !== undefined) warnOnce(cache, options, fault)
+  const found = fault === undefined ? (stored as MemoEntry<T> | undefined) : undefined
   if (found !== undefined && (await depsUnchanged(found.deps, files))) {
     return {
       value: found.value,
@@ -398,9 +541,15 @@ async function lookupOrCompute<T>(
   // The part hashes go to the build manifest (through `stats.record`), where `sitecache explain` reads them;
   // the entry itself does not repeat them: every hit would decode them again for nothing.
   const entry: MemoEntry<T> = { value, ms, ...(deps.size > 0 ? { deps: depHashes } : {}) }
-  // A stale entry (a dependency changed) is replaced: put is put-if-absent.
-  if (found !== undefined) await cache.delete(entryKey)
-  await cache.put(entryKey, entry, options.ttl === undefined ? undefined : { ttl: options.ttl })
+  // A stale or unusable entry is replaced: put is put-if-absent.
+  if (stored !== undefined) await cache.delete(entryKey)
+  try {
+    await cache.put(entryKey, entry, options.ttl === undefined ? undefined : { ttl: options.ttl })
+  } catch (error) {
+    // A value the cache cannot store is computed again next time, and counted: it never fails the build.
+    if (error instanceof UnserializableError) return { ...result, uncacheable: { reason: error.reason } }
+    throw error
+  }
   return result
 }
 
@@ -442,8 +591,15 @@ async function computeUncached<T>(
   return { value, key: entryKey, hit: false, savedMs: 0, deps: [...deps], uncacheable, ...(named ? { parts: named } : {}) }
 }
 
+/** Whether every recorded dependency still has its hash; one that cannot be read any more has changed. */
 async function depsUnchanged(deps: MemoEntry["deps"], files: FileHasher): Promise<boolean> {
   if (deps === undefined) return true
-  for (const path in deps) if ((await files.hash(path)) !== deps[path]) return false
+  for (const path of Object.keys(deps)) {
+    try {
+      if ((await files.hash(path)) !== deps[path]) return false
+    } catch {
+      return false
+    }
+  }
   return true
 }

@@ -1,10 +1,12 @@
-import { mkdtemp, rm, utimes, writeFile } from "node:fs/promises"
+import { execFileSync } from "node:child_process"
+import { mkdir, mkdtemp, readFile, rename, rm, utimes, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import {
   BuildStats,
   buildRecords,
+  contentHash,
   createMemoryCache,
   createNullCache,
   FileHasher,
@@ -79,22 +81,144 @@ describe("memo", () => {
     expect(await memo(cache, ["page"], compute, { files })).toBe(3)
   })
 
-  it("the file hasher re-reads only when mtime or size changed, and normalizes line endings", async () => {
+  it("without `files`, a dependency changed on disk is a miss in the same process (the README's example)", async () => {
+    const cache = createMemoryCache()
+    const footer = join(root, "_includes", "footer.md")
+    await mkdir(dirname(footer), { recursive: true })
+    await writeFile(footer, "footer v1")
+    let renders = 0
+    const render = () =>
+      memo(cache, { path: "index.md", content: "# Home" }, async (ctx) => {
+        ctx.dependOn(footer)
+        renders++
+        return `<h1>Home</h1>${await readFile(footer, "utf8").catch(() => "")}`
+      })
+    expect(await render()).toBe("<h1>Home</h1>footer v1")
+    expect(await render()).toBe("<h1>Home</h1>footer v1")
+    expect(renders).toBe(1)
+    // Same size, within the same tick of the file clock: only the content tells.
+    await writeFile(footer, "footer v2")
+    expect(await render()).toBe("<h1>Home</h1>footer v2")
+    expect(renders).toBe(2)
+    await rm(footer)
+    expect(await render()).toBe("<h1>Home</h1>")
+    expect(renders).toBe(3)
+    await writeFile(footer, "footer v3")
+    expect(await render()).toBe("<h1>Home</h1>footer v3")
+    expect(renders).toBe(4)
+  })
+
+  it("the file hasher re-reads a file only when it may have changed, and normalizes line endings", async () => {
     const files = new FileHasher({ root })
+    expect(files.recheck).toBe("every-lookup")
     const path = join(root, "a.md")
     await writeFile(path, "a\r\nb")
     const first = await files.hash("a.md")
     expect(first).toBe(await new FileHasher({ root }).hash(path))
-    await writeFile(path, "a\nb")
-    expect(await files.hash("a.md")).toBe(first) // served from memory until refresh
-    files.refresh()
-    expect(await files.hash("a.md")).toBe(first) // same text after normalization
     expect(files.relative(path)).toBe("a.md")
     expect(await files.hash("missing.md")).toBeNull()
+    // Same size, same tick: read again, since a file this fresh cannot be told apart by its times.
+    await writeFile(path, "c\r\nd")
+    const second = await files.hash("a.md")
+    expect(second).not.toBe(first)
+    // Replaced by a rename (another inode) with an old mtime: a stat tells.
+    const other = join(root, "b.md")
+    await writeFile(other, "e\r\nf")
+    const old = new Date(Date.now() - 60_000)
+    await utimes(other, old, old)
+    await rename(other, path)
+    const third = await files.hash("a.md")
+    expect(third).toBe(contentHash("e\nf"))
+    // Settled (its times are a minute old), then rewritten with another size: a stat tells.
+    await utimes(path, old, old)
+    expect(await files.hash("a.md")).toBe(third)
+    await writeFile(path, "g")
+    expect(await files.hash("a.md")).toBe(contentHash("g"))
+  })
+
+  it('`recheck: "per-build"` serves a file from memory until `refresh()` or `invalidate(path)`', async () => {
+    const files = new FileHasher({ root, recheck: "per-build" })
+    const path = join(root, "a.md")
+    await writeFile(path, "a\r\nb")
+    const first = await files.hash("a.md")
+    await writeFile(path, "a\nb, longer")
+    expect(await files.hash("a.md")).toBe(first) // served from memory until refresh
+    files.refresh()
+    expect(await files.hash("a.md")).toBe(contentHash("a\nb, longer"))
     await writeFile(path, "c\nd")
     await utimes(path, new Date(0), new Date(0))
     files.invalidate(path)
-    expect(await files.hash(path)).not.toBe(first)
+    expect(await files.hash(path)).toBe(contentHash("c\nd"))
+    expect(() => new FileHasher({ recheck: "sometimes" as never })).toThrow(/bad option `recheck`/)
+  })
+
+  it("a dependency that is not a regular file is never read: a directory or a pipe is an error, and a forged one a miss", async () => {
+    const files = new FileHasher({ root })
+    await mkdir(join(root, "dir"))
+    await expect(files.hash("dir")).rejects.toThrow(/not a regular file/)
+    const fifo = join(root, "pipe")
+    execFileSync("mkfifo", [fifo])
+    // Opening a named pipe for reading would wait for a writer forever; reading /dev/zero would never end.
+    await expect(files.hash(fifo)).rejects.toThrow(/not a regular file/)
+    await expect(files.hash("/dev/zero")).rejects.toThrow(/not a regular file/)
+    // The same paths as a stored entry's dependencies: a miss, and compute runs.
+    const cache = createMemoryCache()
+    const parts = ["page"]
+    await cache.put(key(...parts), { value: "forged", ms: 1, deps: { [fifo]: "0", "/dev/zero": null } })
+    expect(await memoize(cache, parts, () => "rendered", { files })).toMatchObject({ value: "rendered", hit: false })
+  })
+
+  it("a stored entry of the wrong shape is a counted miss with one warning, and the result replaces it", async () => {
+    const forged: unknown[] = [
+      "a string",
+      [1, 2],
+      { ms: 1 },
+      { value: "x", ms: "a lot" },
+      { value: "x", ms: -1 },
+      { value: "x", ms: 1, deps: ["index.md"] },
+      { value: "x", ms: 1, deps: { "index.md": 42 } },
+      { value: "x", ms: 1, deps: { "": null } },
+      new Map([["value", "x"]]),
+    ]
+    for (const [i, entry] of forged.entries()) {
+      const cache = createMemoryCache()
+      const warnings: string[] = []
+      const stats = new BuildStats()
+      const parts = { document: `d${i}` }
+      await cache.put(key({ document: key(`d${i}`).hex }), entry)
+      const result = await memoize(cache, parts, () => "rendered", { stats, onWarning: (message) => warnings.push(message) })
+      expect(result, String(i)).toMatchObject({ value: "rendered", hit: false })
+      expect(stats.misses, String(i)).toBe(1)
+      expect(warnings, String(i)).toEqual([expect.stringMatching(/an entry cannot be used \(.*\); it reads as a miss/)])
+      expect(await memoize(cache, parts, () => "again", { stats }), String(i)).toMatchObject({ value: "rendered", hit: true })
+      expect(stats.savedMs, String(i)).toBeTypeOf("number")
+    }
+  })
+
+  it("`validate` refuses a stored value an adapter cannot restore: a miss, replaced", async () => {
+    const cache = createMemoryCache()
+    await memo(cache, ["v"], () => ({ html: "<p>1</p>" }))
+    await cache.delete(key("v"))
+    await cache.put(key("v"), { value: { html: 42 }, ms: 1 })
+    const validate = (value: unknown) =>
+      typeof (value as { html?: unknown }).html === "string" ? undefined : "`html` is not a string"
+    const warnings: string[] = []
+    const onWarning = (message: string) => warnings.push(message)
+    const result = await memoize(cache, ["v"], () => ({ html: "<p>2</p>" }), { validate, onWarning })
+    expect(result).toMatchObject({ hit: false, value: { html: "<p>2</p>" } })
+    expect(warnings).toEqual([expect.stringContaining("`html` is not a string")])
+    expect(await memoize(cache, ["v"], () => ({ html: "never" }), { validate })).toMatchObject({ hit: true })
+  })
+
+  it("a result the cache refuses to store is returned and counted as uncacheable, never thrown", async () => {
+    const cache = createMemoryCache()
+    const stats = new BuildStats()
+    const value = JSON.parse('{"data": {"__proto__": {"polluted": true}}}') as unknown
+    const result = await memoize(cache, ["proto"], () => value, { stats })
+    expect(result.value).toBe(value)
+    expect(result.uncacheable?.reason).toMatch(/own `__proto__` key/)
+    expect(stats.summary()).toMatch(/1 uncacheable/)
+    expect(await cache.has(key("proto"))).toBe(false)
   })
 
   it("uncacheable results are returned but not stored, and counted", async () => {
