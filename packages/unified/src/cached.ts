@@ -33,7 +33,14 @@ import { dependenciesOf, setCacheStatus, setDependencies } from "./dependencies.
 import { type Fingerprint, Fingerprinter } from "./fingerprint.js"
 import type { PackageResolver } from "./packages.js"
 import { isPipeline, loadPipeline, type Pipeline } from "./pipeline.js"
-import { type FileSnapshot, restoreSnapshot, snapshotUncacheableReason, takeSnapshot, uncacheableReason } from "./snapshot.js"
+import {
+  type FileSnapshot,
+  restoreSnapshot,
+  snapshotFault,
+  snapshotUncacheableReason,
+  takeSnapshot,
+  uncacheableReason,
+} from "./snapshot.js"
 import type { ProcessorLike, Tree } from "./types.js"
 
 export interface CachedOptions {
@@ -154,6 +161,16 @@ interface RunSnapshot {
   readonly tree: Tree
 }
 
+/** Why a stored value is not a `RunSnapshot` that can be restored into `file` (see `snapshotFault`), or `undefined`. */
+function runSnapshotFault(stored: unknown, file: VFile, root: string): string | undefined {
+  if (stored === null || typeof stored !== "object" || Object.getPrototypeOf(stored) !== Object.prototype)
+    return "not a tree snapshot"
+  const { tree, file: snapshot } = stored as Record<string, unknown>
+  if (tree === null || typeof tree !== "object" || typeof (tree as { type?: unknown }).type !== "string")
+    return "`tree` is not a syntax tree"
+  return snapshotFault(snapshot, file, root)
+}
+
 class Engine {
   readonly #source: ProcessorLike | Pipeline
   readonly #cache: Cache
@@ -248,6 +265,7 @@ class Engine {
       },
       (_, before) => takeSnapshot(file, before, this.#root, true),
       snapshotUncacheableReason,
+      (stored) => snapshotFault(stored, file, this.#root),
       (snapshot) => restoreSnapshot(file, snapshot, this.#root),
     )
     return file
@@ -261,6 +279,7 @@ class Engine {
       async (processor) => (await processor.run(processor.parse(file) as never, file)) as Tree,
       (tree, before) => ({ file: takeSnapshot(file, before, this.#root, false), tree }),
       (snapshot) => snapshotUncacheableReason(snapshot.file) ?? uncacheableReason(snapshot.tree, "tree"),
+      (stored) => runSnapshotFault(stored, file, this.#root),
       (snapshot) => restoreSnapshot(file, snapshot.file, this.#root),
     )
     return { tree: value.tree, file }
@@ -277,6 +296,7 @@ class Engine {
     render: (processor: ProcessorLike) => Promise<R>,
     snapshot: (rendered: R, before: { history: number; messages: number }) => T,
     whyUncacheable: (value: T) => string | undefined,
+    whyUnusable: (stored: unknown) => string | undefined,
     restore: (value: T) => void,
   ): Promise<T> {
     this.#fingerprintParts ??= this.fingerprint().then((fingerprint) => {
@@ -330,6 +350,7 @@ class Engine {
         },
         {
           files: this.#files,
+          validate: whyUnusable,
           ...(stats === undefined ? {} : { stats }),
           ...(document === undefined ? {} : { document }),
           ...(this.#options.ttl === undefined ? {} : { ttl: this.#options.ttl }),

@@ -17,7 +17,7 @@
  * not (a function, a symbol, a class instance that would come back as a plain
  * object) before anything is stored, and names where it is.
  */
-import { isAbsolute, join, relative, sep } from "node:path"
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path"
 import type { VFile } from "vfile"
 import { VFileMessage } from "vfile-message"
 import { restoreText, textAsBytes } from "./text.js"
@@ -99,39 +99,132 @@ export function takeSnapshot(
   }
 }
 
-/** Put a snapshot back into `file`, as the run that took it left it. */
+/**
+ * Why `value`, read from a cache, cannot be restored into `file`, or
+ * `undefined` when it can. A stored snapshot is untrusted input: whoever can
+ * write the cache chooses it. So it must have exactly the shape
+ * `takeSnapshot` gives, name no field or message property that `file` or
+ * `VFileMessage` inherit (`__proto__`, `constructor`, `toString`, the `path`
+ * accessors...), and add no path to `history` outside the project root or the
+ * document's own directory (a forged entry must not choose where a page is
+ * written).
+ */
+export function snapshotFault(value: unknown, file: VFile, root: string): string | undefined {
+  if (!isRecord(value)) return "not a file snapshot"
+  const { hasValue, text, fields, unset, history, messages } = value
+  if (typeof hasValue !== "boolean") return "`hasValue` is not a boolean"
+  if (text !== undefined && (text !== true || !(value.value instanceof Uint8Array))) return "`text` without bytes"
+  if (value.value !== undefined && typeof value.value !== "string" && !(value.value instanceof Uint8Array))
+    return "`value` is neither text nor bytes"
+  if (!isRecord(fields)) return "`fields` is not a record"
+  for (const name of Object.keys(fields)) {
+    const fault = fieldNameFault(file, name)
+    if (fault !== undefined) return fault
+  }
+  if (unset !== undefined) {
+    if (!Array.isArray(unset)) return "`unset` is not a list"
+    for (const name of unset) {
+      const fault = typeof name === "string" ? fieldNameFault(file, name) : "`unset` holds something else than names"
+      if (fault !== undefined) return fault
+    }
+  }
+  if (!Array.isArray(history)) return "`history` is not a list"
+  for (const path of history) {
+    const fault = historyFault(path, file, root)
+    if (fault !== undefined) return fault
+  }
+  if (!Array.isArray(messages)) return "`messages` is not a list"
+  for (const message of messages) {
+    const fault = messageFault(message)
+    if (fault !== undefined) return fault
+  }
+  return undefined
+}
+
+/** Names a restore never sets, whatever holds them. */
+const FORBIDDEN_NAMES = new Set(["__proto__", "constructor", "prototype"])
+
+function fieldNameFault(file: VFile, name: string): string | undefined {
+  if (FORBIDDEN_NAMES.has(name) || OWN_FIELDS.has(name) || (name in file && !Object.hasOwn(file, name)))
+    return `a field named \`${name}\``
+  return undefined
+}
+
+function historyFault(path: unknown, file: VFile, root: string): string | undefined {
+  if (isRecord(path)) {
+    const { inRoot } = path
+    if (typeof inRoot !== "string" || inRoot.includes("\0")) return "a path in `history` is not a path"
+    if (inRoot.split("/").some((segment) => segment === "" || segment === "." || segment === ".."))
+      return "a path in `history` leaves the project root"
+    return undefined
+  }
+  if (typeof path !== "string" || path === "" || path.includes("\0")) return "a path in `history` is not a path"
+  // A path kept as it is: outside the root when it was stored, or relative to the file's `cwd`.
+  const absolute = resolve(file.cwd, path)
+  const own = file.path ? dirname(resolve(file.cwd, file.path)) : undefined
+  if (!isInside(absolute, root) && (own === undefined || !isInside(absolute, own)))
+    return "a path in `history` is outside the project root and the document's directory"
+  return undefined
+}
+
+function isInside(path: string, dir: string): boolean {
+  const rel = relative(dir, path)
+  return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel)
+}
+
+function messageFault(message: unknown): string | undefined {
+  if (!isRecord(message) || !Array.isArray(message.properties)) return "a message is not a message snapshot"
+  for (const property of message.properties as unknown[]) {
+    if (!Array.isArray(property)) return "a message property is not a list"
+    const [name] = property
+    const enumerable = property.length === 3 ? property[2] : property[1]
+    if ((property.length !== 2 && property.length !== 3) || typeof name !== "string" || typeof enumerable !== "boolean")
+      return "a message property is not `[name, value, enumerable]`"
+    if (FORBIDDEN_NAMES.has(name) || typeof (VFileMessage.prototype as unknown as Record<string, unknown>)[name] === "function")
+      return `a message property named \`${name}\``
+  }
+  return undefined
+}
+
+/**
+ * Put a snapshot back into `file`, as the run that took it left it. Check it
+ * with `snapshotFault` first: fields are set as own data properties (never
+ * through a setter or `__proto__`), and a record that `file` already holds
+ * (`file.data`, which callers may keep) is emptied and refilled the same way.
+ */
 export function restoreSnapshot(file: VFile, snapshot: FileSnapshot, root: string): void {
   if (snapshot.text === true && snapshot.value instanceof Uint8Array) restoreText(file, snapshot.value)
   else if (snapshot.hasValue) (file as { value: unknown }).value = snapshot.value
   const target = file as unknown as Record<string, unknown>
   const fields = snapshot.fields
-  for (const name in fields) {
+  for (const name of Object.keys(fields)) {
     const value = fields[name]
-    const current = target[name]
+    const current = Object.hasOwn(target, name) ? target[name] : undefined
     // Keep the identity of `file.data` (and any other plain record) that callers may hold.
     if (isRecord(current) && isRecord(value) && current !== value) {
       for (const key of Object.keys(current)) delete current[key]
-      Object.assign(current, value)
+      for (const key of Object.keys(value)) defineData(current, key, value[key], true)
     } else {
-      target[name] = value
+      defineData(target, name, value, true)
     }
   }
-  for (const name of snapshot.unset ?? []) target[name] = undefined
+  for (const name of snapshot.unset ?? []) defineData(target, name, undefined, true)
   for (const path of snapshot.history) file.history.push(fromPortable(path, root) as string)
   for (const stored of snapshot.messages) {
     const message = Object.create(VFileMessage.prototype) as VFileMessage
     for (const property of stored.properties) {
       const [name] = property
       const value = property.length === 3 ? property[1] : undefined
-      Object.defineProperty(message, name, {
-        value: name === "file" ? fromPortable(value, root) : value,
-        enumerable: property.length === 3 ? property[2] : property[1],
-        writable: true,
-        configurable: true,
-      })
+      const enumerable = property.length === 3 ? property[2] : property[1]
+      defineData(message, name, name === "file" ? fromPortable(value, root) : value, enumerable)
     }
     file.messages.push(message)
   }
+}
+
+/** Set an own data property: unlike assignment, it never runs a setter nor replaces a prototype. */
+function defineData(target: object, name: string, value: unknown, enumerable: boolean): void {
+  Object.defineProperty(target, name, { value, enumerable, writable: true, configurable: true })
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
