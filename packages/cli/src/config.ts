@@ -31,6 +31,7 @@ import {
   BadOptionError,
   type CacheConfig,
   type CacheMode,
+  cacheSecret,
   createCache,
   normalizeCacheConfig,
   type ResolvedCacheConfig,
@@ -253,7 +254,8 @@ export async function loadConfig(input: LoadConfigInput): Promise<CliConfig> {
 /**
  * Open one tier of the configured cache, strict (faults throw), in `mode`,
  * and only if it exists: a missing cache is `CacheNotFoundError`, and nothing
- * is created.
+ * is created. It signs and checks with the secret a build of the whole
+ * configuration signs every tier with.
  */
 export function openCache(
   cli: CliConfig,
@@ -264,7 +266,11 @@ export function openCache(
   // A store evicts past its `maxSize` when it writes. This command removes only what it is asked to: without a
   // `maxSize` in its configuration it does not know the build's (which may be set in code), so it enforces none.
   const unbounded = mode !== "read-only" && cli.config.maxSize === undefined ? { maxSize: Number.MAX_SAFE_INTEGER } : {}
-  return createCache({ ...cli.config, ...unbounded, backend, mode }, { resolveFrom: import.meta.url, onWarning, create: false })
+  const secret = cacheSecret(cli.resolved)
+  return createCache(
+    { ...cli.config, ...unbounded, backend, mode, ...(secret === undefined ? {} : { secret }) },
+    { resolveFrom: import.meta.url, onWarning, create: false },
+  )
 }
 
 /** Where a cache lives, for people: a path, or a Redis URL without its password, and namespace. */

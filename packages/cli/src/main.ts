@@ -66,7 +66,7 @@ async function run(command: CommandName, context: CommandContext): Promise<numbe
       case "prune":
         return await prune(context, opened, request as NonNullable<typeof request>)
       case "verify":
-        return await verify(context, first.cache, first.target, cli.resolved.secret !== undefined)
+        return await verify(context, first.cache, first.target)
       case "explain":
         return await explain(context, first.cache, cli.resolved.root)
     }

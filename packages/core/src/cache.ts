@@ -134,6 +134,11 @@ export class StoreCache implements Cache {
     return this.#name
   }
 
+  /** Whether entries are signed and checked with a secret (HMAC-SHA256) rather than a checksum. */
+  get signed(): boolean {
+    return this.#secret !== undefined
+  }
+
   /** The current key prefix (derived from format, codec and the user's prefix). */
   get keyPrefix(): Key {
     return this.#prefix

@@ -316,6 +316,17 @@ async function openStore(name: BackendName, config: ResolvedCacheConfig, options
 }
 
 /**
+ * The secret that signs every entry of a configuration, in every tier:
+ * `secret`, or else `redis.secret` when one of the tiers is Redis (entries
+ * move between tiers as stored bytes). What `createCache` signs and checks
+ * with, and so what any tool that checks entries must use, even on one tier.
+ */
+export function cacheSecret(config: ResolvedCacheConfig): string | undefined {
+  const usesRedis = config.backend === "redis" || (Array.isArray(config.backend) && config.backend.includes("redis"))
+  return config.secret ?? (usesRedis ? config.redis?.secret : undefined)
+}
+
+/**
  * Open the cache a configuration describes.
  *
  * @example
@@ -323,9 +334,7 @@ async function openStore(name: BackendName, config: ResolvedCacheConfig, options
  */
 export async function createCache(config: CacheConfig = {}, options: CreateCacheOptions = {}): Promise<StoreCache> {
   const resolved = normalizeCacheConfig(config)
-  // `redis.secret` signs every entry, of every tier: entries move between tiers as stored bytes.
-  const usesRedis = resolved.backend === "redis" || (Array.isArray(resolved.backend) && resolved.backend.includes("redis"))
-  const secret = resolved.secret ?? (usesRedis ? resolved.redis?.secret : undefined)
+  const secret = cacheSecret(resolved)
   const cacheOptions: StoreCacheOptions = {
     mode: resolved.mode === "off" ? "read-write" : resolved.mode,
     strict: resolved.strict,

@@ -8,6 +8,7 @@ export {
   type CacheConfig,
   type ConfigMode,
   type CreateCacheOptions,
+  cacheSecret,
   createCache,
   DEFAULT_MAX_SIZE,
   normalizeCacheConfig,

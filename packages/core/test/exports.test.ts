@@ -32,6 +32,7 @@ it("pins the public exports of @sitecache/core", () => {
       "TieredStore",
       "UnserializableError",
       "buildRecords",
+      "cacheSecret",
       "contentHash",
       "createCache",
       "createMemoryCache",

@@ -18,20 +18,22 @@ export interface DamagedEntry {
  * `undefined` when it is damaged: an entry signed with a secret the command
  * was not given, or written by a codec it does not know, is left alone.
  */
-function unverifiable(cache: StoreCache, bytes: Uint8Array, reason: string, hasSecret: boolean): string | undefined {
+function unverifiable(cache: StoreCache, bytes: Uint8Array, reason: string): string | undefined {
   let header: ReturnType<typeof readEntryHeader>
   try {
     header = readEntryHeader(bytes)
   } catch {
     return undefined
   }
-  if (!hasSecret && (header.flags & FLAG_SIGNED) !== 0) return "signed: set SITECACHE_SECRET to check it"
+  if (!cache.signed && (header.flags & FLAG_SIGNED) !== 0)
+    return "signed: configure its secret (`secret`, `redis.secret` or SITECACHE_SECRET) to check it"
   // `check` compares the codec only after the checksum passed.
   if (header.codecId !== cache.codec.id && reason === `codec ${header.codecId}`) return `written by codec ${header.codecId}`
   return undefined
 }
 
-export async function verify(context: CommandContext, cache: StoreCache, target: Target, hasSecret: boolean): Promise<number> {
+/** Check every entry of `cache` with its own codec and secret (the ones a build of the configuration uses). */
+export async function verify(context: CommandContext, cache: StoreCache, target: Target): Promise<number> {
   const { io } = context
   const dryRun = context.values["dry-run"] === true
   const tally = { checked: 0, bytes: 0, ok: 0, expired: 0, unverifiable: 0 }
@@ -47,7 +49,7 @@ export async function verify(context: CommandContext, cache: StoreCache, target:
       else tally.ok++
       continue
     }
-    const skip = unverifiable(cache, bytes, result.reason, hasSecret)
+    const skip = unverifiable(cache, bytes, result.reason)
     if (skip !== undefined) {
       tally.unverifiable++
       unverifiableReasons.set(skip, (unverifiableReasons.get(skip) ?? 0) + 1)
