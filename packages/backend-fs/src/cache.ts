@@ -11,11 +11,10 @@ import {
   CacheNotFoundError,
   ClosedError,
   CorruptEntryError,
+  checkOptions,
   DEFAULT_MAX_SIZE,
   describeCause,
   type KeyLike,
-  parseDuration,
-  parseSize,
   type ResolvedCacheConfig,
   StoreCache,
   type StoreCacheOptions,
@@ -23,7 +22,7 @@ import {
 } from "@sitecache/core"
 import { nodeFileSystem } from "./file-system.js"
 import { ROOT_NAME } from "./layout.js"
-import { checkDir, checkFsBackendOptions, checkMaxSize, type FsBackendOptions } from "./options.js"
+import { checkDir, checkMaxSize, FS_CACHE_OPTIONS, FS_OPTIONS, type FsBackendOptions, withFsDefaults } from "./options.js"
 import { type EntryWriteStream, FsStore, type OpenForReadOptions } from "./store.js"
 
 export interface FsCacheOptions extends Omit<StoreCacheOptions, "ttl">, FsBackendOptions {
@@ -207,17 +206,16 @@ export class FsCache extends StoreCache {
  * const cache = await createFsCache({ dir: ".cache/site", maxSize: "1 GB" })
  */
 export async function createFsCache(options: FsCacheOptions = {}): Promise<FsCache> {
-  if (typeof options !== "object" || options === null) throw new BadOptionError("options", "expected an object")
-  const { dir, maxSize, ttl, fsync, tempMaxAge, fileSystem, ...cacheOptions } = options
-  const backend = checkFsBackendOptions({ fsync, tempMaxAge, fileSystem }, "", false)
+  const checked = checkOptions(options, FS_CACHE_OPTIONS)
+  const { dir, maxSize, ttl, fsync: _fsync, tempMaxAge: _tempMaxAge, fileSystem: _fileSystem, ...cacheOptions } = options
   const store = new FsStore({
-    dir: dir === undefined ? join(process.cwd(), "node_modules", ".cache", "sitecache") : resolve(checkDir(dir)),
-    maxSize: maxSize === undefined ? DEFAULT_MAX_SIZE : parseSize(maxSize),
+    dir: dir === undefined ? join(process.cwd(), "node_modules", ".cache", "sitecache") : resolve(checked.dir as string),
+    maxSize: maxSize === undefined ? DEFAULT_MAX_SIZE : (checked.maxSize as number),
     readOnly: cacheOptions.mode === "read-only",
     ...(cacheOptions.clock === undefined ? {} : { clock: cacheOptions.clock }),
-    ...backend,
+    ...withFsDefaults(checked),
   })
-  return new FsCache(store, { ...cacheOptions, ...(ttl === undefined ? {} : { ttl: parseDuration(ttl) }) })
+  return new FsCache(store, { ...cacheOptions, ...(ttl === undefined ? {} : { ttl: checked.ttl as number }) })
 }
 
 /**
@@ -226,7 +224,7 @@ export async function createFsCache(options: FsCacheOptions = {}): Promise<FsCac
  * (no `fs-v1` in it) is `CacheNotFoundError`, and nothing is created.
  */
 export function createStore(config: ResolvedCacheConfig, context: StoreContext = {}): FsStore {
-  const backend = checkFsBackendOptions(config.fs ?? {}, "fs.", true)
+  const backend = withFsDefaults(checkOptions(config.fs ?? {}, FS_OPTIONS, "fs."))
   const maxSize = checkMaxSize(config.maxSize) ?? DEFAULT_MAX_SIZE
   const dir = checkDir(config.dir)
   if (context.create === false) {

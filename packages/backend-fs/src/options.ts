@@ -3,7 +3,7 @@
  * message names the option as the user wrote it (`fs.fsync` through
  * `createCache`, `fsync` through `createFsCache`).
  */
-import { BadOptionError, parseDuration } from "@sitecache/core"
+import { BadOptionError, CACHE_OPTIONS, type OptionSchema, optionChecks } from "@sitecache/core"
 import type { FileSystem } from "./file-system.js"
 
 export interface FsBackendOptions {
@@ -29,37 +29,35 @@ export interface CheckedFsBackendOptions {
 
 export const DEFAULT_TEMP_MAX_AGE = 10 * 60_000
 
-const KNOWN = ["fsync", "tempMaxAge", "fileSystem"]
+function checkFileSystem(value: unknown, option: string): FileSystem {
+  if (typeof value !== "object" || value === null || !("readFileSync" in value))
+    throw new BadOptionError(option, "expected an object with the functions of `node:fs`")
+  return value as FileSystem
+}
 
-/**
- * Check backend options. `scope` is how they were given: `"fs."` for the
- * `fs` object of `createCache`, `""` for `createFsCache`. With `strictKeys`,
- * an unknown option is refused.
- */
-export function checkFsBackendOptions(
-  raw: Readonly<Record<string, unknown>>,
-  scope: string,
-  strictKeys: boolean,
-): CheckedFsBackendOptions {
-  if (strictKeys) {
-    for (const name of Object.keys(raw)) {
-      if (!KNOWN.includes(name)) {
-        throw new BadOptionError(
-          `${scope}${name}`,
-          `unknown option; known options are ${KNOWN.map((k) => `\`${scope}${k}\``).join(", ")}`,
-        )
-      }
-    }
+/** The schema of `FsBackendOptions` (see core's `checkOptions`): the `fs` object of `createCache`, and part of `createFsCache`'s. */
+export const FS_OPTIONS: OptionSchema = {
+  fsync: optionChecks.boolean,
+  tempMaxAge: optionChecks.duration,
+  fileSystem: checkFileSystem,
+}
+
+/** The schema of `createFsCache`'s options: the cache's, the directory and size, and the backend's own. */
+export const FS_CACHE_OPTIONS: OptionSchema = {
+  ...CACHE_OPTIONS,
+  dir: optionChecks.string,
+  maxSize: optionChecks.size,
+  ttl: optionChecks.duration,
+  ...FS_OPTIONS,
+}
+
+/** `FsBackendOptions` checked by `FS_OPTIONS` (see `checkOptions`), with their defaults. */
+export function withFsDefaults(checked: Readonly<Record<string, unknown>>): CheckedFsBackendOptions {
+  return {
+    fsync: (checked.fsync as boolean | undefined) ?? false,
+    tempMaxAge: (checked.tempMaxAge as number | undefined) ?? DEFAULT_TEMP_MAX_AGE,
+    ...(checked.fileSystem === undefined ? {} : { fileSystem: checked.fileSystem as FileSystem }),
   }
-  const fsync = raw.fsync ?? false
-  if (typeof fsync !== "boolean") throw new BadOptionError(`${scope}fsync`, `expected a boolean, got ${JSON.stringify(fsync)}`)
-  const tempMaxAge =
-    raw.tempMaxAge === undefined ? DEFAULT_TEMP_MAX_AGE : parseDuration(raw.tempMaxAge as string | number, `${scope}tempMaxAge`)
-  const fileSystem = raw.fileSystem
-  if (fileSystem !== undefined && (typeof fileSystem !== "object" || fileSystem === null || !("readFileSync" in fileSystem))) {
-    throw new BadOptionError(`${scope}fileSystem`, "expected an object with the functions of `node:fs`")
-  }
-  return { fsync, tempMaxAge, ...(fileSystem === undefined ? {} : { fileSystem: fileSystem as FileSystem }) }
 }
 
 export function checkMaxSize(value: unknown): number | undefined {

@@ -1,4 +1,4 @@
-import { readFileSync, statSync, utimesSync, writeFileSync } from "node:fs"
+import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { createCache } from "@sitecache/core"
 import { afterEach, describe, expect, it } from "vitest"
@@ -87,6 +87,26 @@ describe("layout", () => {
     )
     await expect(createFsCache({ dir, tempMaxAge: "soon" })).rejects.toMatchObject({ option: "tempMaxAge" })
     await expect(createFsCache({ dir, maxSize: "lots" })).rejects.toMatchObject({ option: "maxSize" })
+  })
+
+  it("createFsCache refuses a typo as createCache does, before creating anything", async () => {
+    const dir = join(scratch(), "never-created")
+    for (const [options, option, meant] of [
+      [{ maxSzie: "1 GB" }, "maxSzie", "maxSize"],
+      [{ fsnyc: true }, "fsnyc", "fsync"],
+      [{ compresAbove: 1024 }, "compresAbove", "compressAbove"],
+    ] as const) {
+      await expect(createFsCache({ dir, ...options } as never)).rejects.toMatchObject({
+        code: "SITECACHE_BAD_OPTION",
+        option,
+        message: expect.stringContaining(`did you mean \`${meant}\`?`),
+      })
+    }
+    await expect(createCache({ backend: "fs", dir, fs: { fsnyc: true } } as never)).rejects.toMatchObject({
+      option: "fs.fsnyc",
+      message: expect.stringContaining("did you mean `fs.fsync`?"),
+    })
+    expect(existsSync(dir)).toBe(false)
   })
 
   it("leaves no temporary file behind a put, a replaced entry or a put of an existing key", async () => {

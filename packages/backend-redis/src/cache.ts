@@ -2,8 +2,17 @@
  * The two ways in: `createStore(config)` for `createCache({ backend: "redis" })`
  * (and tiers), and `createRedisCache(options)` for direct use.
  */
-import { BadOptionError, NullStore, type ResolvedCacheConfig, StoreCache, type StoreCacheOptions } from "@sitecache/core"
-import { checkSecret, type RedisStoreOptions, resolveRedisOptions } from "./options.js"
+import {
+  BadOptionError,
+  CACHE_OPTIONS,
+  checkOptions,
+  NullStore,
+  type OptionSchema,
+  type ResolvedCacheConfig,
+  StoreCache,
+  type StoreCacheOptions,
+} from "@sitecache/core"
+import { checkSecret, REDIS_OPTIONS, type RedisStoreOptions, resolveRedisOptions } from "./options.js"
 import { RedisStore } from "./store.js"
 
 /**
@@ -30,17 +39,11 @@ export interface RedisCacheOptions extends RedisStoreOptions, Omit<StoreCacheOpt
   readonly secret?: string | Uint8Array
 }
 
-const CACHE_OPTIONS = [
-  "mode",
-  "ttl",
-  "strict",
-  "codec",
-  "maxEntrySize",
-  "compressAbove",
-  "keyPrefix",
-  "clock",
-  "onWarning",
-] as const satisfies readonly (keyof StoreCacheOptions)[]
+/** The options of `createRedisCache`: the cache's, and the store's own (`name` and `secret` are the store's). */
+const REDIS_CACHE_OPTIONS: OptionSchema = { ...CACHE_OPTIONS, ...REDIS_OPTIONS }
+
+/** The cache's options that go to `StoreCache`, not to the store. */
+const CACHE_OPTION_NAMES = Object.keys(CACHE_OPTIONS).filter((name) => name !== "name" && name !== "secret")
 
 /**
  * A cache on Redis or Redis Cluster.
@@ -49,10 +52,12 @@ const CACHE_OPTIONS = [
  * const cache = await createRedisCache({ url: process.env.REDIS_URL, secret: process.env.SITECACHE_SECRET })
  */
 export async function createRedisCache(options: RedisCacheOptions = {}): Promise<StoreCache> {
+  // Every option, the cache's included, is checked before connecting.
+  checkOptions(options, REDIS_CACHE_OPTIONS)
   const { secret, ...rest } = options
   const storeOptions: Record<string, unknown> = { ...rest }
   const cacheOptions: Record<string, unknown> = {}
-  for (const name of CACHE_OPTIONS) {
+  for (const name of CACHE_OPTION_NAMES) {
     if (name in storeOptions) {
       cacheOptions[name] = storeOptions[name]
       delete storeOptions[name]

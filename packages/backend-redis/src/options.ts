@@ -3,7 +3,7 @@
  * `BadOptionError` naming the option, e.g. `redis.commandTimeout`), and the
  * lazy loading of `ioredis`.
  */
-import { BackendMissingError, BadOptionError } from "@sitecache/core"
+import { BackendMissingError, BadOptionError, checkOptions, type OptionSchema, optionChecks } from "@sitecache/core"
 import type { ClusterOptions, RedisOptions } from "ioredis"
 import { checkNamespace } from "./layout.js"
 
@@ -58,22 +58,6 @@ export interface ResolvedRedisOptions {
 
 export const DEFAULT_URL = "redis://127.0.0.1:6379"
 
-const KNOWN = new Set([
-  "url",
-  "nodes",
-  "client",
-  "namespace",
-  "connectTimeout",
-  "commandTimeout",
-  "breakerThreshold",
-  "breakerCooldown",
-  "batchSize",
-  "readOnly",
-  "ioredis",
-  "name",
-  "secret",
-])
-
 function positiveInteger(value: unknown, option: string, fallback: number): number {
   if (value === undefined) return fallback
   if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
@@ -124,58 +108,62 @@ function looksLikeClient(value: unknown): boolean {
   return typeof client.status === "string" && typeof client.on === "function" && typeof client.mgetBuffer === "function"
 }
 
+function checkNodes(value: unknown, option: string): { host: string; port: number }[] {
+  if (!Array.isArray(value) || value.length === 0)
+    throw new BadOptionError(option, "expected a non-empty list of cluster seed nodes")
+  return value.map((node, i) => checkNode(node, `${option}[${i}]`))
+}
+
+function checkClient(value: unknown, option: string): unknown {
+  if (!looksLikeClient(value)) throw new BadOptionError(option, "expected an ioredis `Redis` or `Cluster` instance")
+  return value
+}
+
+const positive = (value: unknown, option: string) => positiveInteger(value, option, 0)
+
+/** The schema of `RedisStoreOptions` and `secret` (see core's `checkOptions`): the `redis` object of `createCache`, and part of `createRedisCache`'s. */
+export const REDIS_OPTIONS: OptionSchema = {
+  url: checkUrl,
+  nodes: checkNodes,
+  client: checkClient,
+  namespace: checkNamespace,
+  connectTimeout: positive,
+  commandTimeout: positive,
+  breakerThreshold: positive,
+  breakerCooldown: positive,
+  batchSize: positive,
+  readOnly: optionChecks.boolean,
+  ioredis: (value, option) => {
+    if (typeof value !== "object" || value === null || Array.isArray(value))
+      throw new BadOptionError(option, "expected an object of ioredis options")
+    return value
+  },
+  name: optionChecks.string,
+  secret: (value, option) => checkSecret(value, option),
+}
+
 /**
  * Check store options. `path` is how the options are named in messages:
  * `"redis."` for `createCache({ redis })`, `""` for `createRedisCache(options)`.
  */
 export function resolveRedisOptions(raw: unknown, path = "redis."): ResolvedRedisOptions {
-  if (raw === undefined) raw = {}
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
-    throw new BadOptionError(path.slice(0, -1) || "options", "expected an object")
-  const options = raw as Record<string, unknown>
-  for (const name of Object.keys(options)) {
-    if (!KNOWN.has(name) && options[name] !== undefined) {
-      throw new BadOptionError(
-        `${path}${name}`,
-        `unknown option; known options are ${[...KNOWN].map((k) => `\`${k}\``).join(", ")}`,
-      )
-    }
-  }
+  const options = checkOptions(raw ?? {}, REDIS_OPTIONS, path)
   const given = ["url", "nodes", "client"].filter((name) => options[name] !== undefined)
   if (given.length > 1)
     throw new BadOptionError(`${path}${given[1]}`, `give one of \`url\`, \`nodes\` or \`client\`, not ${given.join(" and ")}`)
-  let nodes: { host: string; port: number }[] | undefined
-  if (options.nodes !== undefined) {
-    if (!Array.isArray(options.nodes) || options.nodes.length === 0) {
-      throw new BadOptionError(`${path}nodes`, "expected a non-empty list of cluster seed nodes")
-    }
-    nodes = options.nodes.map((node, i) => checkNode(node, `${path}nodes[${i}]`))
-  }
-  if (options.client !== undefined && !looksLikeClient(options.client)) {
-    throw new BadOptionError(`${path}client`, "expected an ioredis `Redis` or `Cluster` instance")
-  }
-  if (options.readOnly !== undefined && typeof options.readOnly !== "boolean") {
-    throw new BadOptionError(`${path}readOnly`, "expected a boolean")
-  }
-  const ioredis = options.ioredis
-  if (ioredis !== undefined && (typeof ioredis !== "object" || ioredis === null || Array.isArray(ioredis))) {
-    throw new BadOptionError(`${path}ioredis`, "expected an object of ioredis options")
-  }
-  if (options.name !== undefined && (typeof options.name !== "string" || options.name === "")) {
-    throw new BadOptionError(`${path}name`, "expected a non-empty string")
-  }
+  const number = (name: string, fallback: number) => (options[name] as number | undefined) ?? fallback
   return {
-    ...(options.url === undefined ? {} : { url: checkUrl(options.url, `${path}url`) }),
-    ...(nodes === undefined ? {} : { nodes }),
+    ...(options.url === undefined ? {} : { url: options.url as string }),
+    ...(options.nodes === undefined ? {} : { nodes: options.nodes as { host: string; port: number }[] }),
     ...(options.client === undefined ? {} : { client: options.client }),
     namespace: checkNamespace(options.namespace, `${path}namespace`),
-    connectTimeout: positiveInteger(options.connectTimeout, `${path}connectTimeout`, 1000),
-    commandTimeout: positiveInteger(options.commandTimeout, `${path}commandTimeout`, 1000),
-    breakerThreshold: positiveInteger(options.breakerThreshold, `${path}breakerThreshold`, 3),
-    breakerCooldown: positiveInteger(options.breakerCooldown, `${path}breakerCooldown`, 5000),
-    batchSize: positiveInteger(options.batchSize, `${path}batchSize`, 100),
+    connectTimeout: number("connectTimeout", 1000),
+    commandTimeout: number("commandTimeout", 1000),
+    breakerThreshold: number("breakerThreshold", 3),
+    breakerCooldown: number("breakerCooldown", 5000),
+    batchSize: number("batchSize", 100),
     readOnly: options.readOnly === true,
-    ioredis: (ioredis ?? {}) as RedisOptions & ClusterOptions,
+    ioredis: (options.ioredis ?? {}) as RedisOptions & ClusterOptions,
     ...(options.name === undefined ? {} : { name: options.name as string }),
   }
 }

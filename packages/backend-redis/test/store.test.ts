@@ -30,6 +30,20 @@ describe("options", () => {
     })
   })
 
+  it("createRedisCache refuses a typo, of its own options or the cache's, before connecting", async () => {
+    for (const [options, option, meant] of [
+      [{ namespcae: "site" }, "namespcae", "namespace"],
+      [{ maxEntrySzie: 10 }, "maxEntrySzie", "maxEntrySize"],
+      [{ url: "redis://127.0.0.1:1", tll: 1000 }, "tll", "ttl"],
+    ] as const) {
+      await expect(createRedisCache(options as never)).rejects.toMatchObject({
+        code: "SITECACHE_BAD_OPTION",
+        option,
+        message: expect.stringContaining(`did you mean \`${meant}\`?`),
+      })
+    }
+  })
+
   it("names the bad option in backticks", () => {
     const bad: [Record<string, unknown>, string][] = [
       [{ namespace: "a*b" }, "redis.namespace"],

@@ -5,9 +5,9 @@
 import { existsSync } from "node:fs"
 import { isAbsolute, join, resolve } from "node:path"
 import {
-  BadOptionError,
   type Cache,
   CacheNotFoundError,
+  checkOptions,
   DEFAULT_MAX_SIZE,
   type EntryId,
   type ResolvedCacheConfig,
@@ -19,7 +19,7 @@ import {
 } from "@sitecache/core"
 import { isBusyError, openDatabase } from "./database.js"
 import { loadBetterSqlite3 } from "./load.js"
-import { checkMaxSize, checkSqliteOptions, DEFAULT_BUSY_TIMEOUT, type QuickCheck, type SqliteOptions } from "./options.js"
+import { checkSqliteOptions, DEFAULT_BUSY_TIMEOUT, type QuickCheck, SQLITE_CACHE_OPTIONS, type SqliteOptions } from "./options.js"
 import { SqliteStore } from "./store.js"
 
 export interface OpenSqliteStoreOptions {
@@ -113,20 +113,18 @@ export interface SqliteCacheOptions extends StoreCacheOptions, SqliteOptions {
  * const cache = await createSqliteCache({ dir: "node_modules/.cache/sitecache", maxSize: "1 GB" })
  */
 export async function createSqliteCache(options: SqliteCacheOptions = {}): Promise<StoreCache & Cache> {
-  const { dir, maxSize, path, busyTimeout, quickCheck, ...cacheOptions } = options
-  const sqlite = checkSqliteOptions(
-    {
-      ...(path === undefined ? {} : { path }),
-      ...(busyTimeout === undefined ? {} : { busyTimeout }),
-      ...(quickCheck === undefined ? {} : { quickCheck }),
-    },
-    "",
-  )
-  if (dir !== undefined && (typeof dir !== "string" || dir === "")) {
-    throw new BadOptionError("dir", `expected a non-empty string, got ${JSON.stringify(dir)}`)
-  }
-  const bytes = checkMaxSize(maxSize, "maxSize")
-  const directory = dir === undefined ? join(process.cwd(), "node_modules", ".cache", "sitecache") : resolve(dir)
+  // Every option, the cache's included, is checked before the database is opened.
+  const sqlite = checkOptions(options, SQLITE_CACHE_OPTIONS) as SqliteOptions & { dir?: string; maxSize?: number }
+  const {
+    dir: _dir,
+    maxSize: _maxSize,
+    path: _path,
+    busyTimeout: _busyTimeout,
+    quickCheck: _quickCheck,
+    ...cacheOptions
+  } = options
+  const bytes = sqlite.maxSize
+  const directory = sqlite.dir === undefined ? join(process.cwd(), "node_modules", ".cache", "sitecache") : resolve(sqlite.dir)
   const file =
     sqlite.path === undefined ? join(directory, "cache.db") : isAbsolute(sqlite.path) ? sqlite.path : resolve(sqlite.path)
   const store = await openSqliteStore({

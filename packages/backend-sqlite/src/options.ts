@@ -3,7 +3,7 @@
  * throws `BadOptionError` naming the option (`sqlite.busyTimeout` through
  * `createCache`, `busyTimeout` through `createSqliteCache`).
  */
-import { BadOptionError, parseSize } from "@sitecache/core"
+import { BadOptionError, CACHE_OPTIONS, checkOptions, type OptionSchema, optionChecks } from "@sitecache/core"
 
 /** When `PRAGMA quick_check` runs at open. */
 export type QuickCheck = "auto" | "always" | "never"
@@ -30,43 +30,27 @@ export interface SqliteOptions {
 
 export const DEFAULT_BUSY_TIMEOUT = 1000
 const QUICK_CHECKS: readonly QuickCheck[] = ["auto", "always", "never"]
-const KNOWN = new Set(["path", "busyTimeout", "quickCheck"])
 
-/** Check the values of `SqliteOptions` found in `raw`; `prefix` is how the user spelled their parent (`sqlite.`). */
-export function checkSqliteOptions(raw: Readonly<Record<string, unknown>>, prefix: string, known = KNOWN): SqliteOptions {
-  for (const name of Object.keys(raw)) {
-    if (!known.has(name)) {
-      throw new BadOptionError(
-        `${prefix}${name}`,
-        `unknown option; the SQLite backend knows ${[...KNOWN].map((k) => `\`${prefix}${k}\``).join(", ")}`,
-      )
-    }
-  }
-  const { path, busyTimeout, quickCheck } = raw
-  if (path !== undefined && (typeof path !== "string" || path === "")) {
-    throw new BadOptionError(`${prefix}path`, `expected a non-empty string, got ${JSON.stringify(path)}`)
-  }
-  if (busyTimeout !== undefined && (typeof busyTimeout !== "number" || !Number.isFinite(busyTimeout) || busyTimeout < 0)) {
-    throw new BadOptionError(`${prefix}busyTimeout`, `expected a number of ms ≥ 0, got ${JSON.stringify(busyTimeout)}`)
-  }
-  if (quickCheck !== undefined && !QUICK_CHECKS.includes(quickCheck as QuickCheck)) {
-    throw new BadOptionError(
-      `${prefix}quickCheck`,
-      `expected ${QUICK_CHECKS.map((q) => `"${q}"`).join(", ")}, got ${JSON.stringify(quickCheck)}`,
-    )
-  }
-  return {
-    ...(path === undefined ? {} : { path: path as string }),
-    ...(busyTimeout === undefined ? {} : { busyTimeout: busyTimeout as number }),
-    ...(quickCheck === undefined ? {} : { quickCheck: quickCheck as QuickCheck }),
-  }
+/** The schema of `SqliteOptions` (see core's `checkOptions`): the `sqlite` object of `createCache`, and part of `createSqliteCache`'s. */
+export const SQLITE_OPTIONS: OptionSchema = {
+  path: optionChecks.string,
+  busyTimeout: (value, option) => {
+    if (typeof value !== "number" || !Number.isFinite(value) || value < 0)
+      throw new BadOptionError(option, `expected a number of ms ≥ 0, got ${JSON.stringify(value)}`)
+    return value
+  },
+  quickCheck: optionChecks.oneOf(QUICK_CHECKS),
 }
 
-/** `maxSize` as bytes: a number, or a size such as `"500 MB"`. */
-export function checkMaxSize(value: unknown, option: string): number | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== "number" && typeof value !== "string") {
-    throw new BadOptionError(option, `expected a size such as "500 MB" or a number of bytes, got ${JSON.stringify(value)}`)
-  }
-  return parseSize(value, option)
+/** The schema of `createSqliteCache`'s options: the cache's, the directory and size, and the database's own. */
+export const SQLITE_CACHE_OPTIONS: OptionSchema = {
+  ...CACHE_OPTIONS,
+  dir: optionChecks.string,
+  maxSize: optionChecks.size,
+  ...SQLITE_OPTIONS,
+}
+
+/** Check `SqliteOptions`; `prefix` is how the user spelled their parent (`sqlite.`). */
+export function checkSqliteOptions(raw: Readonly<Record<string, unknown>>, prefix: string): SqliteOptions {
+  return checkOptions(raw, SQLITE_OPTIONS, prefix) as SqliteOptions
 }

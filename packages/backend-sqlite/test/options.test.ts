@@ -36,6 +36,26 @@ describe("sqlite: options", () => {
     await expect(createSqliteCache({ dir, ttl: -5 })).rejects.toMatchObject({ option: "ttl" })
   })
 
+  it("refuses a typo as createCache does, before opening the database", async () => {
+    const dir = scratch()
+    for (const [options, option, meant] of [
+      [{ maxSzie: "1 GB" }, "maxSzie", "maxSize"],
+      [{ busytimeout: 10 }, "busytimeout", "busyTimeout"],
+      [{ mdoe: "read-only" }, "mdoe", "mode"],
+    ] as const) {
+      await expect(createSqliteCache({ dir, ...options } as never)).rejects.toMatchObject({
+        code: "SITECACHE_BAD_OPTION",
+        option,
+        message: expect.stringContaining(`did you mean \`${meant}\`?`),
+      })
+    }
+    await expect(createCache({ backend: "sqlite", dir, maxSzie: "1 GB" } as never)).rejects.toMatchObject({
+      option: "maxSzie",
+      message: expect.stringContaining("did you mean `maxSize`?"),
+    })
+    expect(existsSync(join(dir, "cache.db"))).toBe(false)
+  })
+
   it("names the directory it cannot create (and `sqlite.path` when that names the file)", async () => {
     const dir = scratch()
     writeFileSync(join(dir, "a-file"), "")

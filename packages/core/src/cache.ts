@@ -19,6 +19,15 @@ import {
   UnserializableError,
 } from "./errors.js"
 import { type Key, type KeyLike, key, toKey } from "./key.js"
+import {
+  booleanOption,
+  checkOptions,
+  functionOption,
+  nonNegativeOption,
+  type OptionSchema,
+  oneOfOption,
+  stringOption,
+} from "./options.js"
 import type { EntryId, EntryMeta, PruneOptions, PruneResult, Store } from "./store.js"
 import { DEFAULT_MAX_IDLE } from "./sweep.js"
 import type { Cache, CacheCounters, CacheInfo, CacheMode, PutOptions } from "./types.js"
@@ -55,22 +64,50 @@ export interface StoreCacheOptions {
 
 const DEFAULT_MAX_ENTRY_SIZE = 512 * 1024 * 1024
 
-function checkNonNegative(option: string, value: unknown): number | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    throw new BadOptionError(option, `expected a finite number ≥ 0, got ${String(value)}`)
-  }
-  return value
-}
-
-function checkSecret(option: string, secret: unknown): Uint8Array | undefined {
-  if (secret === undefined) return undefined
+function checkSecret(secret: unknown, option: string): Uint8Array {
   let bytes: Uint8Array
   if (typeof secret === "string") bytes = Buffer.from(secret, "utf8")
   else if (secret instanceof Uint8Array) bytes = secret
   else throw new BadOptionError(option, "expected a string or bytes")
   if (bytes.length < 32) throw new BadOptionError(option, `a secret needs at least 32 bytes, got ${bytes.length}`)
   return bytes
+}
+
+function checkPrefix(prefix: unknown, option: string): string | Uint8Array {
+  if (typeof prefix === "string" || prefix instanceof Uint8Array) return prefix
+  throw new BadOptionError(option, "expected a string or bytes")
+}
+
+function checkCodec(codec: unknown, option: string): Codec {
+  const candidate = codec as Partial<Codec> | null
+  if (
+    candidate === null ||
+    typeof candidate !== "object" ||
+    typeof candidate.id !== "number" ||
+    typeof candidate.name !== "string" ||
+    typeof candidate.version !== "string" ||
+    typeof candidate.encode !== "function" ||
+    typeof candidate.decode !== "function"
+  ) {
+    throw new BadOptionError(option, "expected a codec: `{ id, name, version, encode, decode }`")
+  }
+  return candidate as Codec
+}
+
+/** The schema of `StoreCacheOptions` (see `checkOptions`): what every cache takes besides its backend's options. */
+export const CACHE_OPTIONS: OptionSchema = {
+  name: stringOption,
+  mode: oneOfOption<CacheMode>(["read-write", "read-only", "write-only"]),
+  ttl: nonNegativeOption,
+  strict: booleanOption,
+  codec: checkCodec,
+  secret: checkSecret,
+  maxEntrySize: nonNegativeOption,
+  compressAbove: nonNegativeOption,
+  keyPrefix: checkPrefix,
+  maxIdle: (value, option) => (value === false ? false : nonNegativeOption(value, option)),
+  clock: functionOption,
+  onWarning: functionOption,
 }
 
 /** The prefix every key is scoped by: format, codec and the user's prefix. */
@@ -110,24 +147,21 @@ export class StoreCache implements Cache {
 
   constructor(store: Store, options: StoreCacheOptions = {}) {
     this.store = store
+    const checked = checkOptions(options, CACHE_OPTIONS) as StoreCacheOptions & { secret?: Uint8Array }
     this.#options = options
-    const mode = options.mode ?? "read-write"
-    if (mode !== "read-write" && mode !== "read-only" && mode !== "write-only") {
-      throw new BadOptionError("mode", `expected "read-write", "read-only" or "write-only", got ${JSON.stringify(mode)}`)
-    }
-    this.mode = mode
-    this.strict = options.strict === true
-    this.codec = options.codec ?? v8Codec
-    this.#name = options.name ?? store.name
-    this.#ttl = checkNonNegative("ttl", options.ttl)
-    this.#secret = checkSecret("secret", options.secret)
-    this.#maxEntrySize = checkNonNegative("maxEntrySize", options.maxEntrySize) ?? DEFAULT_MAX_ENTRY_SIZE
-    this.#compressAbove = checkNonNegative("compressAbove", options.compressAbove)
-    this.maxIdle = options.maxIdle === false ? false : (checkNonNegative("maxIdle", options.maxIdle) ?? DEFAULT_MAX_IDLE)
-    this.#clock = options.clock ?? Date.now
-    this.#onWarning = options.onWarning ?? ((message) => process.emitWarning(message, { type: "SitecacheWarning" }))
-    this.#prefix = derivePrefix(this.codec, checkPrefix(options.keyPrefix ?? ""))
-    store.attach?.({ mode, strict: this.strict, fault: (operation, error) => this.#fault(operation, error, false) })
+    this.mode = checked.mode ?? "read-write"
+    this.strict = checked.strict === true
+    this.codec = checked.codec ?? v8Codec
+    this.#name = checked.name ?? store.name
+    this.#ttl = checked.ttl
+    this.#secret = checked.secret
+    this.#maxEntrySize = checked.maxEntrySize ?? DEFAULT_MAX_ENTRY_SIZE
+    this.#compressAbove = checked.compressAbove
+    this.maxIdle = checked.maxIdle === false ? false : (checked.maxIdle ?? DEFAULT_MAX_IDLE)
+    this.#clock = checked.clock ?? Date.now
+    this.#onWarning = checked.onWarning ?? ((message) => process.emitWarning(message, { type: "SitecacheWarning" }))
+    this.#prefix = derivePrefix(this.codec, checked.keyPrefix ?? "")
+    store.attach?.({ mode: this.mode, strict: this.strict, fault: (operation, error) => this.#fault(operation, error, false) })
   }
 
   get name(): string {
@@ -145,7 +179,7 @@ export class StoreCache implements Cache {
   }
 
   setKeyPrefix(prefix: Uint8Array | string): void {
-    this.#prefix = derivePrefix(this.codec, checkPrefix(prefix))
+    this.#prefix = derivePrefix(this.codec, checkPrefix(prefix, "keyPrefix"))
   }
 
   /**
@@ -173,7 +207,7 @@ export class StoreCache implements Cache {
 
   async putMany(entries: readonly (readonly [KeyLike, unknown])[], options?: PutOptions): Promise<boolean[]> {
     this.#open("putMany")
-    const ttl = checkNonNegative("ttl", options?.ttl) ?? this.#ttl
+    const ttl = options?.ttl === undefined ? this.#ttl : nonNegativeOption(options.ttl, "ttl")
     // Encode everything first: an unserializable value rejects the batch before anything is written.
     const now = this.#clock()
     const meta: EntryMeta = { created: now, expires: ttl === undefined || ttl === 0 ? 0 : now + ttl }
@@ -329,10 +363,10 @@ export class StoreCache implements Cache {
    */
   async sweep(options: { maxIdle: number; keep?: readonly (string | Uint8Array)[] }): Promise<PruneResult | undefined> {
     this.#open("sweep")
-    const maxIdle = checkNonNegative("maxIdle", options.maxIdle)
-    if (maxIdle === undefined) throw new BadOptionError("maxIdle", "`sweep` needs a number of ms")
+    if (options.maxIdle === undefined) throw new BadOptionError("maxIdle", "`sweep` needs a number of ms")
+    const maxIdle = nonNegativeOption(options.maxIdle, "maxIdle")
     if (!this.store.sweep || this.mode === "read-only") return undefined
-    const keep = (options.keep ?? []).map((prefix) => derivePrefix(this.codec, checkPrefix(prefix)))
+    const keep = (options.keep ?? []).map((prefix) => derivePrefix(this.codec, checkPrefix(prefix, "keep")))
     try {
       return await this.store.sweep({ unusedSince: this.#clock() - maxIdle, keep })
     } catch (error) {
@@ -508,9 +542,4 @@ export class StoreCache implements Cache {
     this.#warned.add(cause)
     this.#onWarning(message, error)
   }
-}
-
-function checkPrefix(prefix: unknown): string | Uint8Array {
-  if (typeof prefix === "string" || prefix instanceof Uint8Array) return prefix
-  throw new BadOptionError("keyPrefix", "expected a string or bytes")
 }

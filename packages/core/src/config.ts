@@ -8,7 +8,17 @@ import { isAbsolute, join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { StoreCache, type StoreCacheOptions } from "./cache.js"
 import { BackendMissingError, BadOptionError } from "./errors.js"
-import { MemoryStore, NullStore } from "./memory.js"
+import { MEMORY_OPTIONS, MemoryStore, NullStore } from "./memory.js"
+import {
+  booleanOption,
+  checkOptions,
+  durationOption,
+  type OptionSchema,
+  objectOption,
+  oneOfOption,
+  sizeOption,
+  stringOption,
+} from "./options.js"
 import type { Store } from "./store.js"
 import { DEFAULT_MAX_IDLE } from "./sweep.js"
 import type { CacheMode } from "./types.js"
@@ -131,74 +141,7 @@ export interface CreateCacheOptions
   readonly tiers?: (stores: Store[], config: ResolvedCacheConfig) => Store | Promise<Store>
 }
 
-const CONFIG_KEYS = new Set([
-  "backend",
-  "mode",
-  "dir",
-  "root",
-  "maxSize",
-  "ttl",
-  "maxIdle",
-  "strict",
-  "redis",
-  "sqlite",
-  "fs",
-  "memory",
-  "secret",
-  "keyPrefix",
-  "name",
-])
 const MODES: readonly ConfigMode[] = ["read-write", "read-only", "write-only", "off"]
-
-const SIZE_UNITS: Readonly<Record<string, number>> = {
-  b: 1,
-  kb: 1024,
-  kib: 1024,
-  k: 1024,
-  mb: 1024 ** 2,
-  mib: 1024 ** 2,
-  m: 1024 ** 2,
-  gb: 1024 ** 3,
-  gib: 1024 ** 3,
-  g: 1024 ** 3,
-  tb: 1024 ** 4,
-  tib: 1024 ** 4,
-}
-
-/** `"500 MB"`, `"1.5GiB"`, `"64k"` or a number of bytes. KB, MB, GB are binary (1024-based), as in npm's `bytes`. */
-export function parseSize(value: string | number, option = "maxSize"): number {
-  if (typeof value === "number") {
-    if (Number.isFinite(value) && value > 0) return Math.floor(value)
-  } else if (typeof value === "string") {
-    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value)
-    const unit = SIZE_UNITS[(match?.[2] || "b").toLowerCase()]
-    if (match && unit !== undefined && Number(match[1]) > 0) return Math.floor(Number(match[1]) * unit)
-  }
-  throw new BadOptionError(option, `expected a size such as "500 MB" or a number of bytes > 0, got ${JSON.stringify(value)}`)
-}
-
-const DURATION_UNITS: Readonly<Record<string, number>> = {
-  ms: 1,
-  s: 1000,
-  sec: 1000,
-  m: 60_000,
-  min: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-}
-
-/** `"30d"`, `"12h"`, `"15m"`, `"10s"`, `"500ms"`, `"2w"` or a number of ms. */
-export function parseDuration(value: string | number, option = "ttl"): number {
-  if (typeof value === "number") {
-    if (Number.isFinite(value) && value >= 0) return value
-  } else if (typeof value === "string") {
-    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value)
-    const unit = DURATION_UNITS[(match?.[2] || "ms").toLowerCase()]
-    if (match && unit !== undefined) return Number(match[1]) * unit
-  }
-  throw new BadOptionError(option, `expected a duration such as "30d", "12h" or a number of ms, got ${JSON.stringify(value)}`)
-}
 
 function checkBackend(name: unknown, option: string): BackendName {
   if (typeof name === "string" && (BACKENDS as readonly string[]).includes(name)) return name as BackendName
@@ -208,73 +151,61 @@ function checkBackend(name: unknown, option: string): BackendName {
   )
 }
 
-function checkObject(config: Record<string, unknown>, option: string): void {
-  const value = config[option]
-  if (value !== undefined && (typeof value !== "object" || value === null || Array.isArray(value))) {
-    throw new BadOptionError(option, "expected an object")
-  }
+/** A backend, or a list of distinct backends (tiers, fastest first). */
+function checkBackends(value: unknown, option: string): BackendName | readonly BackendName[] {
+  if (!Array.isArray(value)) return checkBackend(value, option)
+  if (value.length === 0) throw new BadOptionError(option, "an empty list of tiers")
+  const names = value.map((name, i) => checkBackend(name, `${option}[${i}]`))
+  names.forEach((name, i) => {
+    const first = names.indexOf(name)
+    if (first !== i)
+      throw new BadOptionError(`${option}[${i}]`, `"${name}" is already tier ${first}: each backend is one tier at most`)
+  })
+  return names
 }
 
-function checkString(config: Record<string, unknown>, option: string): void {
-  const value = config[option]
-  if (value !== undefined && (typeof value !== "string" || value === "")) {
-    throw new BadOptionError(option, `expected a non-empty string, got ${JSON.stringify(value)}`)
-  }
+/** The schema of `CacheConfig` (see `checkOptions`); each backend checks its own object (`fs`, `sqlite`, `redis`) when it opens. */
+const CONFIG_OPTIONS: OptionSchema = {
+  backend: checkBackends,
+  mode: oneOfOption(MODES),
+  dir: stringOption,
+  root: stringOption,
+  maxSize: sizeOption,
+  ttl: durationOption,
+  maxIdle: (value, option) => (value === false ? false : durationOption(value, option)),
+  strict: booleanOption,
+  redis: objectOption,
+  sqlite: objectOption,
+  fs: objectOption,
+  memory: (value, option) => checkOptions(value, MEMORY_OPTIONS, `${option}.`),
+  secret: stringOption,
+  keyPrefix: stringOption,
+  name: stringOption,
 }
 
 /** Apply defaults and check every value; throws `BadOptionError` naming the option. */
 export function normalizeCacheConfig(config: CacheConfig = {}): ResolvedCacheConfig {
   if (typeof config !== "object" || config === null) throw new BadOptionError("config", "expected an object")
-  const raw = config as Record<string, unknown>
-  for (const name of Object.keys(raw)) {
-    if (!CONFIG_KEYS.has(name)) {
-      throw new BadOptionError(name, `unknown option; known options are ${[...CONFIG_KEYS].map((k) => `\`${k}\``).join(", ")}`)
-    }
-  }
-  const mode = config.mode ?? "read-write"
-  if (!MODES.includes(mode))
-    throw new BadOptionError("mode", `expected one of ${MODES.map((m) => `"${m}"`).join(", ")}, got ${JSON.stringify(mode)}`)
-  let backend: BackendName | readonly BackendName[]
-  if (Array.isArray(config.backend)) {
-    if (config.backend.length === 0) throw new BadOptionError("backend", "an empty list of tiers")
-    backend = config.backend.map((name, i) => checkBackend(name, `backend[${i}]`))
-  } else {
-    backend = checkBackend(config.backend ?? "fs", "backend")
-  }
-  for (const option of ["dir", "root", "secret", "keyPrefix", "name"]) checkString(raw, option)
-  for (const option of ["redis", "sqlite", "fs", "memory"]) checkObject(raw, option)
-  if (config.strict !== undefined && typeof config.strict !== "boolean") throw new BadOptionError("strict", "expected a boolean")
-  const root = resolve(config.root ?? process.cwd())
+  const checked = checkOptions(config, CONFIG_OPTIONS) as Omit<
+    ResolvedCacheConfig,
+    "backend" | "mode" | "strict" | "dir" | "root"
+  > &
+    Partial<Pick<ResolvedCacheConfig, "backend" | "mode" | "strict" | "dir" | "root">>
+  const root = resolve(checked.root ?? process.cwd())
   const dir =
-    config.dir === undefined
+    checked.dir === undefined
       ? join(root, "node_modules", ".cache", "sitecache")
-      : isAbsolute(config.dir)
-        ? config.dir
-        : resolve(root, config.dir)
-  const memoryMaxSize = config.memory?.maxSize
+      : isAbsolute(checked.dir)
+        ? checked.dir
+        : resolve(root, checked.dir)
   return {
-    backend,
-    mode,
+    ...checked,
+    backend: checked.backend ?? "fs",
+    mode: checked.mode ?? "read-write",
     dir,
     root,
-    strict: config.strict ?? false,
-    ...(config.maxSize === undefined ? {} : { maxSize: parseSize(config.maxSize) }),
-    ...(config.ttl === undefined ? {} : { ttl: parseDuration(config.ttl) }),
-    maxIdle:
-      config.maxIdle === false
-        ? false
-        : config.maxIdle === undefined
-          ? DEFAULT_MAX_IDLE
-          : parseDuration(config.maxIdle, "maxIdle"),
-    ...(config.redis === undefined ? {} : { redis: config.redis }),
-    ...(config.sqlite === undefined ? {} : { sqlite: config.sqlite }),
-    ...(config.fs === undefined ? {} : { fs: config.fs }),
-    ...(config.memory === undefined
-      ? {}
-      : { memory: memoryMaxSize === undefined ? {} : { maxSize: parseSize(memoryMaxSize, "memory.maxSize") } }),
-    ...(config.secret === undefined ? {} : { secret: config.secret }),
-    ...(config.keyPrefix === undefined ? {} : { keyPrefix: config.keyPrefix }),
-    ...(config.name === undefined ? {} : { name: config.name }),
+    strict: checked.strict ?? false,
+    maxIdle: checked.maxIdle ?? DEFAULT_MAX_IDLE,
   }
 }
 
@@ -399,9 +330,9 @@ function flagMode(value: string, option: string): ConfigMode {
   return mode
 }
 
-function backendList(value: string, option: string): BackendName | BackendName[] {
-  const names = value.split(",").map((name, i, all) => checkBackend(name.trim(), all.length > 1 ? `${option}[${i}]` : option))
-  return names.length === 1 ? (names[0] as BackendName) : names
+function backendList(value: string, option: string): BackendName | readonly BackendName[] {
+  const names = value.split(",").map((name) => name.trim())
+  return checkBackends(names.length === 1 ? names[0] : names, option)
 }
 
 /** Read `--flag value` or `--flag=value`; the last occurrence wins. */

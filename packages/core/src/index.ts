@@ -1,4 +1,4 @@
-export { derivePrefix, StoreCache, type StoreCacheOptions } from "./cache.js"
+export { CACHE_OPTIONS, derivePrefix, StoreCache, type StoreCacheOptions } from "./cache.js"
 export { type Codec, v8Codec } from "./codec.js"
 export {
   BACKEND_PACKAGES,
@@ -12,8 +12,6 @@ export {
   createCache,
   DEFAULT_MAX_SIZE,
   normalizeCacheConfig,
-  parseDuration,
-  parseSize,
   type RedisConfig,
   type ResolveCacheConfigInput,
   type ResolvedCacheConfig,
@@ -83,11 +81,20 @@ export {
 export {
   createMemoryCache,
   createNullCache,
+  MEMORY_OPTIONS,
   type MemoryCacheOptions,
   MemoryStore,
   type MemoryStoreOptions,
   NullStore,
 } from "./memory.js"
+export {
+  checkOptions,
+  type OptionCheck,
+  type OptionSchema,
+  optionChecks,
+  parseDuration,
+  parseSize,
+} from "./options.js"
 export { prefetchFromManifest } from "./prefetch.js"
 export {
   type BuildManifest,

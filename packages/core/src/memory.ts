@@ -5,9 +5,10 @@
  * byte arrays are views of the bytes they were decoded from. Also the front
  * tier of a tiered cache.
  */
-import { StoreCache, type StoreCacheOptions } from "./cache.js"
+import { CACHE_OPTIONS, StoreCache, type StoreCacheOptions } from "./cache.js"
 import { BadOptionError } from "./errors.js"
 import { Key } from "./key.js"
+import { checkOptions, type OptionSchema, sizeOption } from "./options.js"
 import type { EntryId, EntryMeta, PruneOptions, PruneResult, Store, StoreStats, SweepOptions } from "./store.js"
 import type { Cache } from "./types.js"
 
@@ -170,9 +171,19 @@ function keyFromSlot(name: string): Key {
 
 export interface MemoryCacheOptions extends StoreCacheOptions, MemoryStoreOptions {}
 
+/** The schema of `MemoryStoreOptions` (see `checkOptions`). */
+export const MEMORY_OPTIONS: OptionSchema = { maxSize: sizeOption }
+
 /** A cache held in this process's memory. */
 export function createMemoryCache(options: MemoryCacheOptions = {}): StoreCache & Cache {
-  return new StoreCache(new MemoryStore(options), options)
+  const { maxSize } = checkOptions(options, { ...CACHE_OPTIONS, ...MEMORY_OPTIONS }) as MemoryStoreOptions
+  const { maxSize: _, ...cacheOptions } = options
+  // The store's access times go by the cache's clock, as sweeps do.
+  const store = new MemoryStore({
+    ...(maxSize === undefined ? {} : { maxSize }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+  })
+  return new StoreCache(store, cacheOptions)
 }
 
 /**

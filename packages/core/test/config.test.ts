@@ -4,6 +4,9 @@ import {
   BackendMissingError,
   BadOptionError,
   createCache,
+  createMemoryCache,
+  createNullCache,
+  MemoryStore,
   normalizeCacheConfig,
   parseDuration,
   parseSize,
@@ -133,5 +136,49 @@ describe("resolveCacheConfig", () => {
     const input = { backend: "fs" as const }
     resolveCacheConfig({ config: input, argv: ["--no-cache"] })
     expect(input).toEqual({ backend: "fs" })
+  })
+})
+
+describe("one validator for every way to open a cache", () => {
+  const typo = { maxSzie: "1 GB" }
+  it("refuses a typo, suggesting the option meant: createCache, createMemoryCache, createNullCache, new StoreCache", async () => {
+    const refusals: [string, () => unknown][] = [
+      ["createCache", () => createCache(typo as never)],
+      ["createMemoryCache", () => createMemoryCache(typo as never)],
+      ["createNullCache", () => createNullCache({ compresAbove: 10 } as never)],
+      ["new StoreCache", () => new StoreCache(new MemoryStore(), { keyprefix: "v1" } as never)],
+    ]
+    for (const [way, open] of refusals) {
+      const error = await Promise.resolve()
+        .then(open)
+        .then(
+          () => undefined,
+          (thrown: unknown) => thrown,
+        )
+      expect(error, way).toBeInstanceOf(BadOptionError)
+      expect((error as Error).message, way).toMatch(/unknown option \(did you mean `(maxSize|compressAbove|keyPrefix)`\?\)/)
+    }
+    expect(() => normalizeCacheConfig({ memory: { maxSzie: 1 } } as never)).toThrow(
+      expect.objectContaining({ option: "memory.maxSzie", message: expect.stringContaining("did you mean `memory.maxSize`?") }),
+    )
+    // Values are checked the same way too.
+    expect(() => createMemoryCache({ maxSize: "lots" as never })).toThrow(/`maxSize`: expected a size/)
+    expect(() => createMemoryCache({ mode: "readonly" as never })).toThrow(/`mode`: expected "read-write"/)
+    expect(() => createNullCache({ onWarning: "stderr" as never })).toThrow(/`onWarning`: expected a function/)
+  })
+
+  it("refuses a backend listed twice as tiers", () => {
+    for (const backend of [
+      ["memory", "memory"],
+      ["fs", "sqlite", "fs"],
+    ]) {
+      expect(() => normalizeCacheConfig({ backend } as never)).toThrow(
+        expect.objectContaining({ code: "SITECACHE_BAD_OPTION", message: expect.stringMatching(/is already tier 0/) }),
+      )
+    }
+    expect(() => resolveCacheConfig({ env: { SITECACHE_BACKEND: "memory,memory" } })).toThrow(
+      expect.objectContaining({ option: "SITECACHE_BACKEND[1]" }),
+    )
+    expect(normalizeCacheConfig({ backend: ["memory", "fs"] }).backend).toEqual(["memory", "fs"])
   })
 })
