@@ -45,7 +45,14 @@ export function weightBudget(payloadBytes: number): number {
 
 /** Why `value` (encoded in `payloadBytes`) is out of bounds, for a message; `undefined` when it is within them. */
 export function valueFault(value: unknown, payloadBytes: number): string | undefined {
-  const walk: Walk = { weight: 0, budget: weightBudget(payloadBytes), ancestors: new Set() }
+  const budget = weightBudget(payloadBytes)
+  // First as a tree, which is all most values are: no bookkeeping of the path. A cycle (v8 keeps them) runs
+  // into a bound quickly there; only then is the value walked again, following no edge back to an ancestor.
+  if (walkFault(value, { weight: 0, budget, ancestors: undefined }) === undefined) return undefined
+  return walkFault(value, { weight: 0, budget, ancestors: new Set() })
+}
+
+function walkFault(value: unknown, walk: Walk): string | undefined {
   try {
     visit(value, 0, walk)
     return undefined
@@ -58,70 +65,93 @@ export function valueFault(value: unknown, payloadBytes: number): string | undef
 interface Walk {
   weight: number
   readonly budget: number
-  /** Objects on the path from the root: reaching one again is a cycle, which v8 keeps and the walk does not follow. */
-  readonly ancestors: Set<object>
+  /** Objects on the path from the root, when cycles are looked for: reaching one again is not followed. */
+  readonly ancestors: Set<object> | undefined
 }
 
 /** Thrown through the recursion to stop at the first fault; never escapes `valueFault`. */
 class OutOfBounds extends Error {}
 
-function add(walk: Walk, weight: number): void {
-  walk.weight += weight
-  if (walk.weight > walk.budget) {
-    throw new OutOfBounds(
-      `the value weighs more than ${walk.budget} (strings, items and properties counted as a tree) for a payload that small: shared references or a sparse array`,
-    )
-  }
+function tooHeavy(walk: Walk): OutOfBounds {
+  return new OutOfBounds(
+    `the value weighs more than ${walk.budget} (strings, items and properties counted as a tree) for a payload that small: shared references or a sparse array`,
+  )
 }
 
 function visit(value: unknown, depth: number, walk: Walk): void {
-  const leaf = leafWeight(value, walk)
-  if (leaf !== undefined) {
-    add(walk, leaf)
+  if (typeof value !== "object" || value === null) {
+    walk.weight += typeof value === "string" ? value.length : 1
+    if (walk.weight > walk.budget) throw tooHeavy(walk)
     return
   }
-  const container = value as object
+  if (walk.ancestors?.has(value)) {
+    walk.weight += 1
+    return
+  }
   if (depth >= MAX_DEPTH) throw new OutOfBounds(`the value is nested more than ${MAX_DEPTH} levels deep`)
-  walk.ancestors.add(container)
-  if (container instanceof Map) {
-    add(walk, 1 + container.size)
-    for (const [k, v] of container) {
+  walk.ancestors?.add(value)
+  const proto = Object.getPrototypeOf(value)
+  if (proto === Object.prototype || proto === null) visitRecord(value as Record<string, unknown>, depth, walk)
+  else if (Array.isArray(value)) visitArray(value, depth, walk)
+  else visitOther(value, depth, walk)
+  walk.ancestors?.delete(value)
+}
+
+const ownProto = () => new OutOfBounds("an object has an own `__proto__` key")
+
+function visitRecord(record: Record<string, unknown>, depth: number, walk: Walk): void {
+  walk.weight += 1
+  for (const name of Object.keys(record)) {
+    if (name === "__proto__") throw ownProto()
+    walk.weight += 1 + name.length
+    visit(record[name], depth + 1, walk)
+  }
+  if (walk.weight > walk.budget) throw tooHeavy(walk)
+}
+
+function visitArray(array: unknown[], depth: number, walk: Walk): void {
+  // Charged before anything is listed: a sparse array's length costs nothing to forge.
+  walk.weight += 1 + array.length
+  if (walk.weight > walk.budget) throw tooHeavy(walk)
+  const names = Object.keys(array)
+  if (names.length === array.length) {
+    // Dense, without named properties (which would sort after the indexes): index by index.
+    for (let i = 0; i < array.length; i++) {
+      walk.weight += 1
+      visit(array[i], depth + 1, walk)
+    }
+    return
+  }
+  for (const name of names) {
+    if (name === "__proto__") throw ownProto()
+    walk.weight += 1
+    visit((array as unknown as Record<string, unknown>)[name], depth + 1, walk)
+  }
+}
+
+/** A value of a class v8 restores (Map, Set, Date, RegExp, typed arrays, boxed primitives, errors), or any other object. */
+function visitOther(value: object, depth: number, walk: Walk): void {
+  if (value instanceof Map) {
+    walk.weight += 1 + value.size
+    if (walk.weight > walk.budget) throw tooHeavy(walk)
+    for (const [k, v] of value) {
       visit(k, depth + 1, walk)
       visit(v, depth + 1, walk)
     }
-  } else if (container instanceof Set) {
-    add(walk, 1 + container.size)
-    for (const item of container) visit(item, depth + 1, walk)
-  } else if (Array.isArray(container)) {
-    // Charged before anything is listed: a sparse array's length costs nothing to forge.
-    add(walk, 1 + container.length)
-    visitProperties(container, depth, walk, true)
+  } else if (value instanceof Set) {
+    walk.weight += 1 + value.size
+    if (walk.weight > walk.budget) throw tooHeavy(walk)
+    for (const item of value) visit(item, depth + 1, walk)
+  } else if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+    walk.weight += 1 + value.byteLength
+  } else if (value instanceof RegExp) {
+    walk.weight += 1 + value.source.length
+  } else if (value instanceof String) {
+    walk.weight += 1 + value.length
+  } else if (value instanceof Date) {
+    walk.weight += 1
   } else {
-    add(walk, 1)
-    visitProperties(container, depth, walk, false)
+    visitRecord(value as Record<string, unknown>, depth, walk)
   }
-  walk.ancestors.delete(container)
-}
-
-/** The weight of a value that holds no other values, or `undefined` for a container. */
-function leafWeight(value: unknown, walk: Walk): number | undefined {
-  if (typeof value === "string") return value.length
-  if (typeof value !== "object" || value === null) return 1
-  if (walk.ancestors.has(value)) return 1
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return 1 + value.byteLength
-  if (value instanceof Date) return 1
-  if (value instanceof RegExp) return 1 + value.source.length
-  if (value instanceof String) return 1 + value.length
-  return undefined
-}
-
-function visitProperties(value: object, depth: number, walk: Walk, array: boolean): void {
-  if (Object.hasOwn(value, "__proto__") && Object.prototype.propertyIsEnumerable.call(value, "__proto__")) {
-    throw new OutOfBounds("an object has an own `__proto__` key")
-  }
-  const record = value as Record<string, unknown>
-  for (const name of Object.keys(record)) {
-    add(walk, array ? 1 : 1 + name.length)
-    visit(record[name], depth + 1, walk)
-  }
+  if (walk.weight > walk.budget) throw tooHeavy(walk)
 }

@@ -154,6 +154,17 @@ describe("decode bounds (depth and weight) on every payload format", () => {
     expect(back.a).toBe(back.b)
   })
 
+  it("cycles, which v8 keeps, stay cacheable: the walk follows no edge back to an ancestor", async () => {
+    const cache = createMemoryCache()
+    const node: Record<string, unknown> = { name: "root", leaves: Array.from({ length: 5000 }, (_, i) => i) }
+    node.self = node
+    node.children = [{ parent: node }, new Map([["back", node]])]
+    expect(await cache.put("cycle", node)).toBe(true)
+    const back = (await cache.get("cycle")) as typeof node
+    expect(back.self).toBe(back)
+    expect((back.children as [{ parent: unknown }])[0].parent).toBe(back)
+  })
+
   it("a sparse array claiming four billion items, and long strings or arrays past the payload, are misses", async () => {
     const sparse: unknown[] = []
     sparse.length = 2 ** 32 - 1
