@@ -102,7 +102,9 @@ export class Renderer {
   constructor(site: Site, options: { cache: Cache; files?: FileHasher; resolver?: PackageResolver }) {
     this.site = site
     this.cache = options.cache
-    this.files = options.files ?? new FileHasher({ root: site.root })
+    // Per build: `build()` refreshes it when it starts (and the watcher invalidates what changes), so a lookup
+    // need not `stat` the layouts and partials every document depends on.
+    this.files = options.files ?? new FileHasher({ root: site.root, recheck: "per-build" })
     this.processor = cached(blogPipeline(site.config), {
       cache: options.cache,
       root: site.root,

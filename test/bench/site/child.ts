@@ -255,7 +255,7 @@ function rendererWith(cache: Cache, files: FileHasher, processor: CachedProcesso
 function plainRenderer(processor: ProcessorLike): Renderer {
   return rendererWith(
     createNullCache(),
-    new FileHasher({ root: site.root }),
+    new FileHasher({ root: site.root, recheck: "per-build" }),
     plainProcessor(processor, async () => {}),
   )
 }
@@ -367,7 +367,8 @@ async function sitecacheBuild(
   prepareBuild(kind)
   const started = performance.now()
   const cache = kept ?? (await openSitecache(backend, dir))
-  const files = new FileHasher({ root: site.root })
+  // One hasher per build, as the blog's renderer keeps its own: files are read once per build, not stat'ed per lookup.
+  const files = new FileHasher({ root: site.root, recheck: "per-build" })
   const renderer =
     processor === undefined
       ? new Renderer(site, { cache, files })
@@ -474,7 +475,7 @@ async function peerBuild(peer: NonNullable<Config["peer"]>, kind: "cold" | "warm
   const store = await openPeer(peer, cacheDir)
   const renderer = rendererWith(
     createNullCache(),
-    new FileHasher({ root: site.root }),
+    new FileHasher({ root: site.root, recheck: "per-build" }),
     peerProcessor(() => store, coldRenderer, counts),
   )
   const result = await build(site, { renderer })
@@ -538,7 +539,7 @@ async function profileWarm(backend: BackendName | readonly BackendName[], proces
   let started = performance.now()
   const cache = await openSitecache(backend)
   const openMs = performance.now() - started
-  const files = new FileHasher({ root: site.root })
+  const files = new FileHasher({ root: site.root, recheck: "per-build" })
   const stats = new BuildStats()
   const cachedProcessor = cached(processor, { cache, root: site.root, files, stats })
   started = performance.now()
