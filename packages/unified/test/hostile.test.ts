@@ -240,12 +240,10 @@ describe("`__proto__`, which put refuses to write", () => {
     }
   })
 
-  it("a Cache that hands back parsed JSON as it is: the adapter itself never writes through `__proto__`", async () => {
-    const inner = createMemoryCache()
-    const { path, uncached, key } = await coldBuild(inner)
-    // Any object with the methods of the contract is a Cache; this one returns a forged value untouched by any codec.
-    let forged: string | undefined = forgedJson('{"__proto__":{"isAdmin":true}}')
-    const cache: Cache = {
+  /** A Cache (any object with the contract's methods) that hands back `json` parsed, untouched by any codec, under `key` until deleted. */
+  function forgingCache(inner: StoreCache, key: string, json: string): Cache {
+    let forged: string | undefined = json
+    return {
       name: "forging",
       setKeyPrefix: (prefix) => inner.setKeyPrefix(prefix),
       get: async <T>(k: KeyLike) => {
@@ -266,6 +264,29 @@ describe("`__proto__`, which put refuses to write", () => {
       clear: () => inner.clear(),
       close: () => inner.close(),
     }
-    await expectRerendered(cache, path, uncached, /field named `__proto__`/)
+  }
+
+  it("a Cache that hands back parsed JSON as it is: the adapter itself never writes through `__proto__`", async () => {
+    const inner = createMemoryCache()
+    const { path, uncached, key } = await coldBuild(inner)
+    await expectRerendered(forgingCache(inner, key, forgedJson("{}")), path, uncached, /field named `__proto__`/)
+    const message = `{"value":{"value":"<p>x</p>","hasValue":true,"fields":{},"history":[],"messages":[{"properties":[["__proto__",{"polluted":true},true]]}]},"ms":1}`
+    const other = createMemoryCache()
+    const cold = await coldBuild(other)
+    await expectRerendered(forgingCache(other, cold.key, message), path, uncached, /message property named `__proto__`/)
+  })
+
+  it("`__proto__` keys inside data stay plain data of the file's own records, never a prototype", async () => {
+    const inner = createMemoryCache()
+    const { path, key } = await coldBuild(inner)
+    const json = `{"value":{"value":"<p>x</p>","hasValue":true,"fields":{"data":{"__proto__":{"polluted":true},"deep":{"list":[{"__proto__":{"isAdmin":true}}]}}},"history":[],"messages":[]},"ms":1}`
+    const file = await cached(createProcessor(), { cache: forgingCache(inner, key, json), root: dir }).process(
+      new VFile({ path, value: SOURCE }),
+    )
+    expect(cacheStatus(file)?.hit).toBe(true)
+    expect(Object.getPrototypeOf(file.data)).toBe(Object.prototype)
+    expect((file.data as Record<string, unknown>).polluted).toBeUndefined()
+    expect(Object.hasOwn(file.data, "__proto__")).toBe(true)
+    expect(prototypes()).toEqual(before)
   })
 })
