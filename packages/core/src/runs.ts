@@ -31,6 +31,7 @@
 import type { StoreCache } from "./cache.js"
 import { type KeyPart, key } from "./key.js"
 import type { BuildStats, DocumentRecord, Uncacheable } from "./memo.js"
+import { manifestOf, runsOf, type StoredDocument, type StoredManifest, toolsOf } from "./record-shapes.js"
 import { type SweepRecord, type SweepResult, sweepIfDue } from "./sweep.js"
 import type { Cache } from "./types.js"
 
@@ -130,7 +131,7 @@ async function replace(cache: Cache, entryKey: ReturnType<typeof key>, value: un
 
 /** The run history of `tool`, oldest first. */
 export async function readRuns(cache: Cache, tool: string): Promise<RunSummary[]> {
-  return (await buildRecords(cache).get<RunSummary[]>(runsKey(tool))) ?? []
+  return runsOf(await buildRecords(cache).get(runsKey(tool)))
 }
 
 /**
@@ -146,28 +147,6 @@ export async function readRuns(cache: Cache, tool: string): Promise<RunSummary[]
  * when the record had none. A document whose result could not be cached has
  * a sixth element, `[step index, reason index]` (a step index of -1: none).
  */
-interface StoredManifest {
-  readonly format: 2
-  readonly tool: string
-  readonly startedAt: string
-  readonly keyPrefix?: string
-  readonly strings: readonly string[]
-  readonly documents: readonly StoredDocument[]
-  readonly previous?: { readonly startedAt: string; readonly keyPrefix?: string; readonly documents: readonly StoredDocument[] }
-  readonly digest?: string
-}
-
-type StoredDocument =
-  | readonly [path: string, key: string, hit: boolean, parts: number[] | null, deps: number[] | null]
-  | readonly [
-      path: string,
-      key: string,
-      hit: boolean,
-      parts: number[] | null,
-      deps: number[] | null,
-      uncacheable: readonly [step: number, reason: number],
-    ]
-
 function encodeManifest(manifest: BuildManifest): StoredManifest {
   const strings: string[] = []
   const indexes = new Map<string, number>()
@@ -231,6 +210,11 @@ function encodeManifest(manifest: BuildManifest): StoredManifest {
   }
 }
 
+/** Set an own property: names read from a record (paths, part names) are data, and not even `__proto__` is special. */
+function own(record: Record<string, unknown>, name: string, value: unknown): void {
+  Object.defineProperty(record, name, { value, enumerable: true, writable: true, configurable: true })
+}
+
 function decodeDocument(strings: readonly string[], document: StoredDocument): DocumentRecord {
   const [, key, hit, parts, deps, uncacheable] = document
   const text = (index: number | undefined) => strings[index ?? -1] ?? ""
@@ -243,11 +227,11 @@ function decodeDocument(strings: readonly string[], document: StoredDocument): D
   } = { key, hit }
   if (parts !== null) {
     record.parts = {}
-    for (let i = 0; i < parts.length; i += 2) record.parts[text(parts[i])] = text(parts[i + 1])
+    for (let i = 0; i < parts.length; i += 2) own(record.parts, text(parts[i]), text(parts[i + 1]))
   }
   if (deps !== null) {
     record.deps = {}
-    for (let i = 0; i < deps.length; i += 2) record.deps[text(deps[i])] = deps[i + 1] === -1 ? null : text(deps[i + 1])
+    for (let i = 0; i < deps.length; i += 2) own(record.deps, text(deps[i]), deps[i + 1] === -1 ? null : text(deps[i + 1]))
   }
   if (Array.isArray(uncacheable)) {
     const [step, reason] = uncacheable
@@ -264,7 +248,7 @@ function decodeManifest(stored: StoredManifest | BuildManifest): BuildManifest {
   if (!isStored(stored)) return stored
   const decode = (documents: readonly StoredDocument[]): Record<string, DocumentRecord> => {
     const records: Record<string, DocumentRecord> = {}
-    for (const document of documents) records[document[0]] = decodeDocument(stored.strings, document)
+    for (const document of documents) own(records, document[0], decodeDocument(stored.strings, document))
     return records
   }
   const { previous } = stored
@@ -288,7 +272,7 @@ function decodeManifest(stored: StoredManifest | BuildManifest): BuildManifest {
 
 /** The manifest of the last build of `tool`. */
 export async function readManifest(cache: Cache, tool: string): Promise<BuildManifest | undefined> {
-  const stored = await buildRecords(cache).get<StoredManifest | BuildManifest>(manifestKey(tool))
+  const stored = manifestOf(await buildRecords(cache).get(manifestKey(tool)))
   if (stored === undefined) return undefined
   const manifest = decodeManifest(stored)
   // The last build kept this manifest (it missed nothing, and saw the same documents): it is that build's.
@@ -296,7 +280,8 @@ export async function readManifest(cache: Cache, tool: string): Promise<BuildMan
   if (last === undefined || last.manifest !== manifest.digest || last.misses > 0 || last.startedAt === manifest.startedAt)
     return manifest
   const documents: Record<string, DocumentRecord> = {}
-  for (const path in manifest.documents) documents[path] = { ...(manifest.documents[path] as DocumentRecord), hit: true }
+  for (const path of Object.keys(manifest.documents))
+    own(documents, path, { ...(manifest.documents[path] as DocumentRecord), hit: true })
   return {
     tool: manifest.tool,
     startedAt: last.startedAt,
@@ -328,7 +313,7 @@ export async function readSweep(cache: Cache): Promise<SweepRecord | undefined> 
 
 /** The tools that recorded builds in this cache (`"blog"`, `"vite"`, ...), in the order they first did. */
 export async function readTools(cache: Cache): Promise<string[]> {
-  return (await buildRecords(cache).get<string[]>(toolsKey())) ?? []
+  return toolsOf(await buildRecords(cache).get(toolsKey()))
 }
 
 /** Counters of the cache when its last build finished, so a long-lived cache (watch mode) reports per build. */
@@ -340,9 +325,10 @@ function previousRecords(old: StoredManifest | BuildManifest | undefined, stats:
   const documents: Record<string, DocumentRecord> = {}
   const missed = (path: string) => stats.documentRecords.get(path)?.hit === false
   if (isStored(old)) {
-    for (const document of old.documents) if (missed(document[0])) documents[document[0]] = decodeDocument(old.strings, document)
+    for (const document of old.documents)
+      if (missed(document[0])) own(documents, document[0], decodeDocument(old.strings, document))
   } else {
-    for (const [path, record] of Object.entries(old.documents)) if (missed(path)) documents[path] = record
+    for (const [path, record] of Object.entries(old.documents)) if (missed(path)) own(documents, path, record)
   }
   return {
     startedAt: old.startedAt,
@@ -394,10 +380,7 @@ export async function finishBuild(cache: Cache, stats: BuildStats, tool: string)
     if (!kept) {
       // `previous` keeps the last manifest's records of the documents that missed: with no miss there are
       // none, and the last manifest need not be read.
-      const previous =
-        stats.misses === 0
-          ? undefined
-          : previousRecords(await records.get<StoredManifest | BuildManifest>(manifestKey(tool)), stats)
+      const previous = stats.misses === 0 ? undefined : previousRecords(manifestOf(await records.get(manifestKey(tool))), stats)
       const manifest: BuildManifest = {
         tool,
         startedAt: summary.startedAt,

@@ -9,11 +9,25 @@ import { serialize } from "node:v8"
 import { gzipSync } from "node:zlib"
 import { afterEach, describe, expect, it } from "vitest"
 import {
+  BuildStats,
+  buildRecords,
   createMemoryCache,
+  createTieredStore,
+  type DocumentRecord,
   encodeEntry,
+  finishBuild,
   HEADER_SIZE,
   MemoryStore,
+  manifestDigestKey,
+  manifestKey,
+  memoize,
+  prefetchFromManifest,
+  readManifest,
+  readRuns,
+  readTools,
+  runsKey,
   StoreCache,
+  toolsKey,
   UnserializableError,
   v8Codec,
   xxh64,
@@ -252,3 +266,60 @@ describe("compressed payloads are inflated only as far as they declare", () => {
     expect(await cache.get("page")).toEqual(value)
   })
 })
+
+describe("build records read back are checked like any stored value", () => {
+  const forgeries: [string, unknown][] = [
+    ["a number", 42],
+    ["a string", "runs"],
+    ["a record", { length: 3, 0: "x" }],
+    ["a list of other things", [1, null, { tool: 1 }, ["x"]]],
+    ["a manifest of numbers", { format: 2, tool: "t", startedAt: "x", strings: [1], documents: 5 }],
+    [
+      "documents of the wrong shape",
+      { format: 2, tool: "t", startedAt: "x", strings: [], documents: [["p", "k", true, [0.5, 1], null]] },
+    ],
+    ["an unknown format", { format: 3, tool: "t", startedAt: "x", documents: {} }],
+    ["records of the wrong shape", { tool: "t", startedAt: "x", documents: { "a.md": { key: 1, hit: "yes" } } }],
+  ]
+  for (const [name, forged] of forgeries) {
+    it(`${name} under every record key: read as no record, the build finishes and replaces them`, async () => {
+      const cache = createTieredStoreCache()
+      const records = buildRecords(cache)
+      for (const k of [runsKey("blog"), toolsKey(), manifestKey("blog"), manifestDigestKey("blog")]) await records.put(k, forged)
+      expect(await readRuns(cache, "blog")).toEqual([])
+      expect(await readTools(cache)).toEqual([])
+      expect(await readManifest(cache, "blog")).toBeUndefined()
+      expect(await prefetchFromManifest(cache, "blog")).toBe(0)
+      const stats = new BuildStats()
+      await memoize(cache, { content: "a" }, () => "html", { stats, document: "a.md" })
+      const run = await finishBuild(cache, stats, "blog")
+      expect((await readRuns(cache, "blog")).map((r) => r.startedAt)).toEqual([run.startedAt])
+      expect(await readTools(cache)).toEqual(["blog"])
+      expect(Object.keys((await readManifest(cache, "blog"))?.documents ?? {})).toEqual(["a.md"])
+    })
+  }
+
+  it("names in a manifest (paths, part names) are data: `__proto__` among them changes no prototype", async () => {
+    const cache = createMemoryCache()
+    const stored = {
+      format: 2,
+      tool: "blog",
+      startedAt: "2024-01-01T00:00:00.000Z",
+      strings: ["__proto__", "0123"],
+      documents: [["__proto__", "00".repeat(16), true, [0, 1], [0, -1]]],
+    }
+    // Put as JSON with own `__proto__` keys would be refused; here the names are strings in lists, as stored.
+    await buildRecords(cache).put(manifestKey("blog"), stored)
+    const manifest = await readManifest(cache, "blog")
+    const record = Object.getOwnPropertyDescriptor(manifest?.documents, "__proto__")?.value as DocumentRecord
+    expect(record.key).toBe("00".repeat(16))
+    expect(Object.getOwnPropertyDescriptor(record.parts, "__proto__")?.value).toBe("0123")
+    expect(Object.getPrototypeOf(manifest?.documents)).toBe(Object.prototype)
+    expect(Object.getPrototypeOf(record.parts)).toBe(Object.prototype)
+  })
+})
+
+/** A StoreCache over two memory tiers, so that `prefetchFromManifest` has something to do. */
+function createTieredStoreCache(): StoreCache {
+  return new StoreCache(createTieredStore([new MemoryStore(), new MemoryStore()]))
+}
