@@ -4,6 +4,6 @@ import { runConformance } from "../src/index.js"
 runConformance({
   name: "null",
   location: () => "",
-  open: async (options) => createNullCache(options),
+  open: async ({ location: _, ...options }) => createNullCache(options),
   capabilities: { roundTrip: false },
 })
