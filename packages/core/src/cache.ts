@@ -7,6 +7,7 @@
  * modes, the statistics, and fail-open fault handling.
  */
 import { valueFault } from "./bounds.js"
+import { CACHE_OPTIONS, checkPrefix } from "./cache-options.js"
 import { type Codec, v8Codec } from "./codec.js"
 import { decodeEntry, encodeEntry, FORMAT_VERSION, readEntryHeader } from "./entry.js"
 import {
@@ -19,15 +20,7 @@ import {
   UnserializableError,
 } from "./errors.js"
 import { type Key, type KeyLike, key, toKey } from "./key.js"
-import {
-  booleanOption,
-  checkOptions,
-  functionOption,
-  nonNegativeOption,
-  type OptionSchema,
-  oneOfOption,
-  stringOption,
-} from "./options.js"
+import { checkOptions, nonNegativeOption } from "./options.js"
 import type { EntryId, EntryMeta, PruneOptions, PruneResult, Store } from "./store.js"
 import { DEFAULT_MAX_IDLE } from "./sweep.js"
 import type { Cache, CacheCounters, CacheInfo, CacheMode, PutOptions } from "./types.js"
@@ -63,52 +56,6 @@ export interface StoreCacheOptions {
 }
 
 const DEFAULT_MAX_ENTRY_SIZE = 512 * 1024 * 1024
-
-function checkSecret(secret: unknown, option: string): Uint8Array {
-  let bytes: Uint8Array
-  if (typeof secret === "string") bytes = Buffer.from(secret, "utf8")
-  else if (secret instanceof Uint8Array) bytes = secret
-  else throw new BadOptionError(option, "expected a string or bytes")
-  if (bytes.length < 32) throw new BadOptionError(option, `a secret needs at least 32 bytes, got ${bytes.length}`)
-  return bytes
-}
-
-function checkPrefix(prefix: unknown, option: string): string | Uint8Array {
-  if (typeof prefix === "string" || prefix instanceof Uint8Array) return prefix
-  throw new BadOptionError(option, "expected a string or bytes")
-}
-
-function checkCodec(codec: unknown, option: string): Codec {
-  const candidate = codec as Partial<Codec> | null
-  if (
-    candidate === null ||
-    typeof candidate !== "object" ||
-    typeof candidate.id !== "number" ||
-    typeof candidate.name !== "string" ||
-    typeof candidate.version !== "string" ||
-    typeof candidate.encode !== "function" ||
-    typeof candidate.decode !== "function"
-  ) {
-    throw new BadOptionError(option, "expected a codec: `{ id, name, version, encode, decode }`")
-  }
-  return candidate as Codec
-}
-
-/** The schema of `StoreCacheOptions` (see `checkOptions`): what every cache takes besides its backend's options. */
-export const CACHE_OPTIONS: OptionSchema = {
-  name: stringOption,
-  mode: oneOfOption<CacheMode>(["read-write", "read-only", "write-only"]),
-  ttl: nonNegativeOption,
-  strict: booleanOption,
-  codec: checkCodec,
-  secret: checkSecret,
-  maxEntrySize: nonNegativeOption,
-  compressAbove: nonNegativeOption,
-  keyPrefix: checkPrefix,
-  maxIdle: (value, option) => (value === false ? false : nonNegativeOption(value, option)),
-  clock: functionOption,
-  onWarning: functionOption,
-}
 
 /** The prefix every key is scoped by: format, codec and the user's prefix. */
 export function derivePrefix(codec: Codec, userPrefix: string | Uint8Array): Key {

@@ -1,4 +1,5 @@
-export { CACHE_OPTIONS, derivePrefix, StoreCache, type StoreCacheOptions } from "./cache.js"
+export { derivePrefix, StoreCache, type StoreCacheOptions } from "./cache.js"
+export { CACHE_OPTIONS } from "./cache-options.js"
 export { type Codec, v8Codec } from "./codec.js"
 export {
   BACKEND_PACKAGES,
@@ -40,6 +41,7 @@ export {
   SitecacheError,
   UnserializableError,
 } from "./errors.js"
+export { FileHasher, type FileHasherOptions, type Recheck } from "./file-hasher.js"
 export {
   describeUnsound,
   FINGERPRINT_VERSION,
@@ -67,7 +69,6 @@ export type { DocumentRecord } from "./memo.js"
 export {
   BuildStats,
   describeUncacheable,
-  FileHasher,
   formatBytes,
   formatMs,
   type MemoContext,

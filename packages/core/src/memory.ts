@@ -5,7 +5,8 @@
  * byte arrays are views of the bytes they were decoded from. Also the front
  * tier of a tiered cache.
  */
-import { CACHE_OPTIONS, StoreCache, type StoreCacheOptions } from "./cache.js"
+import { StoreCache, type StoreCacheOptions } from "./cache.js"
+import { CACHE_OPTIONS } from "./cache-options.js"
 import { BadOptionError } from "./errors.js"
 import { Key } from "./key.js"
 import { checkOptions, type OptionSchema, sizeOption } from "./options.js"
