@@ -7,6 +7,7 @@
  */
 import type { DocumentRecord } from "./memo.js"
 import type { BuildManifest, RunSummary } from "./runs.js"
+import type { SweepRecord } from "./sweep.js"
 
 /** A manifest as stored: see `StoredManifest` in runs.ts. */
 export interface StoredManifest {
@@ -50,8 +51,18 @@ function isRunSummary(value: unknown): value is RunSummary {
     isOptionalString(keyPrefix) &&
     isOptionalString(manifest) &&
     ["durationMs", "documents", "hits", "misses", "uncacheable", "savedMs", "errors"].every((name) => isCount(value[name])) &&
-    (value.bytesWritten === undefined || isCount(value.bytesWritten))
+    (value.bytesWritten === undefined || isCount(value.bytesWritten)) &&
+    (value.swept === undefined || (isRecord(value.swept) && isCount(value.swept.entries) && isCount(value.swept.bytes)))
   )
+}
+
+/** The record of the last sweep when it has the shape of one (its times are dates), else `undefined`. */
+export function sweepRecordOf(stored: unknown): SweepRecord | undefined {
+  if (!isRecord(stored)) return undefined
+  const { at, since } = stored
+  if (typeof at !== "string" || Number.isNaN(Date.parse(at)) || typeof since !== "string") return undefined
+  const counts = ["maxIdle", "removedCount", "removedSize", "sweeps", "totalCount", "totalSize"]
+  return counts.every((name) => isCount(stored[name])) ? (stored as unknown as SweepRecord) : undefined
 }
 
 /** The run summaries of a stored history; none when it is not a list, and without the items that are not summaries. */

@@ -31,7 +31,7 @@
 import type { StoreCache } from "./cache.js"
 import { type KeyPart, key } from "./key.js"
 import type { BuildStats, DocumentRecord, Uncacheable } from "./memo.js"
-import { manifestOf, runsOf, type StoredDocument, type StoredManifest, toolsOf } from "./record-shapes.js"
+import { manifestOf, runsOf, type StoredDocument, type StoredManifest, sweepRecordOf, toolsOf } from "./record-shapes.js"
 import { type SweepRecord, type SweepResult, sweepIfDue } from "./sweep.js"
 import type { Cache } from "./types.js"
 
@@ -308,7 +308,7 @@ function documentsDigest(documents: ReadonlyMap<string, DocumentRecord>, keyPref
 
 /** What the sweeps of this cache removed, and when the last one ran; `undefined` before the first. */
 export async function readSweep(cache: Cache): Promise<SweepRecord | undefined> {
-  return buildRecords(cache).get<SweepRecord>(sweepKey())
+  return sweepRecordOf(await buildRecords(cache).get(sweepKey()))
 }
 
 /** The tools that recorded builds in this cache (`"blog"`, `"vite"`, ...), in the order they first did. */

@@ -30,6 +30,7 @@
  * `sitecache inspect` shows what was reclaimed, and each run summary carries
  * what its sweep removed.
  */
+import { sweepRecordOf } from "./record-shapes.js"
 import type { Cache } from "./types.js"
 
 const DAY = 86_400_000
@@ -93,7 +94,7 @@ export async function sweepIfDue(
 ): Promise<SweepResult | undefined> {
   if (!isSweepable(cache) || cache.maxIdle === false || cache.mode === "read-only") return undefined
   const now = cache.now()
-  const last = await records.get<SweepRecord>(recordKey)
+  const last = sweepRecordOf(await records.get(recordKey))
   const lastAt = last === undefined ? Number.NaN : Date.parse(last.at)
   if (lastAt <= now && now - lastAt < SWEEP_INTERVAL) return undefined
   const result = await cache.sweep({ maxIdle: cache.maxIdle, keep })

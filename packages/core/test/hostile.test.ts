@@ -24,9 +24,11 @@ import {
   prefetchFromManifest,
   readManifest,
   readRuns,
+  readSweep,
   readTools,
   runsKey,
   StoreCache,
+  sweepKey,
   toolsKey,
   UnserializableError,
   v8Codec,
@@ -269,6 +271,7 @@ describe("compressed payloads are inflated only as far as they declare", () => {
 
 describe("build records read back are checked like any stored value", () => {
   const forgeries: [string, unknown][] = [
+    ["null", null],
     ["a number", 42],
     ["a string", "runs"],
     ["a record", { length: 3, 0: "x" }],
@@ -280,13 +283,16 @@ describe("build records read back are checked like any stored value", () => {
     ],
     ["an unknown format", { format: 3, tool: "t", startedAt: "x", documents: {} }],
     ["records of the wrong shape", { tool: "t", startedAt: "x", documents: { "a.md": { key: 1, hit: "yes" } } }],
+    ["a sweep record of the wrong shape", { at: { toString: "now" }, since: 1, sweeps: "many" }],
   ]
   for (const [name, forged] of forgeries) {
     it(`${name} under every record key: read as no record, the build finishes and replaces them`, async () => {
       const cache = createTieredStoreCache()
       const records = buildRecords(cache)
-      for (const k of [runsKey("blog"), toolsKey(), manifestKey("blog"), manifestDigestKey("blog")]) await records.put(k, forged)
+      for (const k of [runsKey("blog"), toolsKey(), manifestKey("blog"), manifestDigestKey("blog"), sweepKey()])
+        await records.put(k, forged)
       expect(await readRuns(cache, "blog")).toEqual([])
+      expect(await readSweep(cache)).toBeUndefined()
       expect(await readTools(cache)).toEqual([])
       expect(await readManifest(cache, "blog")).toBeUndefined()
       expect(await prefetchFromManifest(cache, "blog")).toBe(0)
@@ -296,6 +302,7 @@ describe("build records read back are checked like any stored value", () => {
       expect((await readRuns(cache, "blog")).map((r) => r.startedAt)).toEqual([run.startedAt])
       expect(await readTools(cache)).toEqual(["blog"])
       expect(Object.keys((await readManifest(cache, "blog"))?.documents ?? {})).toEqual(["a.md"])
+      expect((await readSweep(cache))?.sweeps).toBe(1)
     })
   }
 
