@@ -260,6 +260,7 @@ describe("`__proto__`, which put refuses to write", () => {
       putMany: (entries, options) => inner.putMany(entries, options),
       deleteMany: (keys) => inner.deleteMany(keys),
       inspect: () => inner.inspect(),
+      counters: () => inner.counters(),
       persist: () => inner.persist(),
       clear: () => inner.clear(),
       close: () => inner.close(),
