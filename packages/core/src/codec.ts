@@ -205,6 +205,7 @@ function decodePlain(payload: Uint8Array): unknown {
   if (bytes.length < 5) throw new Error("plain payload: no head")
   const headEnd = 5 + bytes.readUInt32LE(1)
   if (headEnd > bytes.length) throw new Error("plain payload: head past the end")
+  checkNesting(bytes, 5, headEnd)
   const head = JSON.parse(bytes.toString("utf8", 5, headEnd)) as { v: unknown; b: BlobMeta[] }
   if (head === null || typeof head !== "object" || !Array.isArray(head.b)) throw new Error("plain payload: bad head")
   let root = head.v
@@ -235,4 +236,31 @@ function decodePlain(payload: Uint8Array): unknown {
   }
   if (offset !== bytes.length) throw new Error("plain payload: trailing bytes")
   return root
+}
+
+const OPEN_BRACKET = 0x5b
+const CLOSE_BRACKET = 0x5d
+const OPEN_BRACE = 0x7b
+const CLOSE_BRACE = 0x7d
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+
+/**
+ * Refuse JSON nested deeper than a cache would accept, before parsing it:
+ * `JSON.parse` reads a million levels, slowly (seconds for a 2 MB head), and
+ * the value would be refused after. The head wraps the value in one object.
+ */
+function checkNesting(bytes: Uint8Array, start: number, end: number): void {
+  let depth = 0
+  let inString = false
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i]
+    if (inString) {
+      if (byte === BACKSLASH) i++
+      else if (byte === QUOTE) inString = false
+    } else if (byte === QUOTE) inString = true
+    else if (byte === OPEN_BRACKET || byte === OPEN_BRACE) {
+      if (++depth > MAX_DEPTH + 1) throw new Error(`plain payload: nested more than ${MAX_DEPTH} levels deep`)
+    } else if (byte === CLOSE_BRACKET || byte === CLOSE_BRACE) depth--
+  }
 }
