@@ -18,7 +18,6 @@ import {
   key,
   prefetchFromManifest,
   type RunSummary,
-  type StoreCache,
 } from "@sitecache/core"
 import { type CachedProcessor, cached, cacheStatus, dependenciesOf, type PackageResolver, valueBytes } from "@sitecache/unified"
 import { VFile } from "vfile"
@@ -286,10 +285,9 @@ export async function build(site: Site, options: BuildOptions = {}): Promise<Bui
         ...(options.resolver === undefined ? {} : { resolver: options.resolver }),
       })
     renderer.files.refresh()
-    // With tiers (e.g. memory + redis), fetch the last build's entries in one batch. Only a store that
-    // can prefetch is worth reading the last build's manifest for.
-    const store = (cache as Partial<StoreCache>).store
-    if (!options.uncached && typeof store?.prefetch === "function") await prefetchFromManifest(cache, "blog")
+    // With tiers (e.g. memory + redis), fetch the last build's entries in one batch (it reads the last
+    // build's manifest only when the cache has a faster tier to warm).
+    if (!options.uncached) await prefetchFromManifest(cache, "blog")
     const paths = await listDocuments(site.contentDir)
     lap("prepare")
     reporter.start(paths.length)

@@ -327,6 +327,10 @@ export class StoreCache implements Cache {
     return this.#clock()
   }
 
+  get canPrefetch(): boolean {
+    return typeof this.store.prefetch === "function"
+  }
+
   /** Warm the local tiers (composite stores); returns how many entries were copied. */
   async prefetch(keys: readonly KeyLike[]): Promise<number> {
     this.#open("prefetch")

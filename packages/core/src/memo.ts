@@ -8,7 +8,6 @@
  *   changed is a miss, and the new result replaces the old entry.
  * - The entry keeps how long `compute` took, so a hit knows the time it saved.
  */
-import type { StoreCache } from "./cache.js"
 import { BadOptionError, UnserializableError } from "./errors.js"
 import { FileHasher } from "./file-hasher.js"
 import { Key, type KeyPart, key } from "./key.js"
@@ -286,7 +285,7 @@ export async function memoize<T>(
     flights = new Map()
     inFlight.set(cache, flights)
   }
-  const prefix = (cache as Partial<StoreCache>).keyPrefix?.hex ?? ""
+  const prefix = cache.keyPrefix.hex
   const flightKey = prefix + entryKey.hex
   const running = flights.get(flightKey) as Promise<MemoResult<T>> | undefined
   if (running !== undefined) {

@@ -4,7 +4,6 @@
  * fetching those entries from the shared tier in one batch costs one round
  * trip per batch instead of one per document.
  */
-import type { StoreCache } from "./cache.js"
 import { Key } from "./key.js"
 import { readManifest } from "./runs.js"
 import type { Cache } from "./types.js"
@@ -22,16 +21,15 @@ const HEX_KEY = /^[0-9a-f]{32}$/
  * await prefetchFromManifest(cache, "blog")
  */
 export async function prefetchFromManifest(cache: Cache, tool: string): Promise<number> {
-  const storeCache = cache as Partial<StoreCache>
-  if (typeof storeCache.prefetch !== "function") return 0
+  if (!cache.canPrefetch) return 0
   const manifest = await readManifest(cache, tool)
   if (manifest === undefined) return 0
   // Entries of another key prefix are not visible to this build: nothing to warm.
-  if (manifest.keyPrefix !== undefined && manifest.keyPrefix !== storeCache.keyPrefix?.hex) return 0
+  if (manifest.keyPrefix !== undefined && manifest.keyPrefix !== cache.keyPrefix.hex) return 0
   const keys = Object.values(manifest.documents)
     .map((record) => record.key)
     .filter((hex) => typeof hex === "string" && HEX_KEY.test(hex))
     .map((hex) => Key.fromHex(hex))
   if (keys.length === 0) return 0
-  return storeCache.prefetch.call(cache, keys)
+  return cache.prefetch(keys)
 }

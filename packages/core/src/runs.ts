@@ -24,11 +24,10 @@
  * cache's current one: a new adapter version or configuration changes the
  * cache's prefix (hiding every entry), and the history must survive it so
  * that `explain` can say so. They are written through
- * `StoreCache.withKeyPrefix`, which keeps the cache's codec and secret.
+ * `Cache.withKeyPrefix`, which keeps the cache's codec and secret.
  * Each record is replaced on each build (delete, then put: entries are
  * put-if-absent); a reader racing a build may briefly see no record.
  */
-import type { StoreCache } from "./cache.js"
 import { type KeyPart, key } from "./key.js"
 import type { BuildStats, DocumentRecord, Uncacheable } from "./memo.js"
 import { manifestOf, runsOf, type StoredDocument, type StoredManifest, sweepRecordOf, toolsOf } from "./record-shapes.js"
@@ -37,7 +36,7 @@ import type { Cache } from "./types.js"
 
 export const MAX_RUNS = 50
 
-/** The user key prefix build records are stored under (see `StoreCache.withKeyPrefix`). */
+/** The user key prefix build records are stored under (see `Cache.withKeyPrefix`). */
 export const RECORDS_KEY_PREFIX = "sitecache:records"
 
 export interface RunSummary {
@@ -109,16 +108,13 @@ const recordViews = new WeakMap<Cache, Cache>()
 
 /**
  * The cache build records are read from and written to: `cache` under
- * `RECORDS_KEY_PREFIX` when it is a `StoreCache` (read-write unless `cache` is
- * read-only, so a write-only build keeps the history), else `cache` itself.
+ * `RECORDS_KEY_PREFIX` (read-write unless `cache` is read-only, so a
+ * write-only build keeps the history).
  */
 export function buildRecords(cache: Cache): Cache {
-  const withKeyPrefix = (cache as Partial<StoreCache>).withKeyPrefix
-  if (typeof withKeyPrefix !== "function") return cache
   let view = recordViews.get(cache)
   if (view === undefined) {
-    const mode = (cache as StoreCache).mode === "read-only" ? "read-only" : "read-write"
-    view = withKeyPrefix.call(cache, RECORDS_KEY_PREFIX, { mode })
+    view = cache.withKeyPrefix(RECORDS_KEY_PREFIX, { mode: cache.mode === "read-only" ? "read-only" : "read-write" })
     recordViews.set(cache, view)
   }
   return view
@@ -353,7 +349,7 @@ export async function finishBuild(cache: Cache, stats: BuildStats, tool: string)
   const last = countersAtLastFinish.get(cache) ?? { errors: 0, bytesWritten: 0 }
   const bytesWritten = info.bytesWritten
   countersAtLastFinish.set(cache, { errors: info.errors, bytesWritten })
-  const keyPrefix = (cache as Partial<StoreCache>).keyPrefix?.hex
+  const keyPrefix = cache.keyPrefix.hex
   const uncacheable = [...stats.uncacheable.values()].reduce((a, b) => a + b, 0)
   const summary: RunSummary = {
     tool,

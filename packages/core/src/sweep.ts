@@ -65,7 +65,6 @@ export interface SweepResult {
 
 /** The part of a cache the sweep needs (a `StoreCache` has it). */
 export interface SweepableCache extends Cache {
-  readonly mode: string
   readonly maxIdle: number | false
   now(): number
   sweep(options: {

@@ -35,8 +35,22 @@ export interface CacheInfo extends CacheCounters {
 /** The cache contract (DESIGN §2). */
 export interface Cache {
   readonly name: string
+  /** `read-write`; `read-only` serves hits and never writes (pull requests); `write-only` never serves a hit. */
+  readonly mode: CacheMode
+  /** The key prefix in force: every key is scoped by it (format, codec and the user's prefix, hashed). */
+  readonly keyPrefix: Key
   /** Scopes every later key; changing it hides, never deletes, older entries. */
   setKeyPrefix(prefix: Uint8Array | string): void
+  /**
+   * The same store under another key prefix, with its own counters; closing
+   * the view leaves the store open. For records that must outlive a prefix
+   * change (run history, build manifests).
+   */
+  withKeyPrefix(prefix: Uint8Array | string, options?: { readonly mode?: CacheMode }): Cache
+  /** Whether `prefetch` can warm anything: the store has a faster tier in front of a slower one. */
+  readonly canPrefetch: boolean
+  /** Copy the entries of `keys` from the slower tiers into the faster ones, in batches; how many were found. */
+  prefetch(keys: readonly KeyLike[]): Promise<number>
   /** `true`: added; `false`: an entry already existed under key (or the write was dropped). */
   put(key: KeyLike, value: unknown, options?: PutOptions): Promise<boolean>
   /** `undefined` on a miss, an expired or a corrupt entry. */

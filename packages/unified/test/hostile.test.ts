@@ -245,6 +245,13 @@ describe("`__proto__`, which put refuses to write", () => {
     let forged: string | undefined = json
     return {
       name: "forging",
+      mode: inner.mode,
+      get keyPrefix() {
+        return inner.keyPrefix
+      },
+      canPrefetch: false,
+      prefetch: async () => 0,
+      withKeyPrefix: (prefix, options) => inner.withKeyPrefix(prefix, options),
       setKeyPrefix: (prefix) => inner.setKeyPrefix(prefix),
       get: async <T>(k: KeyLike) => {
         if (forged !== undefined && toKey(k).hex === key) return JSON.parse(forged) as T
