@@ -5,7 +5,9 @@
  * - `createStore(config)`: what `createCache({ backend: "sqlite" })` calls.
  * - `createSqliteCache(options)`: a cache on one database file, with typed options.
  */
-export { APPLICATION_ID, SCHEMA_VERSION } from "./database.js"
+
 export { createSqliteCache, createStore, type OpenSqliteStoreOptions, openSqliteStore, type SqliteCacheOptions } from "./open.js"
 export { DEFAULT_BUSY_TIMEOUT, type QuickCheck, type SqliteOptions } from "./options.js"
+export { APPLICATION_ID } from "./ownership.js"
+export { SCHEMA_VERSION } from "./schema.js"
 export { SqliteStore } from "./store.js"

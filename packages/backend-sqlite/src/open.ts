@@ -10,14 +10,16 @@ import {
   checkOptions,
   DEFAULT_MAX_SIZE,
   type EntryId,
+  type PruneResult,
   type ResolvedCacheConfig,
   type Store,
   StoreCache,
   type StoreCacheOptions,
   type StoreContext,
+  type StoredEntry,
   type StoreStats,
 } from "@sitecache/core"
-import { isBusyError, openDatabase } from "./database.js"
+import { isBusyError, type NotUsed, notUsedMessage, type OpenedDatabase, openDatabase } from "./database.js"
 import { loadBetterSqlite3 } from "./load.js"
 import { checkSqliteOptions, DEFAULT_BUSY_TIMEOUT, type QuickCheck, SQLITE_CACHE_OPTIONS, type SqliteOptions } from "./options.js"
 import { SqliteStore } from "./store.js"
@@ -48,16 +50,16 @@ export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<
   const Database = await loadBetterSqlite3(options.root)
   const busyTimeout = options.busyTimeout ?? DEFAULT_BUSY_TIMEOUT
   const warn = options.onWarning ?? defaultWarning
+  const where = { path: options.path, pathOption: options.pathOption ?? "path" }
   const open = () =>
     openDatabase(Database, {
-      path: options.path,
-      pathOption: options.pathOption ?? "path",
+      ...where,
       readOnly: options.readOnly === true,
       quickCheck: options.quickCheck ?? "auto",
       lockWait: busyTimeout,
       warn,
     })
-  let opened: ReturnType<typeof open>
+  let opened: OpenedDatabase | NotUsed
   try {
     opened = open()
   } catch (error) {
@@ -65,11 +67,19 @@ export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<
     if (isBusyError(error)) return new UnavailableStore(`sqlite (${options.path})`, error)
     throw error
   }
+  if ("notUsed" in opened) {
+    warn(notUsedMessage(where, opened.notUsed, opened.file), opened.cause)
+    return new NotUsedStore(`sqlite (${options.path}, not used)`)
+  }
   return new SqliteStore(opened, {
     path: options.path,
     busyTimeout,
     readOnly: options.readOnly === true,
-    reopen: open,
+    reopen: () => {
+      const again = open()
+      if ("notUsed" in again) throw new Error(notUsedMessage(where, again.notUsed, again.file))
+      return again
+    },
     warn,
     ...(options.maxSize === undefined ? {} : { maxSize: options.maxSize }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
@@ -144,6 +154,38 @@ export async function createSqliteCache(options: SqliteCacheOptions = {}): Promi
     await store.close()
     throw error
   }
+}
+
+/**
+ * The store of a cache path whose file is not recognizably sitecache's (or
+ * is a newer sitecache's): nothing is read from it or written to it. Reads
+ * miss and writes are dropped without an error each: the one warning at open
+ * said why.
+ */
+class NotUsedStore implements Store {
+  readonly name: string
+  constructor(name: string) {
+    this.name = name
+  }
+  get(): undefined {
+    return undefined
+  }
+  add(): boolean {
+    return false
+  }
+  set(): void {}
+  delete(): boolean {
+    return false
+  }
+  stats(): StoreStats {
+    return { size: 0, entryCount: 0 }
+  }
+  prune(): PruneResult {
+    return { removedCount: 0, removedSize: 0 }
+  }
+  async *entries(): AsyncIterable<StoredEntry> {}
+  clear(): void {}
+  close(): void {}
 }
 
 /**

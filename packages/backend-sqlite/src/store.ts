@@ -1,5 +1,5 @@
 /**
- * `SqliteStore`: the `Store` of the SQLite backend (schema in database.ts).
+ * `SqliteStore`: the `Store` of the SQLite backend (schema in schema.ts).
  *
  * Reads are one prepared `SELECT` each, on the connection that also holds
  * this process's pending writes, so a process always reads its own writes.
@@ -43,8 +43,9 @@ import {
   type StoreStats,
   type SweepOptions,
 } from "@sitecache/core"
-import { isBusyError, isCorruptError, moveAside, type OpenedDatabase, quickCheck } from "./database.js"
+import { isBusyError, isCorruptError, type OpenedDatabase, quickCheck } from "./database.js"
 import type { Database, Statement } from "./load.js"
+import { moveAside } from "./ownership.js"
 
 /** Pause between two tries for a lock, in ms (jittered). */
 const LOCK_POLL_MS = 1
