@@ -105,6 +105,37 @@ describe.each(BACKENDS)("%s: a disk that fills up", (backend) => {
     120_000,
   )
 
+  itMounting(
+    "on a 2 MiB tmpfs: `put` is true only for what was stored, `puts` counts exactly that, and each lost write is an error",
+    async () => {
+      const mountPoint = scratchDir(`honest-${backend}`)
+      if (!mountTmpfs(mountPoint, "2m")) throw new Error("mount failed")
+      try {
+        const dir = join(mountPoint, "cache")
+        const cache = await openCache(backend, dir, {}, { onWarning: () => {} })
+        const stored: number[] = []
+        let lost = 0
+        // One put after another, as a build makes them: no await here yields to the event loop.
+        for (let i = 0; i < 200; i++) {
+          if (await cache.put(keyOf(i), value(i))) stored.push(i)
+          else lost++
+        }
+        await cache.persist()
+        const info = await cache.inspect()
+        await cache.close()
+        expect(lost).toBeGreaterThan(0)
+        expect({ puts: info.puts, errors: info.errors }).toEqual({ puts: stored.length, errors: lost })
+        const reopened = await openCache(backend, dir, {}, { onWarning: () => {} })
+        expect((await reopened.inspect()).entryCount).toBe(stored.length)
+        await expectAllThere(reopened, stored)
+        await reopened.close()
+      } finally {
+        unmount(mountPoint)
+      }
+    },
+    120_000,
+  )
+
   if (backend === "fs") {
     it("with ENOSPC injected on the 40th write: the same, without mounting anything", async () => {
       let writes = 0

@@ -4,9 +4,9 @@
  * back exactly, no read throws or finds a corrupt entry, SQLite's
  * `quick_check` is ok, and `clean()` leaves no temporary file.
  *
- * A filesystem put is acknowledged when `put` resolves (the entry is then in
- * the kernel, whatever happens to the process); a SQLite put when the
- * `persist()` after it resolves (puts are batched in a transaction until then).
+ * A put is acknowledged when `put` resolves `true`: the entry is then in the
+ * kernel (a filesystem entry's file, a committed SQLite transaction in the
+ * WAL), whatever happens to the process next.
  */
 import type { FsStore } from "@sitecache/backend-fs"
 import { describe, expect, it } from "vitest"
@@ -37,7 +37,7 @@ describe.each(BACKENDS)("%s: a writer killed at random moments", (backend) => {
           String(POOL),
           String(MIN_SIZE),
           String(MAX_SIZE),
-          backend === "fs" ? "put" : "persist",
+          "put",
         ])
         // One kill in ten lands while the child starts or opens the cache; the rest while it writes.
         if (next() < 0.9) await child.waitFor("ready")

@@ -61,7 +61,7 @@ export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<
     })
   let opened: OpenedDatabase | NotUsed
   try {
-    opened = open()
+    opened = await openWaiting(open, busyTimeout)
   } catch (error) {
     // Locked by another process past the bound: this build goes on without the cache.
     if (isBusyError(error)) return new UnavailableStore(`sqlite (${options.path})`, error)
@@ -84,6 +84,27 @@ export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<
     ...(options.maxSize === undefined ? {} : { maxSize: options.maxSize }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   })
+}
+
+/** Tries at opening a database that another process holds locked (each waits up to `busyTimeout`). */
+const OPEN_TRIES = 3
+
+/**
+ * Open, trying again when another process holds the lock the open needs:
+ * the last connection to close holds the whole file while it checkpoints and
+ * removes the WAL, and the first to open holds the WAL index while it
+ * rebuilds it. Each try waits up to `busyTimeout` inside SQLite (an open is
+ * once per build).
+ */
+async function openWaiting<T>(open: () => T, busyTimeout: number): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return open()
+    } catch (error) {
+      if (!isBusyError(error) || attempt >= OPEN_TRIES) throw error
+      await new Promise((resolve) => setTimeout(resolve, Math.min(busyTimeout, 50) * Math.random()))
+    }
+  }
 }
 
 /**

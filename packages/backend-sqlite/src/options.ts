@@ -13,9 +13,11 @@ export interface SqliteOptions {
   /** Database file. Default `<dir>/cache.db`; a relative path is resolved against the project root. */
   readonly path?: string
   /**
-   * Longest wait, in ms, for a database another process has locked, per
-   * operation. Past it a read is a miss and a write is dropped (counted as
-   * errors), and later operations stop waiting until the lock is gone.
+   * Longest wait, in ms, for a lock another process holds while nobody
+   * commits: a lock held and not used. While other processes commit, a
+   * waiting operation keeps its place (up to 30 times this in all). Past the
+   * wait a read is a miss and a write is dropped (counted as errors), and
+   * after a stuck lock later operations stop waiting until it is gone.
    * Default 1000.
    */
   readonly busyTimeout?: number

@@ -1,37 +1,34 @@
 /**
- * `SqliteStore`: the `Store` of the SQLite backend (schema in schema.ts).
+ * `SqliteStore`: the `Store` of the SQLite backend (schema in schema.ts). One
+ * class past 400 lines: its reads, writes, maintenance and fault handling
+ * share one connection, its statements and their state (pending access
+ * records, the lock state), which splitting would pass around.
  *
- * Reads are one prepared `SELECT` each, on the connection that also holds
- * this process's pending writes, so a process always reads its own writes.
+ * Reads are one prepared `SELECT` each.
  *
- * Writes go into one write transaction (`BEGIN IMMEDIATE`), opened by the
- * first write and committed by `persist()`, `close()`, the end of the current
- * event-loop turn (a `setImmediate`), or a bound of writes, bytes or age,
- * whichever comes first. So a loop of puts costs one commit, while the write
- * lock, which other processes wait for, is never held across the awaits of a
- * build. Put-if-absent is decided by the database inside that transaction
- * (`INSERT … ON CONFLICT DO UPDATE … WHERE` the existing entry has expired,
- * then `changes`), so it holds across processes.
+ * Writes: every write call (`add`, `addMany`, `set`, `delete`, …) is one
+ * short transaction (`BEGIN IMMEDIATE` … `COMMIT`), run synchronously and
+ * committed before the call returns. So `add` returns `true` only for an
+ * entry that is committed (it survives the process being killed), a write
+ * that cannot be committed (a full disk) throws and is counted as an error,
+ * never as a put, and the write lock, which other processes wait for, is held
+ * only for the statements themselves: never across an await or a render of
+ * the build. Many entries in one call (`addMany`) share one transaction.
+ * Put-if-absent is decided by the database inside the transaction (`INSERT …
+ * ON CONFLICT DO UPDATE … WHERE` the existing entry has expired, then
+ * `changes`), so it holds across processes.
  *
- * Hits and access times are kept in memory and written with the next commit,
- * so a warm `get` never writes.
+ * Hits and access times are kept in memory and written with the next write
+ * transaction, or at `persist()`, so a warm `get` never writes.
  *
- * Locks: SQLite never waits inside a call (`busy_timeout` 0, so the event
- * loop is never blocked); the store retries every millisecond or so,
- * asynchronously, until `busyTimeout`. Past it the operation throws (the
- * cache turns that into a miss or a dropped write, counted), and later
- * operations stop waiting (one try each) until one gets through: a database
- * locked for minutes costs one bounded wait, not one per operation (unless
- * others committed meanwhile: that was contention, not a stuck lock).
- *
- * Writers take turns. SQLite's locks have no queue, so a process putting in a
- * loop (no await that yields to the event loop, so only the bounds end its
- * batches) would take the lock again the moment it committed, and the others
- * would time out. A waiting writer touches `<database>-waiting` while it
- * polls; a writer whose batch ended at a bound looks at that file's time and,
- * when someone else is waiting, pauses `TURN_MS` before taking the lock again.
+ * Locks: waiting for another process's lock is asynchronous, and gives up
+ * only on a lock that nobody makes progress under (see locks.ts). Past the
+ * wait the operation throws (the cache turns that into a miss or a dropped
+ * write, counted), and when the lock was stuck, later operations stop
+ * waiting (one try each) until one gets through: a database locked for
+ * minutes costs one bounded wait, not one per operation.
  */
-import { statSync, utimesSync, writeFileSync } from "node:fs"
+import { statSync } from "node:fs"
 import {
   type EntryId,
   type EntryMeta,
@@ -44,25 +41,11 @@ import {
   type SweepOptions,
 } from "@sitecache/core"
 import { isBusyError, isCorruptError, type OpenedDatabase, quickCheck } from "./database.js"
-import type { Database, Statement } from "./load.js"
+import type { Database } from "./load.js"
+import { QUEUE_FACTOR, retryWhileBusy, sleep, TURN_MS, WaitingSignal } from "./locks.js"
 import { moveAside } from "./ownership.js"
+import { prepare, type Statements } from "./statements.js"
 
-/** Pause between two tries for a lock, in ms (jittered). */
-const LOCK_POLL_MS = 1
-/** Pause of a writer whose batch ended at a bound, when others wait, before it takes the lock again, in ms. */
-const TURN_MS = 5
-/** A `-waiting` file touched this recently means another writer is waiting, in ms. */
-const WAITING_FRESH_MS = 50
-/** A waiting writer touches the `-waiting` file at most this often, in ms. */
-const WAITING_TOUCH_MS = 5
-/** Commit the pending write transaction after this many writes… */
-const BATCH_MAX_WRITES = 1000
-/** …or this many bytes… */
-const BATCH_MAX_BYTES = 8 * 1024 * 1024
-/** …or when it is this old, in ms (the end of the event-loop turn usually comes first). */
-const BATCH_MAX_AGE_MS = 50
-/** …or this old when another writer is waiting. */
-const CONTENDED_MAX_AGE_MS = 5
 /** Write access records once this many reads are pending. */
 const TOUCH_FLUSH = 10_000
 /** Drop access records beyond this many when the database cannot take them. */
@@ -77,7 +60,7 @@ export interface SqliteStoreOptions {
   readonly path: string
   /** Least-recently-used eviction past this many bytes (sum of entry sizes). */
   readonly maxSize?: number
-  /** Longest wait for a lock, per operation, in ms. */
+  /** Give up waiting for a lock after this many ms without a commit by another process (see locks.ts). */
   readonly busyTimeout: number
   /** Never write: no access tracking, no commits. */
   readonly readOnly: boolean
@@ -88,74 +71,10 @@ export interface SqliteStoreOptions {
   readonly warn: (message: string, cause: unknown) => void
 }
 
-interface Statements {
-  readonly get: Statement
-  readonly add: Statement
-  readonly set: Statement
-  readonly delete: Statement
-  readonly touch: Statement
-  readonly totals: Statement
-  readonly orphans: Statement
-  readonly leastRecentlyUsed: Statement
-  readonly deleteRow: Statement
-  readonly deleteOlder: Statement
-  readonly deleteOrphans: Statement
-  readonly deleteExpired: Statement
-  readonly page: Statement
-  readonly begin: Statement
-  readonly commit: Statement
-  readonly rollback: Statement
-}
-
-function prepare(db: Database): Statements {
-  return {
-    // [id, value]: the id is what the access record is written under.
-    get: db.prepare("SELECT id, value FROM entries WHERE prefix = ? AND key = ?").raw(),
-    add: db.prepare(
-      `INSERT INTO entries (prefix, key, size, created, expires, value) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (prefix, key) DO UPDATE SET
-         size = excluded.size, created = excluded.created, expires = excluded.expires, value = excluded.value
-       WHERE entries.expires != 0 AND entries.expires <= ?`,
-    ),
-    set: db.prepare(
-      `INSERT INTO entries (prefix, key, size, created, expires, value) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (prefix, key) DO UPDATE SET
-         size = excluded.size, created = excluded.created, expires = excluded.expires, value = excluded.value`,
-    ),
-    delete: db.prepare("DELETE FROM entries WHERE prefix = ? AND key = ?"),
-    touch: db.prepare("UPDATE access SET accessed = max(accessed, ?), hits = hits + ? WHERE entry = ?"),
-    totals: db.prepare("SELECT entry_count AS count, total_size AS size FROM totals WHERE id = 1"),
-    orphans: db.prepare("SELECT count(*) AS count, total(size) AS size FROM entries WHERE prefix != ?"),
-    leastRecentlyUsed: db.prepare(
-      "SELECT access.entry AS entry, entries.size AS size FROM access JOIN entries ON entries.id = access.entry ORDER BY access.accessed, access.entry LIMIT ?",
-    ),
-    deleteRow: db.prepare("DELETE FROM entries WHERE id = ?"),
-    deleteOlder: db
-      .prepare("DELETE FROM entries WHERE id IN (SELECT entry FROM access WHERE accessed <= ?) RETURNING size")
-      .pluck(),
-    deleteOrphans: db.prepare("DELETE FROM entries WHERE prefix != ? RETURNING size").pluck(),
-    deleteExpired: db.prepare("DELETE FROM entries WHERE expires != 0 AND expires <= ? RETURNING size").pluck(),
-    page: db.prepare("SELECT id, prefix, key, value FROM entries WHERE id > ? ORDER BY id LIMIT ?"),
-    begin: db.prepare("BEGIN IMMEDIATE"),
-    commit: db.prepare("COMMIT"),
-    rollback: db.prepare("ROLLBACK"),
-  }
-}
-
-interface Batch {
-  readonly started: number
-  writes: number
-  bytes: number
-}
-
 function sum(values: readonly number[]): number {
   let total = 0
   for (const value of values) total += value
   return total
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 export class SqliteStore implements Store {
@@ -171,21 +90,18 @@ export class SqliteStore implements Store {
   #release: OpenedDatabase["release"]
   #sql: Statements
   #readMany: (ids: readonly EntryId[]) => (Uint8Array | undefined)[]
-  #batch: Batch | undefined
-  #commitSoon: NodeJS.Immediate | undefined
-  /** Entries read since the last commit, for `hits` and `accessed`. */
+  /** Entries read since the last write transaction, for `hits` and `accessed`. */
   #touched: number[] = []
-  /** Why writes acknowledged since the last `persist()` were rolled back. */
-  #lost: unknown
-  /** A wait for a lock ran out: try once, without waiting, until a read (or a write) gets through. */
+  #flushSoon: NodeJS.Immediate | undefined
+  /** A wait for a lock ran out on a stuck lock: try once, without waiting, until a read (or a write) gets through. */
   #degraded = { read: false, write: false }
-  /** After a batch ended at a bound: when this writer may take the lock again (0: at once). */
+  /** After a commit while others wait: when this writer may take the lock again (0: at once). */
   #turnEnds = 0
+  #waiting: WaitingSignal
   /** Why this process cannot write the file (a read-only filesystem, permissions): every write throws it. */
   #unwritable: Error | undefined
-  /** When this process last touched the `-waiting` file (ms since the epoch). */
-  #signalled = 0
-  #waitingLooked = { at: 0, waiting: false }
+  /** Why the database could not be reopened after damage: every operation throws it. */
+  #lost: unknown
   #evictions = 0
   #closed = false
 
@@ -198,6 +114,7 @@ export class SqliteStore implements Store {
     this.#unwritable = opened.unwritable
     this.readOnly = options.readOnly || opened.unwritable !== undefined
     this.#clock = options.clock ?? Date.now
+    this.#waiting = new WaitingSignal(options.path)
     this.#db = opened.db
     this.#file = opened.file
     this.#release = opened.release
@@ -217,7 +134,7 @@ export class SqliteStore implements Store {
     }
     this.#degraded.read = false
     if (row === undefined) return undefined
-    if (!this.readOnly && this.#touched.push(row[0]) >= TOUCH_FLUSH) this.#scheduleCommit()
+    if (!this.readOnly && this.#touched.push(row[0]) >= TOUCH_FLUSH) this.#scheduleFlush()
     return row[1]
   }
 
@@ -232,7 +149,7 @@ export class SqliteStore implements Store {
   #select(id: EntryId): Uint8Array | undefined {
     const row = this.#sql.get.get(id.prefix.bytes, id.key.bytes) as [number, Uint8Array] | undefined
     if (row === undefined) return undefined
-    if (!this.readOnly && this.#touched.push(row[0]) >= TOUCH_FLUSH) this.#scheduleCommit()
+    if (!this.readOnly && this.#touched.push(row[0]) >= TOUCH_FLUSH) this.#scheduleFlush()
     return row[1]
   }
 
@@ -240,13 +157,11 @@ export class SqliteStore implements Store {
 
   add(id: EntryId, bytes: Uint8Array, meta: EntryMeta, now: number): boolean | Promise<boolean> {
     if (this.maxSize !== undefined && bytes.length > this.maxSize) return false
-    return this.#write(bytes.length, () => this.#insert(id, bytes, meta, now))
+    return this.#write(() => this.#insert(id, bytes, meta, now))
   }
 
   addMany(entries: readonly (readonly [EntryId, Uint8Array, EntryMeta])[], now: number): boolean[] | Promise<boolean[]> {
-    let bytes = 0
-    for (const [, value] of entries) bytes += value.length
-    return this.#write(bytes, () =>
+    return this.#write(() =>
       entries.map(([id, value, meta]) =>
         this.maxSize !== undefined && value.length > this.maxSize ? false : this.#insert(id, value, meta, now),
       ),
@@ -258,104 +173,52 @@ export class SqliteStore implements Store {
   }
 
   set(id: EntryId, bytes: Uint8Array, meta: EntryMeta): void | Promise<void> {
-    return this.#write(bytes.length, () => {
+    return this.#write(() => {
       this.#sql.set.run(id.prefix.bytes, id.key.bytes, bytes.length, meta.created, meta.expires, bytes)
     })
   }
 
   delete(id: EntryId): boolean | Promise<boolean> {
-    return this.#write(0, () => this.#sql.delete.run(id.prefix.bytes, id.key.bytes).changes > 0)
+    return this.#write(() => this.#sql.delete.run(id.prefix.bytes, id.key.bytes).changes > 0)
   }
 
   deleteMany(ids: readonly EntryId[]): number | Promise<number> {
-    return this.#write(0, () => {
+    return this.#write(() => {
       let removed = 0
       for (const id of ids) removed += this.#sql.delete.run(id.prefix.bytes, id.key.bytes).changes
       return removed
     })
   }
 
-  /** Run `run` inside the pending write transaction, opening it (and waiting for the lock) when needed. */
-  #write<T>(bytes: number, run: () => T): T | Promise<T> {
+  /** Run `run` in a write transaction of its own, waiting for the lock when another process holds it. */
+  #write<T>(run: () => T): T | Promise<T> {
     if (this.#unwritable !== undefined) throw this.#unwritable
-    if (this.#turnEnds !== 0 && !this.#db.inTransaction) return this.#afterTurn(bytes, run)
+    if (this.#turnEnds > performance.now()) return this.#afterTurn(run)
     try {
-      if (!this.#db.inTransaction) this.#begin()
+      return this.#transact(run)
     } catch (error) {
-      return this.#afterFault("write", error, () => {
-        if (!this.#db.inTransaction) this.#begin()
-        return this.#inBatch(bytes, run)
-      })
+      return this.#afterFault("write", error, () => this.#transact(run))
     }
-    this.#degraded.write = false
-    return this.#inBatch(bytes, run)
   }
 
   /** Let the other writers have the lock for a moment before taking it again. */
-  async #afterTurn<T>(bytes: number, run: () => T): Promise<T> {
-    const left = this.#turnEnds - performance.now()
-    if (left > 0) await sleep(left)
+  async #afterTurn<T>(run: () => T): Promise<T> {
+    await sleep(this.#turnEnds - performance.now())
     this.#turnEnds = 0
-    return this.#write(bytes, run)
+    return this.#write(run)
   }
 
-  #begin(): void {
+  /**
+   * One write transaction, synchronously: `run`, the pending access records,
+   * eviction past `maxSize`, and the commit. Throws (having rolled back) when
+   * any of it fails; a busy error means nothing was done.
+   */
+  #transact<T>(run: () => T): T {
+    this.#usable()
     this.#sql.begin.run()
-    this.#batch = { started: performance.now(), writes: 0, bytes: 0 }
-    this.#scheduleCommit()
-  }
-
-  #inBatch<T>(bytes: number, run: () => T): T {
     let result: T
     try {
       result = run()
-    } catch (error) {
-      // SQLite rolls a whole transaction back on some errors (disk full, I/O): the batch is gone.
-      if (!this.#db.inTransaction) this.#dropBatch(error)
-      this.#checkDamage(error)
-      throw error
-    }
-    const batch = this.#batch
-    if (batch !== undefined) {
-      batch.writes++
-      batch.bytes += bytes
-      const age = performance.now() - batch.started
-      if (
-        batch.writes >= BATCH_MAX_WRITES ||
-        batch.bytes >= BATCH_MAX_BYTES ||
-        age >= BATCH_MAX_AGE_MS ||
-        (age >= CONTENDED_MAX_AGE_MS && this.#othersWaiting())
-      ) {
-        this.#commit()
-        if (this.#othersWaiting()) this.#turnEnds = performance.now() + TURN_MS
-      }
-    }
-    return result
-  }
-
-  #scheduleCommit(): void {
-    if (this.#commitSoon !== undefined || this.#closed) return
-    this.#commitSoon = setImmediate(() => {
-      this.#commitSoon = undefined
-      try {
-        if (this.#db.inTransaction) this.#commit()
-        else if (this.#touched.length >= TOUCH_FLUSH) this.#flushTouched(false)
-      } catch {
-        // Kept in `#lost` (reported by the next `persist()`) or dropped (access records only).
-      }
-    })
-  }
-
-  /** Write pending access records, evict past `maxSize`, and commit. Throws when the batch is lost. */
-  #commit(): void {
-    if (this.#commitSoon !== undefined) {
-      clearImmediate(this.#commitSoon)
-      this.#commitSoon = undefined
-    }
-    const writes = this.#batch?.writes ?? 0
-    this.#batch = undefined
-    if (!this.#db.inTransaction) return
-    try {
       this.#writeTouched()
       if (this.maxSize !== undefined) this.#evictLeastRecentlyUsed(this.maxSize, Math.floor(this.maxSize * EVICT_TO))
       this.#sql.commit.run()
@@ -364,19 +227,27 @@ export class SqliteStore implements Store {
         try {
           this.#sql.rollback.run()
         } catch {
-          // The connection is gone or the transaction already ended.
+          // SQLite rolled it back already (disk full, I/O errors).
         }
       }
-      // Access records alone are hints: losing them is not losing writes.
-      if (writes > 0) this.#lost ??= error
       this.#checkDamage(error)
       throw error
     }
+    this.#degraded.write = false
+    if (this.#waiting.othersWaiting()) this.#turnEnds = performance.now() + TURN_MS
+    return result
   }
 
-  #dropBatch(error: unknown): void {
-    this.#batch = undefined
-    this.#lost ??= error
+  #scheduleFlush(): void {
+    if (this.#flushSoon !== undefined || this.#closed) return
+    this.#flushSoon = setImmediate(() => {
+      this.#flushSoon = undefined
+      try {
+        this.#flushTouched(false)
+      } catch {
+        // Access records only: kept for the next write (up to `TOUCH_CAP`).
+      }
+    })
   }
 
   /** Access records into the open transaction. */
@@ -391,13 +262,10 @@ export class SqliteStore implements Store {
     for (const [entry, count] of hits) this.#sql.touch.run(now, count, entry)
   }
 
-  /** Access records alone (no writes pending): one short transaction; `wait` for the lock or not. */
+  /** Access records alone: one short transaction; `wait` for the lock or try once. */
   #flushTouched(wait: boolean): void | Promise<void> {
     if (this.readOnly || this.#touched.length === 0) return
-    const flush = () => {
-      if (!this.#db.inTransaction) this.#begin()
-      this.#commit()
-    }
+    const flush = () => this.#transact(() => undefined)
     try {
       flush()
     } catch (error) {
@@ -434,6 +302,7 @@ export class SqliteStore implements Store {
 
   stats(prefix: Key): StoreStats | Promise<StoreStats> {
     const read = (): StoreStats => {
+      this.#usable()
       const totals = this.#sql.totals.get() as { count: number; size: number }
       const orphans = this.#sql.orphans.get(prefix.bytes) as { count: number; size: number }
       return {
@@ -451,43 +320,22 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** Every write is committed when it returns: what is left are the access records. */
   persist(): void | Promise<void> {
-    if (this.readOnly) return
-    try {
-      if (this.#db.inTransaction) this.#commit()
-    } catch (error) {
-      // Reported here, once.
-      this.#lost = undefined
-      throw error
-    }
-    const flushed = this.#flushTouched(true)
-    return flushed instanceof Promise ? flushed.then(() => this.#persisted()) : this.#persisted()
-  }
-
-  #persisted(): void {
-    const lost = this.#lost
-    this.#lost = undefined
-    if (lost !== undefined) {
-      throw Object.assign(new Error(`writes since the last \`persist\` were rolled back: ${describe(lost)}`, { cause: lost }), {
-        code: (lost as { code?: unknown }).code,
-      })
-    }
+    return this.#flushTouched(true)
   }
 
   clear(): void | Promise<void> {
     this.#touched = []
-    const cleared = this.#write(0, () => {
+    return this.#write(() => {
       this.#db.exec("DELETE FROM entries; DELETE FROM access; UPDATE totals SET entry_count = 0, total_size = 0")
-    })
-    const vacuum = () => {
-      this.#commit()
       this.#db.pragma("incremental_vacuum")
-    }
-    return cleared instanceof Promise ? cleared.then(vacuum) : vacuum()
+    })
   }
 
   prune(options: PruneOptions): PruneResult | Promise<PruneResult> {
-    const pruned = this.#write(0, (): PruneResult => {
+    return this.#write((): PruneResult => {
+      // Access records first, so `olderThan` sees this process's reads.
       this.#writeTouched()
       const removed: number[] = []
       if (options.olderThan !== undefined)
@@ -501,14 +349,9 @@ export class SqliteStore implements Store {
         removedCount += this.#evictLeastRecentlyUsed(options.maxSize)
         removedSize += before - (this.#sql.totals.get() as { size: number }).size
       }
+      this.#db.pragma("incremental_vacuum")
       return { removedCount, removedSize }
     })
-    const finish = (result: PruneResult): PruneResult => {
-      this.#commit()
-      this.#db.pragma("incremental_vacuum")
-      return result
-    }
-    return pruned instanceof Promise ? pruned.then(finish) : finish(pruned)
   }
 
   /**
@@ -517,7 +360,8 @@ export class SqliteStore implements Store {
    * and a lookup by id of each candidate; no value is read.
    */
   sweep(options: SweepOptions): PruneResult | Promise<PruneResult> {
-    const swept = this.#write(0, (): PruneResult => {
+    return this.#write((): PruneResult => {
+      // Access records first, so this process's reads count as use.
       this.#writeTouched()
       const keep = options.keep.map((prefix) => prefix.bytes)
       const sizes = this.#db
@@ -526,19 +370,15 @@ export class SqliteStore implements Store {
         )
         .pluck()
         .all(options.unusedSince, ...keep) as number[]
+      if (sizes.length > 0) this.#db.pragma("incremental_vacuum")
       return { removedCount: sizes.length, removedSize: sum(sizes) }
     })
-    const finish = (result: PruneResult): PruneResult => {
-      this.#commit()
-      if (result.removedCount > 0) this.#db.pragma("incremental_vacuum")
-      return result
-    }
-    return swept instanceof Promise ? swept.then(finish) : finish(swept)
   }
 
   async *entries(): AsyncIterable<StoredEntry> {
     let after = 0
     for (;;) {
+      this.#usable()
       const rows = this.#sql.page.all(after, PAGE) as { id: number; prefix: Uint8Array; key: Uint8Array; value: Uint8Array }[]
       for (const row of rows) {
         after = row.id
@@ -553,23 +393,17 @@ export class SqliteStore implements Store {
   close(): void {
     if (this.#closed) return
     try {
-      if (!this.readOnly) {
-        // Never wait at close: another process holding the lock costs the last access records, nothing else.
-        try {
-          if (this.#db.inTransaction) this.#commit()
-          else this.#flushTouched(false)
-        } finally {
-          try {
-            this.#db.pragma("wal_checkpoint(TRUNCATE)")
-          } catch {
-            // Another process is using the database; the last one to close checkpoints.
-          }
-        }
-      }
+      // Never wait at close: another process holding the lock costs the last access records, nothing else.
+      // No checkpoint either: a `TRUNCATE` checkpoint holds the write lock while it copies the WAL into the
+      // file, and the others' writes wait on it with nobody committing. SQLite checkpoints as the WAL grows,
+      // and the last connection to close checkpoints and removes the WAL.
+      if (!this.readOnly && this.#lost === undefined) this.#flushTouched(false)
+    } catch {
+      // Access records only.
     } finally {
       this.#closed = true
-      if (this.#commitSoon !== undefined) clearImmediate(this.#commitSoon)
-      this.#db.close()
+      if (this.#flushSoon !== undefined) clearImmediate(this.#flushSoon)
+      if (this.#db.open) this.#db.close()
       this.#release?.()
     }
   }
@@ -577,72 +411,38 @@ export class SqliteStore implements Store {
   // --- faults -------------------------------------------------------------
 
   /**
-   * After `error` from a first attempt: wait for a lock and retry `attempt`
-   * until `busyTimeout`, or move a damaged database aside. Always a promise.
+   * After `error` from a first attempt: wait for the lock and retry `attempt`
+   * (see locks.ts), or move a damaged database aside. Always a promise.
    */
   async #afterFault<T>(kind: "read" | "write", error: unknown, attempt: () => T): Promise<T> {
+    this.#usable()
     this.#checkDamage(error)
     if (!isBusyError(error)) throw error
-    const started = performance.now()
-    const versionBefore = this.#dataVersion()
-    let last = error
-    while (!this.#degraded[kind] && !this.#closed && performance.now() - started < this.busyTimeout) {
-      await sleep(LOCK_POLL_MS * (0.5 + Math.random()))
-      if (this.#closed) break
-      try {
-        const result = attempt()
-        this.#degraded[kind] = false
-        return result
-      } catch (again) {
-        this.#checkDamage(again)
-        if (!isBusyError(again)) throw again
-        last = again
-        if (kind === "write") this.#signalWaiting()
-      }
+    if (this.#degraded[kind]) throw this.#busyError(error, 0)
+    const outcome = await retryWhileBusy(attempt, error, isBusyError, {
+      busyTimeout: this.busyTimeout,
+      progress: () => this.#dataVersion(),
+      stopped: () => this.#closed,
+      ...(kind === "write" ? { onBusy: () => this.#waiting.signal() } : {}),
+    })
+    if (outcome.ok) {
+      this.#degraded[kind] = false
+      return outcome.value
     }
     // Stop waiting only for a lock that is stuck: when others committed meanwhile, this was contention.
-    const versionAfter = this.#closed ? undefined : this.#dataVersion()
-    if (versionBefore === undefined || versionBefore === versionAfter) this.#degraded[kind] = true
-    throw Object.assign(
-      new Error(
-        `${this.path} is locked by another process; gave up after ${this.busyTimeout} ms (\`sqlite.busyTimeout\`): ${describe(last)}`,
-        { cause: last },
-      ),
-      { code: "SQLITE_BUSY" },
-    )
+    if (outcome.stuck) this.#degraded[kind] = true
+    this.#checkDamage(outcome.last)
+    throw this.#busyError(outcome.last, outcome.waited)
   }
 
-  /** Tell the writer holding the lock that this one is waiting (see the file comment). */
-  #signalWaiting(): void {
-    const now = Date.now()
-    if (now - this.#signalled < WAITING_TOUCH_MS) return
-    this.#signalled = now
-    const file = `${this.path}-waiting`
-    try {
-      utimesSync(file, now / 1000, now / 1000)
-    } catch {
-      try {
-        writeFileSync(file, "", { mode: 0o600 })
-      } catch {
-        // Only a hint.
-      }
-    }
-  }
-
-  /** Whether another writer touched the `-waiting` file lately (looked at no more than every `WAITING_TOUCH_MS`). */
-  #othersWaiting(): boolean {
-    const now = Date.now()
-    if (now - this.#waitingLooked.at < WAITING_TOUCH_MS) return this.#waitingLooked.waiting
-    let waiting = false
-    try {
-      // No file: nobody ever waited (asked without an exception, which made a look cost 5 times as much).
-      const touched = statSync(`${this.path}-waiting`, { throwIfNoEntry: false })?.mtimeMs
-      waiting = touched !== undefined && now - touched < WAITING_FRESH_MS && Math.abs(touched - this.#signalled) > 1
-    } catch {
-      // Unreadable: as if nobody waited.
-    }
-    this.#waitingLooked = { at: now, waiting }
-    return waiting
+  #busyError(last: unknown, waited: number): Error {
+    const why =
+      waited === 0
+        ? "still locked since an earlier operation gave up waiting"
+        : `gave up after ${Math.round(waited)} ms (\`sqlite.busyTimeout\` ${this.busyTimeout} ms without a commit by anyone, or ${QUEUE_FACTOR} times that in all)`
+    return Object.assign(new Error(`${this.path} is locked by another process; ${why}: ${describe(last)}`, { cause: last }), {
+      code: "SQLITE_BUSY",
+    })
   }
 
   /** Changes when another connection commits; `undefined` when the database cannot even be read. */
@@ -654,13 +454,18 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** Throw why the database is gone, when it could not be reopened after damage. */
+  #usable(): void {
+    if (this.#lost !== undefined) throw this.#lost
+  }
+
   /**
    * A read or write found the file damaged: when `quick_check` agrees, move it
-   * aside and start over with an empty database (pending writes are lost).
-   * The operation itself still fails (a miss or a dropped write).
+   * aside and start over with an empty database. The operation itself still
+   * fails (a miss or a dropped write).
    */
   #checkDamage(error: unknown): void {
-    if (!isCorruptError(error) || this.#closed || this.readOnly) return
+    if (!isCorruptError(error) || this.#closed || this.readOnly || this.#lost !== undefined) return
     let problem: string | undefined
     try {
       problem = quickCheck(this.#db)
@@ -668,7 +473,6 @@ export class SqliteStore implements Store {
       problem = describe(checkError)
     }
     if (problem === undefined) return
-    this.#dropBatch(error)
     this.#touched = []
     try {
       if (this.#db.inTransaction) this.#sql.rollback.run()
@@ -686,7 +490,17 @@ export class SqliteStore implements Store {
     } catch {
       // Another process moved it first.
     }
-    const opened = this.#options.reopen()
+    let opened: OpenedDatabase
+    try {
+      opened = this.#options.reopen()
+    } catch (reopenError) {
+      this.#lost = reopenError
+      this.#options.warn(
+        `sitecache: sqlite: ${this.path} is damaged (${problem})${aside === undefined ? "" : `; moved it aside to ${aside}`}, and could not be opened again (${describe(reopenError)}); going on without the cache`,
+        error,
+      )
+      return
+    }
     this.#db = opened.db
     this.#file = opened.file
     this.#sql = prepare(this.#db)
