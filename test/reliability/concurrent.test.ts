@@ -1,13 +1,14 @@
 /**
- * Several processes on one cache at once: 4 writers × 2,000 puts of
- * overlapping keys, and 2 readers checking every hit by content hash. No
- * process sees an error, every acknowledged entry is there afterwards with
- * the bytes that were put, and the entry count is exact.
+ * Several processes on one cache at once, while other processes keep every
+ * core busy: 4 writers × 2,000 puts of overlapping keys, and 2 readers
+ * checking every hit by content hash. No process sees an error, every
+ * acknowledged entry is there afterwards with the bytes that were put, and
+ * the entry count is exact. (Whole builds at once: concurrent-builds.test.ts.)
  */
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { BACKENDS, openCache, runChild, scratchDir } from "./support.js"
+import { BACKENDS, openCache, runChild, saturateCores, scratchDir } from "./support.js"
 import { contentHashOf, keyOf, sizeOf, valueFor } from "./values.js"
 
 const WRITERS = 4
@@ -38,15 +39,21 @@ describe.each(BACKENDS)("%s: several processes on one cache", (backend) => {
     const dir = join(scratch, "cache")
     const stop = join(scratch, "stop")
     const range = [String(POOL), String(MIN_SIZE), String(MAX_SIZE)]
+    const busy = saturateCores()
     const readers = Array.from({ length: READERS }, (_, r) =>
       runChild<ReaderSummary>(["read", backend, dir, String(100 + r), ...range, stop]),
     )
-    const writers = await Promise.all(
-      Array.from({ length: WRITERS }, (_, w) =>
-        runChild<WriterSummary>(["write", backend, dir, String(w + 1), String(PUTS), ...range]),
-      ),
-    )
-    writeFileSync(stop, "")
+    let writers: WriterSummary[]
+    try {
+      writers = await Promise.all(
+        Array.from({ length: WRITERS }, (_, w) =>
+          runChild<WriterSummary>(["write", backend, dir, String(w + 1), String(PUTS), ...range]),
+        ),
+      )
+    } finally {
+      writeFileSync(stop, "")
+      busy()
+    }
     const reads = await Promise.all(readers)
 
     for (const writer of writers)

@@ -1,7 +1,8 @@
 /**
  * Shared by the reliability suites: the backends they run against, caches
  * opened the way a user opens them (`createCache({ backend, dir })`), child
- * processes, and the disk tricks (a small tmpfs, a read-only remount).
+ * processes, a machine whose cores are busy, and the disk tricks (a small
+ * tmpfs, a read-only remount).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
@@ -150,6 +151,26 @@ export async function runChild<T>(args: string[], options: { uid?: number; gid?:
   const result = await child.exited
   if (result.code !== 0) throw new Error(`child ${args.join(" ")} failed (${result.code ?? result.signal}):\n${result.stderr}`)
   return JSON.parse(child.lines.at(-1) ?? "null") as T
+}
+
+// ---------------------------------------------------------------- a busy machine
+
+/** Processes that do nothing but keep a core busy (CI machines have 2 cores; the tests' own processes add more). */
+export const BUSY_LOOPS = 3
+
+/** Keep every core busy until the returned function is called (or this process exits). */
+export function saturateCores(): () => void {
+  const loops: ChildProcess[] = Array.from({ length: BUSY_LOOPS }, () =>
+    spawn(process.execPath, ["-e", "for (;;);"], { stdio: "ignore" }),
+  )
+  const stop = () => {
+    for (const loop of loops) if (loop.exitCode === null && loop.signalCode === null) loop.kill("SIGKILL")
+  }
+  process.once("exit", stop)
+  return () => {
+    process.off("exit", stop)
+    stop()
+  }
 }
 
 // ---------------------------------------------------------------- disks
