@@ -33,12 +33,37 @@ import { CorruptEntryError } from "./errors.js"
 import { xxh64 } from "./key.js"
 
 export const FORMAT_VERSION = 1
-export const HEADER_SIZE = 28
-const CHECKSUM_SIZE = 8
-const HMAC_SIZE = 32
+
+/**
+ * Where each field of an entry lives, in bytes from its start. Code outside
+ * this module that reads or damages stored bytes (the Redis put-if-absent
+ * script, the conformance damage helpers) is built from these.
+ */
+export const ENTRY_OFFSETS = Object.freeze({
+  magic: 0,
+  version: 4,
+  codec: 5,
+  flags: 6,
+  reserved: 7,
+  /** float64 little-endian, ms since the epoch. */
+  created: 8,
+  /** float64 little-endian, ms since the epoch; 0 = never. */
+  expires: 16,
+  /** uint32 little-endian. */
+  payloadLength: 24,
+  payload: 28,
+} as const)
+export const HEADER_SIZE = ENTRY_OFFSETS.payload
+/** The four magic bytes as a binary string (as a Lua script compares them). */
+export const ENTRY_MAGIC = "SCE\0"
+/** Flag bits of the byte at `ENTRY_OFFSETS.flags`. */
+export const ENTRY_FLAGS = Object.freeze({ gzip: 1, signed: 2 } as const)
+/** Trailer size of an unsigned entry (xxh64) and of a signed one (HMAC-SHA256). */
+export const CHECKSUM_SIZE = 8
+export const HMAC_SIZE = 32
 const MAGIC = 0x53_43_45_00
-const FLAG_GZIP = 1
-const FLAG_SIGNED = 2
+const FLAG_GZIP = ENTRY_FLAGS.gzip
+const FLAG_SIGNED = ENTRY_FLAGS.signed
 const GZIP_TRAILER_SIZE = 8
 const MAX_ISIZE = 0xff_ff_ff_ff
 
@@ -81,14 +106,14 @@ export function encodeEntry(payload: Uint8Array, options: EncodeEntryOptions): U
   if (signed) flags |= FLAG_SIGNED
   const trailer = signed ? HMAC_SIZE : CHECKSUM_SIZE
   const bytes = Buffer.allocUnsafe(HEADER_SIZE + body.length + trailer)
-  bytes.writeUInt32BE(MAGIC, 0)
-  bytes[4] = FORMAT_VERSION
-  bytes[5] = options.codecId
-  bytes[6] = flags
-  bytes[7] = 0
-  bytes.writeDoubleLE(options.created, 8)
-  bytes.writeDoubleLE(options.expires, 16)
-  bytes.writeUInt32LE(body.length, 24)
+  bytes.writeUInt32BE(MAGIC, ENTRY_OFFSETS.magic)
+  bytes[ENTRY_OFFSETS.version] = FORMAT_VERSION
+  bytes[ENTRY_OFFSETS.codec] = options.codecId
+  bytes[ENTRY_OFFSETS.flags] = flags
+  bytes[ENTRY_OFFSETS.reserved] = 0
+  bytes.writeDoubleLE(options.created, ENTRY_OFFSETS.created)
+  bytes.writeDoubleLE(options.expires, ENTRY_OFFSETS.expires)
+  bytes.writeUInt32LE(body.length, ENTRY_OFFSETS.payloadLength)
   bytes.set(body, HEADER_SIZE)
   const end = HEADER_SIZE + body.length
   if (options.secret !== undefined) {
@@ -107,14 +132,15 @@ function asBuffer(bytes: Uint8Array): Buffer {
 export function readEntryHeader(stored: Uint8Array): EntryHeader & { readonly payloadLength: number; readonly flags: number } {
   const bytes = asBuffer(stored)
   if (bytes.length < HEADER_SIZE + CHECKSUM_SIZE) throw new CorruptEntryError(`${bytes.length} bytes is shorter than a header`)
-  if (bytes.readUInt32BE(0) !== MAGIC) throw new CorruptEntryError("bad magic")
-  if (bytes[4] !== FORMAT_VERSION) throw new CorruptEntryError(`format version ${bytes[4]}, expected ${FORMAT_VERSION}`)
+  if (bytes.readUInt32BE(ENTRY_OFFSETS.magic) !== MAGIC) throw new CorruptEntryError("bad magic")
+  const version = bytes[ENTRY_OFFSETS.version]
+  if (version !== FORMAT_VERSION) throw new CorruptEntryError(`format version ${version}, expected ${FORMAT_VERSION}`)
   return {
-    codecId: bytes[5] ?? 0,
-    flags: bytes[6] ?? 0,
-    created: bytes.readDoubleLE(8),
-    expires: bytes.readDoubleLE(16),
-    payloadLength: bytes.readUInt32LE(24),
+    codecId: bytes[ENTRY_OFFSETS.codec] ?? 0,
+    flags: bytes[ENTRY_OFFSETS.flags] ?? 0,
+    created: bytes.readDoubleLE(ENTRY_OFFSETS.created),
+    expires: bytes.readDoubleLE(ENTRY_OFFSETS.expires),
+    payloadLength: bytes.readUInt32LE(ENTRY_OFFSETS.payloadLength),
   }
 }
 

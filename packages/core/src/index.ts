@@ -20,12 +20,17 @@ export {
   type StoreContext,
 } from "./config.js"
 export {
+  CHECKSUM_SIZE,
   type DecodedEntry,
   decodeEntry,
+  ENTRY_FLAGS,
+  ENTRY_MAGIC,
+  ENTRY_OFFSETS,
   type EntryHeader,
   encodeEntry,
   FORMAT_VERSION,
   HEADER_SIZE,
+  HMAC_SIZE,
   readEntryHeader,
 } from "./entry.js"
 export {

@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest"
-import { decodeEntry, encodeEntry, HEADER_SIZE, readEntryHeader } from "../src/index.js"
+import {
+  CHECKSUM_SIZE,
+  decodeEntry,
+  ENTRY_FLAGS,
+  ENTRY_MAGIC,
+  ENTRY_OFFSETS,
+  encodeEntry,
+  FORMAT_VERSION,
+  HEADER_SIZE,
+  HMAC_SIZE,
+  readEntryHeader,
+} from "../src/index.js"
 
 const payload = Buffer.from("payload bytes ".repeat(100))
 const header = { codecId: 1, created: 1_700_000_000_000, expires: 1_800_000_000_000 }
@@ -56,5 +67,19 @@ describe("entry format", () => {
     expect(stored.length).toBeLessThan(payload.length)
     expect(Buffer.from(decodeEntry(stored, { maxPayload: 1e6 }).payload).equals(payload)).toBe(true)
     expect(() => decodeEntry(stored, { maxPayload: 100 })).toThrow(/corrupt entry/)
+  })
+
+  it("exports the offsets it writes at, for code that reads stored bytes without decoding them", () => {
+    const stored = Buffer.from(encodeEntry(payload, { ...header, compressAbove: 100, secret }))
+    expect(stored.toString("latin1", ENTRY_OFFSETS.magic, ENTRY_OFFSETS.magic + 4)).toBe(ENTRY_MAGIC)
+    expect(stored[ENTRY_OFFSETS.version]).toBe(FORMAT_VERSION)
+    expect(stored[ENTRY_OFFSETS.codec]).toBe(header.codecId)
+    expect(stored[ENTRY_OFFSETS.flags]).toBe(ENTRY_FLAGS.gzip | ENTRY_FLAGS.signed)
+    expect(stored.readDoubleLE(ENTRY_OFFSETS.created)).toBe(header.created)
+    expect(stored.readDoubleLE(ENTRY_OFFSETS.expires)).toBe(header.expires)
+    const length = stored.readUInt32LE(ENTRY_OFFSETS.payloadLength)
+    expect(ENTRY_OFFSETS.payload).toBe(HEADER_SIZE)
+    expect(stored.length).toBe(HEADER_SIZE + length + HMAC_SIZE)
+    expect(encodeEntry(payload, header).length).toBe(HEADER_SIZE + payload.length + CHECKSUM_SIZE)
   })
 })
