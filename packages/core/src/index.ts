@@ -56,6 +56,7 @@ export {
   type UnsoundPart,
   type ValueFingerprint,
 } from "./fingerprint.js"
+export { formatBytes, formatMs } from "./format.js"
 export { installedVersion } from "./installed.js"
 export {
   contentHash,
@@ -74,8 +75,6 @@ export type { DocumentRecord } from "./memo.js"
 export {
   BuildStats,
   describeUncacheable,
-  formatBytes,
-  formatMs,
   type MemoContext,
   type MemoEntry,
   type MemoOptions,

@@ -10,6 +10,7 @@
  */
 import { BadOptionError, UnserializableError } from "./errors.js"
 import { FileHasher } from "./file-hasher.js"
+import { formatBytes, formatMs } from "./format.js"
 import { Key, type KeyPart, key } from "./key.js"
 import type { Cache, PutOptions } from "./types.js"
 
@@ -177,22 +178,6 @@ export class BuildStats {
     parts.push(`${formatMs(elapsed)}`, `saved ~${formatMs(this.savedMs)}`)
     return parts.join(", ")
   }
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`
-  const units = ["KiB", "MiB", "GiB", "TiB"]
-  let value = bytes / 1024
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`
-}
-
-export function formatMs(ms: number): string {
-  return ms < 1000 ? `${ms.toFixed(ms < 10 ? 1 : 0)} ms` : `${(ms / 1000).toFixed(2)} s`
 }
 
 const defaultHashers = new Map<string, FileHasher>()

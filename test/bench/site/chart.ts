@@ -5,6 +5,7 @@
  * magnitude); below, lines of the cost per document against the size of the
  * synthetic site, warm and cold, one line per backend.
  */
+import { formatMs } from "@sitecache/core"
 
 export interface ChartBar {
   readonly label: string
@@ -46,12 +47,6 @@ function escapeXml(text: string): string {
 
 function text(x: number, y: number, content: string, attributes = ""): string {
   return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${attributes}>${escapeXml(content)}</text>`
-}
-
-export function formatMs(ms: number): string {
-  if (ms >= 1000) return `${(ms / 1000).toFixed(ms >= 10_000 ? 1 : 2)} s`
-  if (ms >= 1) return `${ms.toFixed(ms >= 100 ? 0 : ms >= 10 ? 1 : 2)} ms`
-  return `${(ms * 1000).toFixed(0)} µs`
 }
 
 /** An axis tick: a power of ten, without decimals. */

@@ -1,5 +1,7 @@
 /** Text tables for the terminal and for Markdown, from rows of cells. */
 
+export { formatBytes, formatMs } from "@sitecache/core"
+
 export interface Table {
   readonly title: string
   readonly head: readonly string[]
@@ -46,13 +48,6 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
 }
 
-export function formatMs(ms: number): string {
-  if (!Number.isFinite(ms)) return "—"
-  if (ms >= 10_000) return `${(ms / 1000).toFixed(1)} s`
-  if (ms >= 1000) return `${(ms / 1000).toFixed(2)} s`
-  return `${ms.toFixed(ms >= 100 ? 0 : 1)} ms`
-}
-
 export function formatUs(us: number): string {
   if (!Number.isFinite(us)) return "—"
   return us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(us >= 100 ? 0 : 1)} µs`
@@ -61,14 +56,6 @@ export function formatUs(us: number): string {
 export function formatRatio(x: number): string {
   if (!Number.isFinite(x)) return "—"
   return `${x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)}×`
-}
-
-export function formatBytes(bytes: number | undefined): string {
-  if (bytes === undefined || !Number.isFinite(bytes)) return "—"
-  if (bytes < 1024) return `${bytes} B`
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`
-  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`
 }
 
 export function passOrMiss(ok: boolean): string {
