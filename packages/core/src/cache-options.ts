@@ -40,6 +40,7 @@ function checkCodec(codec: unknown, option: string): Codec {
 /** The schema of `StoreCacheOptions` (see `checkOptions`): what every cache takes besides its backend's options. */
 export const CACHE_OPTIONS: OptionSchema = {
   name: stringOption,
+  location: stringOption,
   mode: oneOfOption<CacheMode>(["read-write", "read-only", "write-only"]),
   ttl: nonNegativeOption,
   strict: booleanOption,

@@ -23,11 +23,17 @@ import { type Key, type KeyLike, key, toKey } from "./key.js"
 import { checkOptions, nonNegativeOption } from "./options.js"
 import type { EntryId, EntryMeta, PruneOptions, PruneResult, Store } from "./store.js"
 import { DEFAULT_MAX_IDLE } from "./sweep.js"
-import type { Cache, CacheCounters, CacheInfo, CacheMode, PutOptions } from "./types.js"
+import type { Cache, CacheCounters, CacheInfo, CacheMode, PutOptions, SweepRequest } from "./types.js"
 
 export interface StoreCacheOptions {
   /** Overrides the store's name in messages and `inspect()`. */
   readonly name?: string
+  /**
+   * Where the store keeps its entries, for people (`Cache.location`). Set by
+   * whoever opens the store from a backend (see `Backend.location`). Default
+   * the store's name.
+   */
+  readonly location?: string
   /** `read-only` never writes; `write-only` never serves a hit. Default `read-write`. */
   readonly mode?: CacheMode
   /** Default time to live of every entry, in ms. Default: none. */
@@ -72,6 +78,7 @@ export class StoreCache implements Cache {
   /** See `StoreCacheOptions.maxIdle`. */
   readonly maxIdle: number | false
   #name: string
+  readonly location: string
   #ttl: number | undefined
   #secret: Uint8Array | undefined
   #maxEntrySize: number
@@ -100,6 +107,7 @@ export class StoreCache implements Cache {
     this.strict = checked.strict === true
     this.codec = checked.codec ?? v8Codec
     this.#name = checked.name ?? store.name
+    this.location = checked.location ?? store.name
     this.#ttl = checked.ttl
     this.#secret = checked.secret
     this.#maxEntrySize = checked.maxEntrySize ?? DEFAULT_MAX_ENTRY_SIZE
@@ -308,7 +316,7 @@ export class StoreCache implements Cache {
    * `undefined` when the store cannot (`Store.sweep`) or the cache is
    * read-only. A fault fails open, like a `put`.
    */
-  async sweep(options: { maxIdle: number; keep?: readonly (string | Uint8Array)[] }): Promise<PruneResult | undefined> {
+  async sweep(options: SweepRequest): Promise<PruneResult | undefined> {
     this.#open("sweep")
     if (options.maxIdle === undefined) throw new BadOptionError("maxIdle", "`sweep` needs a number of ms")
     const maxIdle = nonNegativeOption(options.maxIdle, "maxIdle")

@@ -133,4 +133,4 @@ export type {
 } from "./store.js"
 export { DEFAULT_MAX_IDLE, SWEEP_INTERVAL, type SweepRecord, type SweepResult } from "./sweep.js"
 export { createTieredStore, TieredStore, type TieredStoreOptions } from "./tiered.js"
-export type { Cache, CacheCounters, CacheInfo, CacheMode, PutOptions } from "./types.js"
+export type { Cache, CacheCounters, CacheInfo, CacheMode, PutOptions, SweepRequest } from "./types.js"

@@ -63,21 +63,6 @@ export interface SweepResult {
   readonly bytes: number
 }
 
-/** The part of a cache the sweep needs (a `StoreCache` has it). */
-export interface SweepableCache extends Cache {
-  readonly maxIdle: number | false
-  now(): number
-  sweep(options: {
-    maxIdle: number
-    keep?: readonly (string | Uint8Array)[]
-  }): Promise<{ removedCount: number; removedSize: number } | undefined>
-}
-
-function isSweepable(cache: Cache): cache is SweepableCache {
-  const candidate = cache as Partial<SweepableCache>
-  return typeof candidate.sweep === "function" && typeof candidate.now === "function" && candidate.maxIdle !== undefined
-}
-
 /**
  * Sweep `cache` when it is due: its `maxIdle` is not `false`, it may write,
  * and the last sweep recorded in `records` (the build records' view) is a
@@ -91,7 +76,7 @@ export async function sweepIfDue(
   recordKey: Parameters<Cache["get"]>[0],
   keep: readonly string[],
 ): Promise<SweepResult | undefined> {
-  if (!isSweepable(cache) || cache.maxIdle === false || cache.mode === "read-only") return undefined
+  if (cache.maxIdle === false || cache.mode === "read-only") return undefined
   const now = cache.now()
   const last = sweepRecordOf(await records.get(recordKey))
   const lastAt = last === undefined ? Number.NaN : Date.parse(last.at)

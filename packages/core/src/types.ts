@@ -1,4 +1,5 @@
 import type { Key, KeyLike } from "./key.js"
+import type { PruneResult } from "./store.js"
 
 export interface PutOptions {
   /** Time to live in ms; overrides the cache's `ttl`. */
@@ -32,9 +33,23 @@ export interface CacheInfo extends CacheCounters {
   readonly tiers?: readonly { readonly name: string; readonly size: number; readonly entryCount: number }[]
 }
 
-/** The cache contract (DESIGN §2). */
+/** What `Cache.sweep` removes: entries nobody read or wrote for `maxIdle` ms, of every prefix but `keep`. */
+export interface SweepRequest {
+  /** ms; entries unused for longer go. */
+  readonly maxIdle: number
+  /** User prefixes (as given to `setKeyPrefix`) whose entries stay however long they went unused. */
+  readonly keep?: readonly (string | Uint8Array)[]
+}
+
+/**
+ * The cache contract: everything a caller (memo, the build records, an
+ * adapter, the CLI's build-facing parts) may use. `StoreCache` implements it
+ * over any backend `Store`; a caller never needs a concrete class.
+ */
 export interface Cache {
   readonly name: string
+  /** Where the entries live, for people: a path, a Redis URL (without its password) and namespace, `memory`. */
+  readonly location: string
   /** `read-write`; `read-only` serves hits and never writes (pull requests); `write-only` never serves a hit. */
   readonly mode: CacheMode
   /** The key prefix in force: every key is scoped by it (format, codec and the user's prefix, hashed). */
@@ -69,6 +84,19 @@ export interface Cache {
   inspect(): Promise<CacheInfo>
   /** The counters alone, without a word to the store: what a build reports. */
   counters(): CacheCounters
+  /**
+   * How long an entry may go unused before a build's sweep removes it (ms),
+   * or `false`: never. What `finishBuild` sweeps with.
+   */
+  readonly maxIdle: number | false
+  /** The cache's clock, ms since the epoch: what TTLs, access times and sweeps go by. */
+  now(): number
+  /**
+   * Remove the entries, of every prefix but `keep`, that nobody read or wrote
+   * for `maxIdle` ms. `undefined` when the store cannot (Redis expires
+   * entries itself) or the cache is read-only. A fault fails open.
+   */
+  sweep(request: SweepRequest): Promise<PruneResult | undefined>
   /** Make everything put so far durable. */
   persist(): Promise<void>
   clear(): Promise<void>

@@ -130,6 +130,23 @@ describe("the sweep at the end of a build", () => {
     expect((await readSweep(cache))?.sweeps).toBe(1)
   })
 
+  it("sweeps any `Cache`, through the contract alone: a wrapper that is no `StoreCache` is swept too", async () => {
+    const { cache, clock } = clocked()
+    // Every member forwarded, as an instrumenting or forging wrapper does; nothing of `StoreCache` is reachable.
+    const wrapper: Cache = new Proxy(cache, {
+      get(target, property) {
+        if (property === "store" || property === "check") return undefined
+        const member = Reflect.get(target, property, target) as unknown
+        return typeof member === "function" ? member.bind(target) : member
+      },
+    })
+    await build(wrapper, SITE, "v1")
+    clock.now += 8 * DAY
+    const run = await build(wrapper, SITE, "v2")
+    expect(run.swept?.entries).toBe(3)
+    expect((await readSweep(cache))?.removedCount).toBe(3)
+  })
+
   it("`maxIdle` is a duration in the configuration, checked", async () => {
     const cache = await createCache({ backend: "memory", maxIdle: "2d" })
     expect(cache.maxIdle).toBe(2 * DAY)

@@ -245,7 +245,11 @@ describe("`__proto__`, which put refuses to write", () => {
     let forged: string | undefined = json
     return {
       name: "forging",
+      location: inner.location,
       mode: inner.mode,
+      maxIdle: inner.maxIdle,
+      now: () => inner.now(),
+      sweep: (request) => inner.sweep(request),
       get keyPrefix() {
         return inner.keyPrefix
       },
