@@ -57,6 +57,7 @@ export {
   type ValueFingerprint,
 } from "./fingerprint.js"
 export { formatBytes, formatMs } from "./format.js"
+export { type AdapterIdentity, adapterIdentity } from "./identity.js"
 export { installedVersion } from "./installed.js"
 export {
   contentHash,
@@ -71,18 +72,15 @@ export {
   toKey,
   xxh64,
 } from "./key.js"
-export type { DocumentRecord } from "./memo.js"
 export {
-  BuildStats,
-  describeUncacheable,
   type MemoContext,
   type MemoEntry,
   type MemoOptions,
   type MemoResult,
   memo,
   memoize,
-  type Uncacheable,
 } from "./memo.js"
+export type { MemoSyncOptions } from "./memo-sync.js"
 export {
   createMemoryCache,
   createNullCache,
@@ -100,7 +98,7 @@ export {
   parseDuration,
   parseSize,
 } from "./options.js"
-export { prefetchFromManifest } from "./prefetch.js"
+export { manifestKeys, prefetchFromManifest } from "./prefetch.js"
 export {
   type BuildManifest,
   buildRecords,
@@ -119,6 +117,14 @@ export {
   sweepKey,
   toolsKey,
 } from "./runs.js"
+export {
+  Build,
+  type BuildReport,
+  BuildSession,
+  type BuildSessionOptions,
+  type FinishOptions,
+} from "./session.js"
+export { BuildStats, type DocumentRecord, describeUncacheable, type Uncacheable } from "./stats.js"
 export type {
   Awaitable,
   EntryId,

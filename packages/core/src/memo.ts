@@ -10,8 +10,8 @@
  */
 import { BadOptionError, UnserializableError } from "./errors.js"
 import { FileHasher } from "./file-hasher.js"
-import { formatBytes, formatMs } from "./format.js"
 import { Key, type KeyPart, key } from "./key.js"
+import { type BuildStats, toUncacheable, type Uncacheable } from "./stats.js"
 import type { Cache, PutOptions } from "./types.js"
 
 /** What `memo` stores under a key. */
@@ -22,29 +22,6 @@ export interface MemoEntry<T = unknown> {
   readonly deps?: Readonly<Record<string, string | null>>
   /** How long `compute` took, in ms. */
   readonly ms: number
-  /** Named hashes of the key's parts: written by earlier versions and by adapters that keep them; `memoize` records them in the build manifest instead. */
-  readonly parts?: Readonly<Record<string, string>>
-}
-
-/**
- * Why a result is not cached, for the build summary and `sitecache explain`:
- * the step it belongs to, and why. Adapters name the plugin or step their
- * users know; the reason is for people, never parsed.
- */
-export interface Uncacheable {
-  /** The plugin or step, as its users name it: `plugin rehype-foo@1.2.0`, `vite plugin vite:mdx`, `transform htmlmin`. */
-  readonly step?: string
-  /** Why, for people: ``option `highlighter` is a bound function (bound h): what it calls cannot be seen``. */
-  readonly reason: string
-}
-
-/** `plugin rehype-foo@1.2.0: option ...`, or the reason alone when no step is named. */
-export function describeUncacheable(uncacheable: Uncacheable): string {
-  return uncacheable.step === undefined ? uncacheable.reason : `${uncacheable.step}: ${uncacheable.reason}`
-}
-
-function toUncacheable(reason: string | Uncacheable): Uncacheable {
-  return typeof reason === "string" ? { reason } : reason
 }
 
 export interface MemoContext {
@@ -102,87 +79,9 @@ export interface MemoResult<T> {
   readonly depHashes?: Readonly<Record<string, string | null>>
 }
 
-/** What the build manifest keeps of one document. */
-export interface DocumentRecord {
-  /** Hex key of the document's entry. */
-  readonly key: string
-  readonly hit: boolean
-  /** Named part hashes (when memoized with a record of parts). */
-  readonly parts?: Readonly<Record<string, string>>
-  /** Dependencies: project-relative path → content hash at the time of the build. */
-  readonly deps?: Readonly<Record<string, string | null>>
-  /** Set when the document's result could not be cached: which step, and why. */
-  readonly uncacheable?: Uncacheable
-}
-
-/** Counters of one build, shared by every adapter's summary line, and the documents it touched. */
-export class BuildStats {
-  readonly startedAt = performance.now()
-  readonly startedAtDate = new Date()
-  hits = 0
-  misses = 0
-  savedMs = 0
-  computeMs = 0
-  /** Results not cached, by `describeUncacheable` of their reason. */
-  readonly uncacheable = new Map<string, number>()
-  /** Document path → what this build saw of it (memoize calls with a `document` option). */
-  readonly documentRecords = new Map<string, DocumentRecord>()
-
-  record(result: MemoResult<unknown>, computeMs = 0, document?: string): void {
-    if (document !== undefined) {
-      this.documentRecords.set(document, {
-        key: result.key.hex,
-        hit: result.hit,
-        ...(result.parts === undefined ? {} : { parts: result.parts }),
-        ...(result.depHashes === undefined ? {} : { deps: result.depHashes }),
-        ...(result.uncacheable === undefined ? {} : { uncacheable: result.uncacheable }),
-      })
-    }
-    if (result.hit) {
-      this.hits++
-      this.savedMs += result.savedMs
-    } else {
-      this.misses++
-      this.computeMs += computeMs
-    }
-    if (result.uncacheable !== undefined) this.countUncacheable(result.uncacheable)
-  }
-
-  /** Count a result that was not cached (`record` does it for memoized ones). */
-  countUncacheable(reason: string | Uncacheable): void {
-    const described = describeUncacheable(toUncacheable(reason))
-    this.uncacheable.set(described, (this.uncacheable.get(described) ?? 0) + 1)
-  }
-
-  get documents(): number {
-    return this.hits + this.misses
-  }
-
-  get hitRate(): number {
-    return this.documents === 0 ? 0 : this.hits / this.documents
-  }
-
-  /** One line: documents, hits, misses, hit rate, bytes, time, time saved. */
-  summary(options: { label?: string; bytes?: number; elapsedMs?: number } = {}): string {
-    const elapsed = options.elapsedMs ?? performance.now() - this.startedAt
-    const parts = [
-      `${options.label ?? "sitecache"}: ${this.documents} documents`,
-      `${this.hits} hits`,
-      `${this.misses} misses`,
-      `${(this.hitRate * 100).toFixed(1)}% hit rate`,
-    ]
-    const uncacheable = [...this.uncacheable.values()].reduce((a, b) => a + b, 0)
-    if (uncacheable > 0)
-      parts.push(`${uncacheable} uncacheable (${[...this.uncacheable].map(([r, n]) => `${r}: ${n}`).join(", ")})`)
-    if (options.bytes !== undefined) parts.push(formatBytes(options.bytes))
-    parts.push(`${formatMs(elapsed)}`, `saved ~${formatMs(this.savedMs)}`)
-    return parts.join(", ")
-  }
-}
-
 const defaultHashers = new Map<string, FileHasher>()
 
-function defaultFiles(): FileHasher {
+export function defaultFiles(): FileHasher {
   const root = process.cwd()
   let files = defaultHashers.get(root)
   if (files === undefined) {
@@ -197,7 +96,7 @@ const inFlight = new WeakMap<Cache, Map<string, Promise<MemoResult<unknown>>>>()
 /** Warnings given per cache, so that a cache full of unusable entries warns once per reason. */
 const warned = new WeakMap<Cache, Set<string>>()
 
-function warnOnce(cache: Cache, options: MemoOptions, fault: string): void {
+export function warnOnce(cache: Cache, options: MemoOptions, fault: string): void {
   let given = warned.get(cache)
   if (given === undefined) {
     given = new Set()
@@ -217,7 +116,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** Why a stored value is not a usable `MemoEntry` (nor one `validate` accepts), or `undefined`. */
-function entryFault(found: unknown, validate: MemoOptions["validate"]): string | undefined {
+export function entryFault(found: unknown, validate: MemoOptions["validate"]): string | undefined {
   if (!isRecord(found) || !Object.hasOwn(found, "value")) return "not a memo entry"
   const { ms, deps } = found
   if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) return "`ms` is not a duration"
@@ -231,7 +130,7 @@ function entryFault(found: unknown, validate: MemoOptions["validate"]): string |
   return validate?.(found.value)
 }
 
-function keyOf(parts: KeyPart | readonly KeyPart[]): { key: Key; parts?: Record<string, string> } {
+export function keyOf(parts: KeyPart | readonly KeyPart[]): { key: Key; parts?: Record<string, string> } {
   if (Array.isArray(parts)) return { key: key(...(parts as KeyPart[])) }
   if (parts !== null && typeof parts === "object" && Object.getPrototypeOf(parts) === Object.prototype) {
     const named: Record<string, string> = {}
@@ -357,7 +256,7 @@ async function lookupOrCompute<T>(
 }
 
 /** The context `compute` runs in, and what it was told. */
-function computeContext(
+export function computeContext(
   entryKey: Key,
   files: FileHasher,
 ): { context: MemoContext; deps: Set<string>; uncacheable: () => Uncacheable | undefined; took: () => number | undefined } {
@@ -395,7 +294,7 @@ async function computeUncached<T>(
 }
 
 /** Whether every recorded dependency still has its hash; one that cannot be read any more has changed. */
-async function depsUnchanged(deps: MemoEntry["deps"], files: FileHasher): Promise<boolean> {
+export async function depsUnchanged(deps: MemoEntry["deps"], files: FileHasher): Promise<boolean> {
   if (deps === undefined) return true
   for (const path of Object.keys(deps)) {
     try {

@@ -5,8 +5,9 @@
  * are numbers, must read as no record (which the build then replaces), not
  * fail the build that appends to it or the `sitecache` command that shows it.
  */
-import type { DocumentRecord } from "./memo.js"
+
 import type { BuildManifest, RunSummary } from "./runs.js"
+import type { DocumentRecord } from "./stats.js"
 import type { SweepRecord } from "./sweep.js"
 
 /** A manifest as stored: see `StoredManifest` in runs.ts. */

@@ -29,8 +29,8 @@
  * put-if-absent); a reader racing a build may briefly see no record.
  */
 import { type KeyPart, key } from "./key.js"
-import type { BuildStats, DocumentRecord, Uncacheable } from "./memo.js"
 import { manifestOf, runsOf, type StoredDocument, type StoredManifest, sweepRecordOf, toolsOf } from "./record-shapes.js"
+import type { BuildStats, DocumentRecord, Uncacheable } from "./stats.js"
 import { type SweepRecord, type SweepResult, sweepIfDue } from "./sweep.js"
 import type { Cache } from "./types.js"
 
