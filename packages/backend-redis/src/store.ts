@@ -3,60 +3,20 @@
  *
  * Key layout: see layout.ts. Writes are put-if-absent: `SET NX` (with `PX`
  * from the entry's expiry), and where an entry already exists, a small Lua
- * script (atomic) that replaces it only if its header says it has expired at
- * the cache's clock, so an entry the cache considers expired is replaced even
- * while Redis still holds it. Both are pipelined for a batch.
- *
- * Failing open: ioredis' defaults queue commands while disconnected and retry
- * each through 20 reconnections, so with Redis down a build would wait ~10 s
- * for its first command and ~37 s for each later one. This store creates its
- * clients with no offline queue, short connect and command timeouts, a
- * backing-off reconnect, and an `error` listener; every command goes through
- * a circuit breaker, and a command is never sent while the connection is not
- * ready: it fails at once with the connection's last error. A connection that
- * stops answering (the ready check, or commands until the breaker opens) is
- * dropped and made again.
+ * script (script.ts) that replaces it only if its header says it has expired
+ * at the cache's clock. Both are pipelined for a batch. Every command goes
+ * through the connection's rules for failing open (connection.ts).
  */
-import { createHash } from "node:crypto"
 import type { EntryId, EntryMeta, Key, PruneOptions, PruneResult, Store, StoredEntry, StoreStats } from "@sitecache/core"
-import type { Cluster, ClusterOptions, Redis, RedisOptions } from "ioredis"
-import { CircuitBreaker } from "./breaker.js"
-import { RedisFaultError } from "./errors.js"
+import type { Redis } from "ioredis"
+import { type Client, RedisConnection, type RedisHealth } from "./connection.js"
+import { inWindow } from "./deadline.js"
+import { isNoScript, pipelineResults, RedisFaultError } from "./errors.js"
 import { chunk, groupBySlot, KeyLayout } from "./layout.js"
-import {
-  DEFAULT_URL,
-  describeUrl,
-  type IoredisModule,
-  loadIoredis,
-  type RedisStoreOptions,
-  type ResolvedRedisOptions,
-  resolveRedisOptions,
-} from "./options.js"
+import { type IoredisModule, type RedisStoreOptions, type ResolvedRedisOptions, resolveRedisOptions } from "./options.js"
+import { ADD_SCRIPT, ADD_SHA } from "./script.js"
 
-/**
- * Put-if-absent at the cache's clock. KEYS[1]: entry; ARGV: bytes, TTL in ms
- * ("0": none), now (ms since the epoch, the cache's clock). Returns 1 when
- * stored, 0 when a live entry was kept. An existing entry is live when its
- * header has the entry magic and an expiry of 0 or after `now` (float64 LE at
- * offset 16); anything else (expired, malformed) is replaced.
- */
-const ADD_SCRIPT = `
-local ttl = tonumber(ARGV[2])
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  local head = redis.call('GETRANGE', KEYS[1], 0, 23)
-  if string.len(head) == 24 and string.sub(head, 1, 4) == 'SCE\\0' then
-    local expires = struct.unpack('<d', string.sub(head, 17, 24))
-    if expires == 0 or expires > tonumber(ARGV[3]) then return 0 end
-  end
-end
-if ttl > 0 then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
-else
-  redis.call('SET', KEYS[1], ARGV[1])
-end
-return 1
-`
-const ADD_SHA = createHash("sha1").update(ADD_SCRIPT).digest("hex")
+export type { RedisHealth } from "./connection.js"
 
 /**
  * `MGET`s in flight for one `getMany` (and per SCAN batch): enough to hide the
@@ -71,98 +31,12 @@ const CLUSTER_WRITE_WINDOW = 16
 /** Keys asked per SCAN step. */
 const SCAN_COUNT = 1000
 
-type Client = Redis | Cluster
-
-/** What `health` reports, for tests and `sitecache inspect`. */
-export interface RedisHealth {
-  /** The ioredis connection status (`ready`, `connecting`, `reconnecting`, ...). */
-  readonly status: string
-  readonly breaker: "closed" | "open" | "half-open"
-  readonly consecutiveFailures: number
-  /** Commands that waited out `commandTimeout` since open (each cost the build that long). */
-  readonly timeouts: number
-  /** The last connection error or failed command, if any. */
-  readonly lastError?: string
-}
-
 function ttlFrom(expires: number, now: number): number {
   return expires === 0 ? 0 : Math.max(1, Math.ceil(expires - now))
 }
 
-function isReplyError(error: unknown): boolean {
-  return error instanceof Error && error.name === "ReplyError"
-}
-
-function isNoScript(error: unknown): boolean {
-  return isReplyError(error) && causeOf(error).startsWith("NOSCRIPT")
-}
-
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-}
-
-function causeOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
-
-/** What `withDeadline` rejects with; `#describe` turns it into an `ETIMEDOUT` fault. */
-const DEADLINE = new Error("Command timed out")
-
-/**
- * `promise`, or a rejection with `DEADLINE` when it has not settled within
- * `ms`. Unlike ioredis' `commandTimeout`, a reply that arrived while the event
- * loop was busy (a build rendering synchronously for longer than the timeout)
- * is not late: when the timer fires, the decision waits for one `setImmediate`,
- * after the poll phase has read the sockets.
- */
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let settled = false
-    const timer = setTimeout(() => {
-      setImmediate(() => {
-        if (settled) return
-        settled = true
-        reject(DEADLINE)
-      })
-    }, ms)
-    timer.unref()
-    promise.then(
-      (value) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        resolve(value)
-      },
-      (error: unknown) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        reject(error)
-      },
-    )
-  })
-}
-
-/** Run `tasks` with at most `window` in flight; every task settles before the first error is thrown. */
-async function inWindow<T>(tasks: readonly (() => Promise<T>)[], window: number): Promise<T[]> {
-  const results = new Array<T>(tasks.length)
-  let next = 0
-  let failed = false
-  let firstError: unknown
-  const worker = async () => {
-    while (next < tasks.length && !failed) {
-      const i = next++
-      try {
-        results[i] = await (tasks[i] as () => Promise<T>)()
-      } catch (error) {
-        if (!failed) firstError = error
-        failed = true
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(window, tasks.length) }, worker))
-  if (failed) throw firstError
-  return results
 }
 
 export class RedisStore implements Store {
@@ -171,133 +45,34 @@ export class RedisStore implements Store {
   readonly remote = true
   readonly layout: KeyLayout
   readonly options: ResolvedRedisOptions
-  readonly client: Client
-  readonly isCluster: boolean
-  readonly #owned: boolean
-  readonly #breaker: CircuitBreaker
-  readonly #listeners: [event: string, listener: (...args: unknown[]) => void][] = []
-  #connectionError: unknown
-  #readyTimer: NodeJS.Timeout | undefined
-  #timeouts = 0
-  /** The code of the current outage's first failure (see `#failed`). */
-  #outage: string | undefined
-  #closed = false
+  readonly #connection: RedisConnection
 
   /** Use `RedisStore.open(options)`: it creates the client and waits briefly for the connection. */
-  constructor(client: Client, options: ResolvedRedisOptions, owned: boolean, where: string) {
-    this.client = client
+  constructor(connection: RedisConnection, options: ResolvedRedisOptions) {
+    this.#connection = connection
     this.options = options
-    this.#owned = owned
-    this.isCluster = (client as { isCluster?: boolean }).isCluster === true
     this.layout = new KeyLayout(options.namespace)
-    this.name = options.name ?? `redis (${where}, namespace ${options.namespace})`
-    this.#breaker = new CircuitBreaker({ threshold: options.breakerThreshold, cooldown: options.breakerCooldown })
-    this.#listen("error", (error) => {
-      this.#connectionError = error
-    })
-    if (this.isCluster) {
-      this.#listen("node error", (error) => {
-        this.#connectionError = error
-      })
-    }
-    this.#listen("ready", () => {
-      clearTimeout(this.#readyTimer)
-      this.#connectionError = undefined
-      this.#answered(true)
-    })
-    if (owned && !this.isCluster) {
-      // A server that accepts the connection but never answers the ready check would hold it forever.
-      this.#listen("connect", () => {
-        clearTimeout(this.#readyTimer)
-        this.#readyTimer = setTimeout(() => {
-          // As in `withDeadline`: read what arrived while the event loop was busy before deciding.
-          setImmediate(() => {
-            if (this.#closed || this.client.status !== "connect") return
-            this.#connectionError = new RedisFaultError(
-              `connected, but no answer to the ready check within ${options.connectTimeout} ms (\`connectTimeout\`)`,
-              "ETIMEDOUT",
-            )
-            this.client.disconnect(true)
-          })
-        }, options.connectTimeout)
-        this.#readyTimer.unref()
-      })
-    }
+    this.name = options.name ?? `redis (${connection.where}, namespace ${options.namespace})`
   }
 
   /** Create a client for `options` (or adopt `options.client`) and wait up to `connectTimeout` for it to be ready. */
   static async open(options: RedisStoreOptions | ResolvedRedisOptions = {}, ioredis?: IoredisModule): Promise<RedisStore> {
     // Checking is idempotent: resolved options pass through unchanged.
     const resolved = resolveRedisOptions(options, "")
-    if (resolved.client !== undefined) {
-      const client = resolved.client as Client
-      const store = new RedisStore(client, resolved, false, client.isCluster ? "existing cluster client" : "existing client")
-      if (client.status === "wait") client.connect().catch(() => {})
-      await waitForConnection(client, resolved.connectTimeout)
-      return store
-    }
-    const { Redis, Cluster } = ioredis ?? (await loadIoredis())
-    const nodeOptions: RedisOptions = {
-      connectTimeout: resolved.connectTimeout,
-      // No ioredis \`commandTimeout\`: \`#call\` keeps its own deadline (see \`withDeadline\`).
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      autoResendUnfulfilledCommands: false,
-      // A dropped connection's socket is destroyed at once, not after ioredis' 2 s for a polite close: a
-      // frozen server never closes its side, and that timer would hold a finished build's process.
-      disconnectTimeout: 0,
-      retryStrategy: (times) => Math.min(100 * 2 ** (times - 1), 1000),
-      connectionName: "sitecache",
-    }
-    let client: Client
-    let where: string
-    if (resolved.nodes !== undefined) {
-      const { redisOptions, ...clusterOptions } = resolved.ioredis
-      const options: ClusterOptions = {
-        enableOfflineQueue: false,
-        clusterRetryStrategy: (times) => Math.min(100 * 2 ** (times - 1), 1000),
-        slotsRefreshTimeout: resolved.connectTimeout,
-        maxRedirections: 4,
-        retryDelayOnFailover: 50,
-        retryDelayOnClusterDown: 50,
-        retryDelayOnTryAgain: 50,
-        ...(clusterOptions as ClusterOptions),
-        redisOptions: { ...nodeOptions, ...(redisOptions ?? {}) },
-      }
-      client = new Cluster(
-        resolved.nodes.map((node) => ({ ...node })),
-        options,
-      )
-      const first = resolved.nodes[0] as { host: string; port: number }
-      where = `cluster ${first.host}:${first.port}${resolved.nodes.length > 1 ? ` +${resolved.nodes.length - 1}` : ""}`
-    } else {
-      const url = resolved.url ?? DEFAULT_URL
-      client = new Redis(url, { ...nodeOptions, ...(resolved.ioredis as RedisOptions) })
-      where = describeUrl(url)
-    }
-    const store = new RedisStore(client, resolved, true, where)
-    await waitForConnection(client, resolved.connectTimeout)
-    // Not ready within `connectTimeout` and no error said why (a server that accepts and never answers):
-    // name the cause, so that the faults of this outage carry one code from the first.
-    if (client.status !== "ready" && store.#connectionError === undefined) {
-      store.#connectionError = new RedisFaultError(
-        `not ready within ${resolved.connectTimeout} ms (\`connectTimeout\`)`,
-        "ETIMEDOUT",
-      )
-    }
-    return store
+    return new RedisStore(await RedisConnection.open(resolved, ioredis), resolved)
+  }
+
+  get client(): Client {
+    return this.#connection.client
+  }
+
+  get isCluster(): boolean {
+    return this.#connection.isCluster
   }
 
   /** Connection status, circuit breaker state and the last error. */
   get health(): RedisHealth {
-    const last = this.#breaker.lastError ?? this.#connectionError
-    return {
-      status: this.client.status,
-      breaker: this.#breaker.state,
-      consecutiveFailures: this.#breaker.failures,
-      timeouts: this.#timeouts,
-      ...(last === undefined ? {} : { lastError: causeOf(last) }),
-    }
+    return this.#connection.health
   }
 
   async get(id: EntryId): Promise<Uint8Array | undefined> {
@@ -495,28 +270,17 @@ export class RedisStore implements Store {
     return { removedCount, removedSize }
   }
 
-  /**
-   * Close the connection this store opened, so the process can exit at once.
-   * No `QUIT`: every command of this store has settled by now, and a frozen
-   * server would hold `QUIT` (and the build's process) for a command timeout.
-   * An adopted `client` is left open; only this store's listeners are removed.
-   */
+  /** Close the connection this store opened (an adopted client is left open; see connection.ts). */
   async close(): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
-    clearTimeout(this.#readyTimer)
-    if (this.#owned) this.client.disconnect()
-    // Keep swallowing errors of an owned client that is shutting down; give an adopted one back as it was.
-    if (!this.#owned) for (const [event, listener] of this.#listeners) this.client.off(event, listener)
+    this.#connection.close()
   }
 
-  #listen(event: string, listener: (...args: unknown[]) => void): void {
-    this.client.on(event, listener)
-    this.#listeners.push([event, listener])
+  #call<T>(operation: () => Promise<T>): Promise<T> {
+    return this.#connection.call(operation)
   }
 
   #masters(): Redis[] {
-    return this.isCluster ? (this.client as Cluster).nodes("master") : [this.client as Redis]
+    return this.#connection.masters()
   }
 
   /** Names grouped so that each group is one slot on a cluster; one group on a single server. */
@@ -539,7 +303,7 @@ export class RedisStore implements Store {
     await this.#call(async () => {
       const pipeline = node.pipeline()
       for (const group of groups) pipeline.unlink(...group)
-      throwFirst(await pipeline.exec())
+      pipelineResults(await pipeline.exec())
     })
   }
 
@@ -551,7 +315,7 @@ export class RedisStore implements Store {
         if (command === "memory") pipeline.memory("USAGE", name, "SAMPLES", 0)
         else pipeline.strlen(name)
       }
-      return throwFirst(await pipeline.exec())
+      return pipelineResults(await pipeline.exec())
     }
     let sizes: unknown[]
     try {
@@ -594,7 +358,7 @@ export class RedisStore implements Store {
       if (item.ttl > 0) sets.set(item.name, value, "PX", item.ttl, "NX")
       else sets.set(item.name, value, "NX")
     })
-    const added = throwFirst(await sets.exec()).map((result) => result === "OK")
+    const added = pipelineResults(await sets.exec()).map((result) => result === "OK")
     const existing = added.flatMap((wasAdded, i) => (wasAdded ? [] : [i]))
     if (existing.length === 0) return added
     const runScripts = async (load: boolean, positions: readonly number[]) => {
@@ -617,140 +381,9 @@ export class RedisStore implements Store {
         results[j] = retried[k] as [Error | null, unknown]
       })
     }
-    throwFirst(results).forEach((result, j) => {
+    pipelineResults(results).forEach((result, j) => {
       added[existing[j] as number] = result === 1
     })
     return added
   }
-
-  /** Run one command (or pipeline) through the circuit breaker; describe whatever it throws. */
-  async #call<T>(operation: () => Promise<T>): Promise<T> {
-    if (this.#closed) throw new RedisFaultError("the store is closed", "ECLOSED")
-    if (this.#breaker.admit() === false) throw this.#circuitOpen()
-    if (this.client.status !== "ready") throw this.#failed(this.#notConnected())
-    try {
-      const result = await withDeadline(operation(), this.options.commandTimeout)
-      this.#answered()
-      return result
-    } catch (error) {
-      const fault = this.#describe(error)
-      if (fault.replied) {
-        this.#answered()
-        throw fault
-      }
-      if (error === DEADLINE || causeOf(error) === "Command timed out") {
-        this.#timeouts++
-        this.#dropHungConnection()
-      }
-      throw this.#failed(fault)
-    }
-  }
-
-  /**
-   * Redis answered (a reply, an error reply, or the connection became ready).
-   * On one server, that ends any outage; on a cluster, one master's outage
-   * fails only its slots while the others answer, so only a reconnection
-   * (`ready`) ends it.
-   */
-  #answered(reconnected = false): void {
-    this.#breaker.success()
-    if (reconnected || !this.isCluster) this.#outage = undefined
-  }
-
-  /**
-   * Count a failure to reach Redis. Every failure of one outage (from the
-   * first until Redis answers again) carries the first one's code: a frozen
-   * or killed server fails commands by timeouts, closed and refused
-   * connections in turn, and the cache warns once per code, so one outage
-   * gives one warning. The message keeps what each one really was.
-   */
-  #failed(fault: RedisFaultError): RedisFaultError {
-    this.#outage ??= fault.code
-    const failure =
-      fault.code === this.#outage
-        ? fault
-        : new RedisFaultError(fault.message, this.#outage, { cause: fault.cause, circuitOpen: fault.circuitOpen })
-    this.#breaker.failure(failure)
-    return failure
-  }
-
-  /**
-   * A command timed out on a connection that looks ready: the server hangs or
-   * the network dropped the connection without a reset. Reconnect rather than
-   * wait for TCP to notice (minutes), at the first timeout: every command
-   * sent on that connection would wait out its own timeout, while on a
-   * connection that is not ready they fail at once and open the breaker, so
-   * a frozen server costs one command timeout, not one per command in flight
-   * or per failure the breaker needs. ioredis' own `socketTimeout` is not
-   * used: its timer outlives the socket it watches, and fires on the next one.
-   */
-  #dropHungConnection(): void {
-    if (!this.#owned || this.client.status !== "ready") return
-    this.#connectionError = new RedisFaultError(`no reply within ${this.options.commandTimeout} ms: reconnecting`, "ETIMEDOUT")
-    this.client.disconnect(true)
-  }
-
-  #describe(error: unknown): RedisFaultError {
-    if (error instanceof RedisFaultError) return error
-    const message = causeOf(error)
-    if (isReplyError(error)) {
-      const word = /^[A-Z]+(?=\s|$)/.exec(message)?.[0] ?? "ERR"
-      return new RedisFaultError(`Redis replied: ${message}`, word, { cause: error, replied: true })
-    }
-    if (error === DEADLINE || message === "Command timed out") {
-      return new RedisFaultError(`no reply within ${this.options.commandTimeout} ms (\`commandTimeout\`)`, "ETIMEDOUT", {
-        cause: error,
-      })
-    }
-    if (/isn't (writeable|ready)|Connection is closed|enableOfflineQueue|max retries per request/.test(message)) {
-      return this.#notConnected(error)
-    }
-    const code = (error as { code?: unknown } | null)?.code
-    return new RedisFaultError(message, typeof code === "string" ? code : "EREDIS", { cause: error })
-  }
-
-  #notConnected(cause?: unknown): RedisFaultError {
-    const last = this.#connectionError
-    const code = (last as { code?: unknown } | undefined)?.code
-    const reason = last !== undefined ? causeOf(last) : cause !== undefined ? causeOf(cause) : `status ${this.client.status}`
-    return new RedisFaultError(`not connected (${reason})`, typeof code === "string" ? code : "ENOTCONNECTED", {
-      cause: cause ?? last,
-    })
-  }
-
-  #circuitOpen(): RedisFaultError {
-    const last = this.#breaker.lastError
-    const code = last instanceof RedisFaultError ? last.code : "ECIRCUITOPEN"
-    const seconds = (this.#breaker.retryIn / 1000).toFixed(1)
-    return new RedisFaultError(
-      `skipped after ${this.#breaker.threshold} consecutive failures, next try in ${seconds} s (last: ${causeOf(last)})`,
-      code,
-      { cause: last, circuitOpen: true },
-    )
-  }
-}
-
-/** The results of a pipeline, or the first error in it. */
-function throwFirst(results: [Error | null, unknown][] | null): unknown[] {
-  if (results === null) throw new Error("Connection is closed.")
-  for (const [error] of results) if (error !== null) throw error
-  return results.map(([, value]) => value)
-}
-
-/** Wait until `client` is ready, fails to connect once, or `timeoutMs` passes; never rejects. */
-function waitForConnection(client: Client, timeoutMs: number): Promise<void> {
-  if (client.status === "ready") return Promise.resolve()
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer)
-      client.off("ready", done)
-      client.off("error", done)
-      client.off("end", done)
-      resolve()
-    }
-    const timer = setTimeout(done, timeoutMs)
-    client.once("ready", done)
-    client.once("error", done)
-    client.once("end", done)
-  })
 }
