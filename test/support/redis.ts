@@ -15,9 +15,10 @@
  * })
  * ```
  *
- * Where `redis-server` is not installed, `describeWithRedis` registers one
- * test that explains: it FAILS when `CI=true` (CI must run the Redis tests)
- * and passes with a message elsewhere. Nothing is ever registered as skipped.
+ * Where `redis-server` is not installed, `describeWithRedis` registers its
+ * suite as skipped (every test in it shows as a skip, none as a pass) and
+ * warns why; under `CI=true` it also registers one failing test that says so,
+ * as CI must run the Redis tests.
  *
  * Only 127.0.0.0/8 is used. The shared server on 6379 is never touched.
  */
@@ -143,8 +144,9 @@ export function redisTestPlan(options: { cluster?: boolean } = {}): RedisTestPla
 }
 
 /**
- * `describe(name, body)` when `redis-server` is available. Otherwise one test
- * named after the reason, which fails under `CI=true` and passes elsewhere.
+ * `describe(name, body)` when `redis-server` is available. Otherwise the same
+ * suite skipped, so that its tests are reported as skips, and under `CI=true`
+ * one failing test naming what is missing.
  */
 export function describeWithRedis(name: string, body: () => void, options: { cluster?: boolean } = {}): void {
   const plan = redisTestPlan(options)
@@ -153,11 +155,12 @@ export function describeWithRedis(name: string, body: () => void, options: { clu
     return
   }
   console.warn(`${name}: ${plan.message}`)
-  describe(name, () => {
-    it(plan.message, () => {
-      if (plan.fail) throw new Error(plan.message)
+  describe.skip(name, body)
+  if (plan.fail) {
+    it(`${name}: ${plan.message}`, () => {
+      throw new Error(plan.message)
     })
-  })
+  }
 }
 
 function listenOnce(port: number): Promise<number> {
