@@ -8,7 +8,7 @@
  */
 import { valueFault } from "./bounds.js"
 import { CACHE_OPTIONS, checkPrefix } from "./cache-options.js"
-import { type Codec, v8Codec } from "./codec.js"
+import { type Codec, jsonOrV8Codec } from "./codec.js"
 import { decodeEntry, encodeEntry, FORMAT_VERSION, readEntryHeader } from "./entry.js"
 import {
   BadOptionError,
@@ -105,7 +105,7 @@ export class StoreCache implements Cache {
     this.#options = options
     this.mode = checked.mode ?? "read-write"
     this.strict = checked.strict === true
-    this.codec = checked.codec ?? v8Codec
+    this.codec = checked.codec ?? jsonOrV8Codec
     this.#name = checked.name ?? store.name
     this.location = checked.location ?? store.name
     this.#ttl = checked.ttl

@@ -32,7 +32,7 @@ import { gunzipSync, gzipSync } from "node:zlib"
 import { CorruptEntryError } from "./errors.js"
 import { xxh64 } from "./key.js"
 
-export const FORMAT_VERSION = 1
+export const FORMAT_VERSION = 2
 
 /**
  * Where each field of an entry lives, in bytes from its start. Code outside

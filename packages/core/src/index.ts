@@ -1,6 +1,6 @@
 export { derivePrefix, StoreCache, type StoreCacheOptions } from "./cache.js"
 export { CACHE_OPTIONS } from "./cache-options.js"
-export { type Codec, v8Codec } from "./codec.js"
+export { type Codec, jsonOrV8Codec } from "./codec.js"
 export {
   BACKEND_PACKAGES,
   BACKENDS,

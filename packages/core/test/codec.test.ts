@@ -1,16 +1,69 @@
 import { deserialize, serialize } from "node:v8"
 import { describe, expect, it, vi } from "vitest"
-import { v8Codec } from "../src/index.js"
+import { jsonOrV8Codec } from "../src/index.js"
 
 const PLAIN = 0x01
 const V8 = 0xff
 
 function roundTrip(value: unknown): { payload: Uint8Array; back: unknown } {
-  const payload = v8Codec.encode(value)
-  return { payload, back: v8Codec.decode(payload) }
+  const payload = jsonOrV8Codec.encode(value)
+  return { payload, back: jsonOrV8Codec.decode(payload) }
 }
 
-describe("v8Codec", () => {
+describe("jsonOrV8Codec", () => {
+  it("stores each long string in its smallest exact encoding: ASCII and Latin text with a few typographic characters at 1 byte a character, CJK as UTF-16", () => {
+    const ascii = "<p>Plain ASCII text, 20,000 characters of it.</p>".repeat(400)
+    const typographic = `<p>\u201cOne curly quote\u201d</p>${ascii}`
+    const latin = "Déjà vu, naïve café, façade — « guillemets ». ".repeat(400)
+    const cjk = "日本語のテキストと中文文本。".repeat(1500)
+    const emoji = "🎉 party ".repeat(1000)
+    for (const [name, text] of Object.entries({ ascii, typographic, latin, cjk, emoji })) {
+      const value = { value: text, data: { title: "t" }, messages: [] }
+      const { payload, back } = roundTrip(value)
+      expect(payload[0], name).toBe(PLAIN)
+      expect(back, name).toStrictEqual(value)
+      const smaller = Math.min(Buffer.byteLength(text, "utf8"), text.length * 2)
+      expect(payload.length, name).toBeLessThanOrEqual(smaller * 1.05)
+    }
+    // v8 alone stores a page with one character past U+00FF at two bytes a character.
+    expect(serialize({ value: typographic }).length).toBeGreaterThan(typographic.length * 1.9)
+    expect(jsonOrV8Codec.encode({ value: typographic }).length).toBeLessThan(typographic.length * 1.01)
+  })
+
+  it("writes a head of short CJK strings in UTF-16, where it is smaller than UTF-8, and refuses one nested too deep", () => {
+    const value = {
+      title: "日本語のタイトル",
+      tags: ["缓存", "构建", "网站"],
+      description: "静的サイトのキャッシュ。".repeat(20),
+    }
+    const { payload, back } = roundTrip(value)
+    expect(payload[0]).toBe(0x02)
+    expect(back).toStrictEqual(value)
+    expect(payload.length).toBeLessThan(Buffer.byteLength(JSON.stringify(value), "utf8"))
+    const deep = `{"v":${"[".repeat(2000)}"日本語"${"]".repeat(2000)},"b":[]}`
+    const forged = Buffer.alloc(5 + deep.length * 2)
+    forged[0] = 0x02
+    forged.writeUInt32LE(deep.length * 2, 1)
+    forged.write(deep, 5, "utf16le")
+    expect(() => jsonOrV8Codec.decode(forged)).toThrow(/nested more than/)
+    expect(() => jsonOrV8Codec.decode(forged.subarray(0, forged.length - 1))).toThrow(/past the end|odd length/)
+  })
+
+  it("round-trips long strings exactly: at the top, in arrays, beside bytes, with lone surrogates and NUL", () => {
+    const long = (seed: string) => seed.repeat(Math.ceil(600 / seed.length))
+    const values: unknown[] = [
+      long("top level "),
+      [long("a"), long("é"), long("日"), { deep: [long("\uD83D lone high ")] }, long("\uDE00 lone low")],
+      { page: long("x\u0000y"), bytes: Buffer.from("b"), html: long("<p>“q”</p>"), short: "s" },
+      { exactly: "z".repeat(512), under: "z".repeat(511) },
+    ]
+    for (const value of values) {
+      const { payload, back } = roundTrip(value)
+      expect(payload[0]).toBe(PLAIN)
+      expect(back).toStrictEqual(value)
+    }
+  })
+
   it("writes plain data and bytes as JSON plus the bytes, and reads them back exactly", () => {
     const values: unknown[] = [
       {},
@@ -50,10 +103,10 @@ describe("v8Codec", () => {
     const held = [value.fields, value.fields.data, value.fields.data.list, deep, deep.deep, value.fields.data.thumb]
     const toJSON = vi.spyOn(Buffer.prototype, "toJSON")
     try {
-      const payload = v8Codec.encode(value)
+      const payload = jsonOrV8Codec.encode(value)
       expect(toJSON).not.toHaveBeenCalled()
       expect(payload[0]).toBe(1)
-      const back = v8Codec.decode(payload) as typeof value
+      const back = jsonOrV8Codec.decode(payload) as typeof value
       expect(back).toEqual(value)
       expect(Buffer.isBuffer(back.value)).toBe(true)
       expect(Buffer.isBuffer(back.fields.data.thumb)).toBe(false)
@@ -75,8 +128,8 @@ describe("v8Codec", () => {
   })
 
   it("reads byte arrays as views of the payload, without copying them", () => {
-    const payload = v8Codec.encode({ page: new Uint8Array(4096).fill(7) })
-    const back = v8Codec.decode(payload) as { page: Uint8Array }
+    const payload = jsonOrV8Codec.encode({ page: new Uint8Array(4096).fill(7) })
+    const back = jsonOrV8Codec.decode(payload) as { page: Uint8Array }
     expect(back.page.buffer).toBe(payload.buffer)
   })
 
@@ -107,7 +160,7 @@ describe("v8Codec", () => {
       ["null-prototype object", bare],
       ["__proto__ key", proto],
       ["other typed array", { u16: new Uint16Array([1]) }],
-      ["long text", { html: "x".repeat(5000) }],
+      ["much short text", { words: Array.from({ length: 600 }, (_, i) => `word ${i}`) }],
     ]
     for (const [name, value] of cases) {
       const { payload, back } = roundTrip(value)
@@ -123,7 +176,7 @@ describe("v8Codec", () => {
   })
 
   it("refuses a damaged plain payload instead of guessing", () => {
-    const good = Buffer.from(v8Codec.encode({ page: new Uint8Array([1, 2, 3]) }))
+    const good = Buffer.from(jsonOrV8Codec.encode({ page: new Uint8Array([1, 2, 3]) }))
     const headLength = good.readUInt32LE(1)
     const head = JSON.parse(good.toString("utf8", 5, 5 + headLength)) as { v: unknown; b: unknown[] }
     const withHead = (changed: unknown, tail = good.subarray(5 + headLength)) => {
@@ -135,13 +188,15 @@ describe("v8Codec", () => {
       tail.copy(out, 5 + text.length)
       return out
     }
-    expect(() => v8Codec.decode(good.subarray(0, good.length - 1))).toThrow(/past the end|bad byte array/)
-    expect(() => v8Codec.decode(Buffer.concat([good, Buffer.from([0])]))).toThrow(/trailing bytes/)
-    expect(() => v8Codec.decode(withHead({ ...head, b: [[["missing"], 0, 3]] }))).toThrow(/does not exist/)
-    expect(() => v8Codec.decode(withHead({ v: { page: "taken" }, b: head.b }))).toThrow(/is taken/)
-    expect(() => v8Codec.decode(withHead({ v: JSON.parse('{"__proto__": null}'), b: [[["__proto__"], 0, 3]] }))).toThrow(
+    expect(() => jsonOrV8Codec.decode(good.subarray(0, good.length - 1))).toThrow(/past the end|bad blob/)
+    expect(() => jsonOrV8Codec.decode(Buffer.concat([good, Buffer.from([0])]))).toThrow(/trailing bytes/)
+    expect(() => jsonOrV8Codec.decode(withHead({ ...head, b: [[["missing"], 0, 3]] }))).toThrow(/does not exist/)
+    expect(() => jsonOrV8Codec.decode(withHead({ v: { page: "taken" }, b: head.b }))).toThrow(/is taken/)
+    expect(() => jsonOrV8Codec.decode(withHead({ v: JSON.parse('{"__proto__": null}'), b: [[["__proto__"], 0, 3]] }))).toThrow(
       /does not exist/,
     )
-    expect(() => v8Codec.decode(good.subarray(0, 3))).toThrow(/no head/)
+    expect(() => jsonOrV8Codec.decode(good.subarray(0, 3))).toThrow(/no head/)
+    expect(() => jsonOrV8Codec.decode(withHead({ ...head, b: [[["page"], 9, 3]] }))).toThrow(/unknown kind/)
+    expect(() => jsonOrV8Codec.decode(withHead({ ...head, b: [[["page"], 4, 3]] }))).toThrow(/odd length/)
   })
 })

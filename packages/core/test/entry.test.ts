@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import {
   CHECKSUM_SIZE,
+  createMemoryCache,
   decodeEntry,
   ENTRY_FLAGS,
   ENTRY_MAGIC,
@@ -81,5 +82,20 @@ describe("entry format", () => {
     expect(ENTRY_OFFSETS.payload).toBe(HEADER_SIZE)
     expect(stored.length).toBe(HEADER_SIZE + length + HMAC_SIZE)
     expect(encodeEntry(payload, header).length).toBe(HEADER_SIZE + payload.length + CHECKSUM_SIZE)
+  })
+
+  it("reads an entry of the previous format version as a miss with one warning, never as an error", async () => {
+    const warnings: string[] = []
+    const cache = createMemoryCache({ onWarning: (message) => warnings.push(message) })
+    await cache.put("page", { html: "<p>page</p>" })
+    const id = cache.entryId("page")
+    const stored = Uint8Array.from((await cache.store.get(id)) as Uint8Array)
+    stored[ENTRY_OFFSETS.version] = FORMAT_VERSION - 1
+    await cache.store.set(id, stored, { created: Date.now(), expires: 0 })
+    expect(await cache.get("page")).toBeUndefined()
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(/format version 1, expected 2/)
+    expect(await cache.put("page", { html: "<p>again</p>" })).toBe(true)
+    expect(await cache.get("page")).toEqual({ html: "<p>again</p>" })
   })
 })

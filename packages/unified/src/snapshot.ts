@@ -29,7 +29,7 @@ export interface MessageSnapshot {
   /**
    * Own properties: name, value, enumerable; or name and enumerable for a
    * property whose value is `undefined` (most of a `VFileMessage`'s), so that
-   * a snapshot stays plain data for the codec (see `v8Codec`).
+   * a snapshot stays plain data for the codec (see `jsonOrV8Codec`).
    */
   readonly properties: readonly (readonly [string, unknown, boolean] | readonly [string, boolean])[]
 }

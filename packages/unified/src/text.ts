@@ -15,7 +15,9 @@
  * read and then becomes a plain property again (an assignment replaces it at
  * once), and `valueBytes(file)` hands the bytes to a caller that only writes
  * them. Only well-formed strings are stored this way: UTF-8 cannot carry a
- * lone surrogate, which must come back exactly as it was.
+ * lone surrogate, which must come back exactly as it was. Nor is text whose
+ * UTF-8 is longer than its UTF-16 (CJK: 3 bytes a character against 2): the
+ * codec stores that string in UTF-16.
  */
 import type { VFile } from "vfile"
 
@@ -36,6 +38,8 @@ type Carrier = { [BYTES]?: RestoredText }
 export function textAsBytes(value: unknown): Uint8Array | undefined {
   if (typeof value !== "string" || value.length < TEXT_AS_BYTES_MIN_LENGTH || !isWellFormed(value)) return undefined
   const encoded = Buffer.from(value, "utf8")
+  // Text whose UTF-8 is longer than its UTF-16 (CJK) is stored as a string: the codec keeps it as UTF-16.
+  if (encoded.byteLength > value.length * 2) return undefined
   // A copy the size of the text: a small Buffer is a view of Node's shared 8 KiB pool.
   return encoded.byteOffset === 0 && encoded.byteLength === encoded.buffer.byteLength ? encoded : new Uint8Array(encoded)
 }

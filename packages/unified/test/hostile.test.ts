@@ -14,12 +14,12 @@ import {
   createCache,
   createMemoryCache,
   encodeEntry,
+  jsonOrV8Codec,
   Key,
   type KeyLike,
   type MemoEntry,
   type StoreCache,
   toKey,
-  v8Codec,
 } from "@sitecache/core"
 import rehypeStringify from "rehype-stringify"
 import remarkParse from "remark-parse"
@@ -227,7 +227,7 @@ describe("`__proto__`, which put refuses to write", () => {
     const head = Buffer.from(`{"v":${forgedJson('{"__proto__":{"isAdmin":true}}')},"b":[]}`)
     const payload = Buffer.concat([Buffer.from([1]), Buffer.alloc(4), head])
     payload.writeUInt32LE(head.length, 1)
-    const bytes = encodeEntry(payload, { codecId: v8Codec.id, created: Date.now(), expires: 0 })
+    const bytes = encodeEntry(payload, { codecId: jsonOrV8Codec.id, created: Date.now(), expires: 0 })
     const id = cache.entryId(keyOf(key))
     await cache.store.delete(id)
     await cache.store.add(id, bytes, { created: Date.now(), expires: 0 }, Date.now())

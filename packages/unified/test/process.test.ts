@@ -172,6 +172,28 @@ describe("cached(processor).process", () => {
     expect(valueBytes(warm)).toBeUndefined()
   })
 
+  it("keeps CJK text, smaller in UTF-16 than in UTF-8, as a string the codec stores in UTF-16", async () => {
+    const page = `<p>${"静的サイトのキャッシュ。".repeat(200)}</p>`
+    function compileCjk(this: { compiler: unknown }) {
+      this.compiler = () => page
+    }
+    const cache = createMemoryCache()
+    const processor = cached(
+      unified()
+        .use(remarkParse)
+        .use(compileCjk as Plugin),
+      { cache, root: dir },
+    )
+    const cold = await processor.process("# a")
+    const warm = await processor.process("# a")
+    expect(cacheStatus(warm)?.hit).toBe(true)
+    expect(warm.value).toBe(page)
+    expect(valueBytes(warm)).toBeUndefined()
+    const stored = await cache.store.get(cache.entryId(Key.fromHex(cacheStatus(warm)?.key ?? "")))
+    expect(stored?.length).toBeLessThan(page.length * 2 * 1.05)
+    expect(String(cold.value)).toBe(page)
+  })
+
   it("restores bytes as bytes and a non-string result as `file.result`", async () => {
     function compileBytes(this: { compiler: unknown }) {
       this.compiler = () => new TextEncoder().encode("<bytes>")

@@ -14,7 +14,7 @@
  */
 
 import { createRedisCache, type RedisStore } from "@sitecache/backend-redis"
-import { decodeEntry, key, MemoryStore, StoreCache, TieredStore, v8Codec } from "@sitecache/core"
+import { decodeEntry, jsonOrV8Codec, key, MemoryStore, StoreCache, TieredStore } from "@sitecache/core"
 import { Redis } from "ioredis"
 import { startRedisServer } from "../../support/redis.js"
 import { sampleText } from "../corpus-text.js"
@@ -60,7 +60,7 @@ export default async function redis(bench: Bench): Promise<void> {
       const decode = (bytes: Buffer | null) =>
         bytes === null
           ? undefined
-          : v8Codec.decode(decodeEntry(bytes, { maxPayload: MAX_PAYLOAD, secret: signed ? secret : undefined }).payload)
+          : jsonOrV8Codec.decode(decodeEntry(bytes, { maxPayload: MAX_PAYLOAD, secret: signed ? secret : undefined }).payload)
       const check = (found: number, expected: number, what: string) => {
         if (found !== expected) throw new Error(`${what}: found ${found} of ${expected}`)
       }
