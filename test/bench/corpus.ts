@@ -15,7 +15,7 @@
  * Used by the benchmark suites (`blog`, and
  * any suite that needs real documents); run it alone to see its figures:
  *
- *   node --conditions=source --import tsx test/bench/corpus.ts [--write <dir>]
+ *   node --conditions=@sitecache/source --import tsx test/bench/corpus.ts [--write <dir>]
  */
 import { createHash } from "node:crypto"
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs"

@@ -2,7 +2,7 @@
  * One whole build of the example blog (examples/blog), as its `blog` command
  * runs one: the site at `<site-root>` (its `blog.config.json`), the cache in
  * `<cache-dir>` (`{ backend, dir }` over the site's own setting), real renders
- * that block the event loop. Run from the sources (`node --conditions=source
+ * that block the event loop. Run from the sources (`node --conditions=@sitecache/source
  * --import tsx`): the blog loads its plugins by path, which a bundle would move.
  *
  * Usage: `build-child.ts <backend> <site-root> <cache-dir>`. Prints one JSON

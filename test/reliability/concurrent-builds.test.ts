@@ -13,7 +13,7 @@ import { spawn } from "node:child_process"
 import { appendFileSync, cpSync, readdirSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { sourceNodeArgs } from "@sitecache/conformance"
+import { childNodeArgs } from "@sitecache/conformance"
 import { BLOG_PACKAGE_ROOT } from "example-blog"
 import { describe, expect, it } from "vitest"
 import type { BuildReport } from "./build-child.js"
@@ -43,7 +43,7 @@ function makeSite(root: string, site: number): void {
 
 function runBuild(backend: string, root: string, cacheDir: string): Promise<BuildReport> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...sourceNodeArgs(), buildChild, backend, root, cacheDir], {
+    const child = spawn(process.execPath, [...childNodeArgs(), buildChild, backend, root, cacheDir], {
       stdio: ["ignore", "pipe", "pipe"],
     })
     let stdout = ""

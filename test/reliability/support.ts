@@ -10,7 +10,7 @@ import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { sourceNodeArgs } from "@sitecache/conformance"
+import { childNodeArgs as tsxChildArgs } from "@sitecache/conformance"
 import { type CacheConfig, type CreateCacheOptions, createCache, type StoreCache } from "@sitecache/core"
 import { it } from "vitest"
 
@@ -58,7 +58,7 @@ async function bundleChild(): Promise<string[]> {
     // esbuild comes with tsx, which runs every child of the workspace's tests.
     esbuild = require(createRequire(require.resolve("tsx")).resolve("esbuild")) as Esbuild
   } catch {
-    return [...sourceNodeArgs(), entry]
+    return [...tsxChildArgs(), entry]
   }
   // Inside the test package's node_modules, so the external host libraries resolve from the bundle.
   const outDir = join(here, "..", "node_modules", ".cache", "sitecache-reliability")
@@ -71,7 +71,7 @@ async function bundleChild(): Promise<string[]> {
     platform: "node",
     format: "esm",
     target: "node20",
-    conditions: ["source"],
+    conditions: ["@sitecache/source"],
     external: ["better-sqlite3", "ioredis"],
     banner: {
       js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",

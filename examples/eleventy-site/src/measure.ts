@@ -1,6 +1,6 @@
 /**
  * One Eleventy build of a site, for the benchmark: run in its own process
- * (`node --conditions=source --import tsx src/measure.ts '<json>'`) so that its
+ * (`node --conditions=@sitecache/source --import tsx src/measure.ts '<json>'`) so that its
  * wall time is a whole-process time; prints one JSON line with the time spent
  * inside the markdown library's `render` and the cache's counts.
  *

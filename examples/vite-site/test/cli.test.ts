@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 const run = promisify(execFile)
 /** Node flags to run the workspace's TypeScript sources (the `source` export condition, tsx). */
 const sourceNodeArgs = () => [
-  "--conditions=source",
+  "--conditions=@sitecache/source",
   "--import",
   pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href,
 ]

@@ -23,7 +23,7 @@ async function vite(outDir: string, env: Record<string, string> = {}): Promise<s
   const { stdout } = await run(
     process.execPath,
     [
-      "--conditions=source",
+      "--conditions=@sitecache/source",
       "--import",
       tsx,
       "node_modules/vite/bin/vite.js",

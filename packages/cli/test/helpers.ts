@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { sourceNodeArgs } from "@sitecache/conformance"
+import { childNodeArgs } from "@sitecache/conformance"
 import {
   BuildStats,
   type CacheConfig,
@@ -47,7 +47,7 @@ export function sitecache(
   return new Promise((resolve, reject) => {
     const child = execFile(
       process.execPath,
-      [...sourceNodeArgs(), BIN, ...args],
+      [...childNodeArgs(), BIN, ...args],
       { cwd: options.cwd ?? process.cwd(), env: childEnv(options.env ?? {}), timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === "number" ? error.code : undefined

@@ -26,7 +26,7 @@ import { ttl } from "./groups/ttl.js"
 import { unserializable } from "./groups/unserializable.js"
 import { type ConformanceTarget, createHarness } from "./target.js"
 
-export { runChildScript, sourceNodeArgs } from "./child.js"
+export { childNodeArgs, conditionFlags, runChildScript } from "./child.js"
 export { type Damage, damageEntry } from "./damage.js"
 export { roundTripValues } from "./groups/round-trip.js"
 export type { Capabilities, ConformanceTarget, Harness, OpenOptions } from "./target.js"

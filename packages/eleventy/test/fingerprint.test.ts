@@ -23,7 +23,14 @@ function runNode(script: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       process.execPath,
-      ["--conditions=source", "--import", pathToFileURL(require.resolve("tsx")).href, "--input-type=module", "--eval", script],
+      [
+        "--conditions=@sitecache/source",
+        "--import",
+        pathToFileURL(require.resolve("tsx")).href,
+        "--input-type=module",
+        "--eval",
+        script,
+      ],
       { cwd: PACKAGE_ROOT, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => (error ? reject(Object.assign(error, { stderr })) : resolve(stdout)),
     )

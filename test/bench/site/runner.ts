@@ -1,10 +1,10 @@
 /**
  * Run one configuration in a child process (workspace TypeScript sources via
- * `sourceNodeArgs()`), so that its peak RSS is its own, and read its result.
+ * `childNodeArgs()`), so that its peak RSS is its own, and read its result.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { sourceNodeArgs } from "@sitecache/conformance"
+import { childNodeArgs } from "@sitecache/conformance"
 import type { ChildResult, ChildSpec } from "./child.js"
 
 const childFile = fileURLToPath(new URL("./child.ts", import.meta.url))
@@ -17,7 +17,7 @@ export function killChildren(): void {
 
 export function runChild(spec: ChildSpec, options: { timeoutMs?: number } = {}): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...sourceNodeArgs(), childFile, JSON.stringify(spec)], {
+    const child = spawn(process.execPath, [...childNodeArgs(), childFile, JSON.stringify(spec)], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, NODE_NO_WARNINGS: "1" },
     })

@@ -29,7 +29,7 @@ async function buildOnce(root: string, cached: boolean, dir: string): Promise<Bu
   const started = process.hrtime.bigint()
   const { stdout } = await run(
     process.execPath,
-    ["--conditions=source", "--import", tsx, join(example, "src/measure.ts"), JSON.stringify({ root, cached, dir })],
+    ["--conditions=@sitecache/source", "--import", tsx, join(example, "src/measure.ts"), JSON.stringify({ root, cached, dir })],
     { cwd: example, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, SITECACHE: "" } },
   )
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6
