@@ -14,6 +14,7 @@ import { inWindow } from "./deadline.js"
 import { isNoScript, pipelineResults, RedisFaultError } from "./errors.js"
 import { chunk, groupBySlot, KeyLayout } from "./layout.js"
 import { type IoredisModule, type RedisStoreOptions, type ResolvedRedisOptions, resolveRedisOptions } from "./options.js"
+import { NOT_READ, ReadAhead } from "./read-ahead.js"
 import { ADD_SCRIPT, ADD_SHA } from "./script.js"
 
 export type { RedisHealth } from "./connection.js"
@@ -46,6 +47,7 @@ export class RedisStore implements Store {
   readonly layout: KeyLayout
   readonly options: ResolvedRedisOptions
   readonly #connection: RedisConnection
+  readonly #readAhead: ReadAhead
 
   /** Use `RedisStore.open(options)`: it creates the client and waits briefly for the connection. */
   constructor(connection: RedisConnection, options: ResolvedRedisOptions) {
@@ -53,6 +55,7 @@ export class RedisStore implements Store {
     this.options = options
     this.layout = new KeyLayout(options.namespace)
     this.name = options.name ?? `redis (${connection.where}, namespace ${options.namespace})`
+    this.#readAhead = new ReadAhead({ fetch: (ids) => this.#fetchMany(ids), batchSize: options.batchSize, window: READ_WINDOW })
   }
 
   /** Create a client for `options` (or adopt `options.client`) and wait up to `connectTimeout` for it to be ready. */
@@ -76,13 +79,28 @@ export class RedisStore implements Store {
   }
 
   async get(id: EntryId): Promise<Uint8Array | undefined> {
+    const ahead = this.#readAhead.take(id)
+    if (ahead !== undefined) {
+      const value = await ahead
+      if (value !== NOT_READ) return value
+    }
     const name = this.layout.name(id)
     const bytes = await this.#call(() => this.client.getBuffer(name))
     return bytes ?? undefined
   }
 
-  /** One `MGET` per `batchSize` keys (per hash tag on a cluster), a few in flight at once. */
   async getMany(ids: readonly EntryId[]): Promise<(Uint8Array | undefined)[]> {
+    if (this.#readAhead.size === 0) return this.#fetchMany(ids)
+    return Promise.all(ids.map((id) => this.get(id)))
+  }
+
+  /** Read `ids` ahead in `MGET` batches, without waiting for them (see read-ahead.ts); returns how many it will read. */
+  prefetch(ids: readonly EntryId[]): number {
+    return this.#readAhead.start(ids)
+  }
+
+  /** One `MGET` per `batchSize` keys (per hash tag on a cluster), a few in flight at once. */
+  async #fetchMany(ids: readonly EntryId[]): Promise<(Uint8Array | undefined)[]> {
     const names = ids.map((id) => this.layout.name(id))
     const out = new Array<Uint8Array | undefined>(names.length).fill(undefined)
     const groups = this.isCluster
@@ -104,6 +122,7 @@ export class RedisStore implements Store {
   }
 
   async add(id: EntryId, bytes: Uint8Array, meta: EntryMeta, now: number): Promise<boolean> {
+    this.#readAhead.forget(id)
     if (this.options.readOnly) return false
     const name = this.layout.name(id)
     return this.#call(() => this.#addOne(this.client, name, bytes, ttlFrom(meta.expires, now), now))
@@ -111,6 +130,7 @@ export class RedisStore implements Store {
 
   /** Pipelines of `batchSize` scripted puts on one server; concurrent puts (routed by key) on a cluster. */
   async addMany(entries: readonly (readonly [EntryId, Uint8Array, EntryMeta])[], now: number): Promise<boolean[]> {
+    for (const [id] of entries) this.#readAhead.forget(id)
     if (this.options.readOnly) return entries.map(() => false)
     const items = entries.map(([id, bytes, meta]) => ({ name: this.layout.name(id), bytes, ttl: ttlFrom(meta.expires, now) }))
     if (items.length === 1) {
@@ -131,6 +151,7 @@ export class RedisStore implements Store {
   }
 
   async set(id: EntryId, bytes: Uint8Array, meta: EntryMeta): Promise<void> {
+    this.#readAhead.forget(id)
     if (this.options.readOnly) return
     const name = this.layout.name(id)
     const ttl = ttlFrom(meta.expires, meta.created)
@@ -140,12 +161,14 @@ export class RedisStore implements Store {
   }
 
   async delete(id: EntryId): Promise<boolean> {
+    this.#readAhead.forget(id)
     if (this.options.readOnly) return false
     const name = this.layout.name(id)
     return (await this.#call(() => this.client.unlink(name))) > 0
   }
 
   async deleteMany(ids: readonly EntryId[]): Promise<number> {
+    for (const id of ids) this.#readAhead.forget(id)
     if (this.options.readOnly || ids.length === 0) return 0
     const names = [...new Set(ids.map((id) => this.layout.name(id)))]
     const counts = await inWindow(
@@ -192,6 +215,7 @@ export class RedisStore implements Store {
 
   /** Remove every entry of this namespace (SCAN + UNLINK on every master); other keys are left alone. */
   async clear(): Promise<void> {
+    this.#readAhead.clear()
     if (this.options.readOnly) return
     for (const node of this.#masters()) {
       for await (const names of this.#scan(node, this.layout.pattern)) await this.#unlink(node, names)
@@ -229,6 +253,7 @@ export class RedisStore implements Store {
    * `allkeys-lru`) to `maxSize` on a server.
    */
   async prune(options: PruneOptions): Promise<PruneResult> {
+    this.#readAhead.clear()
     if (this.options.readOnly) return { removedCount: 0, removedSize: 0 }
     const current = options.prefix.hex
     const keep: { node: Redis; name: string; idle: number; size: number }[] = []
@@ -272,6 +297,7 @@ export class RedisStore implements Store {
 
   /** Close the connection this store opened (an adopted client is left open; see connection.ts). */
   async close(): Promise<void> {
+    this.#readAhead.clear()
     this.#connection.close()
   }
 
