@@ -13,7 +13,7 @@ import { createHash } from "node:crypto"
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
-import { type Cache, createMemoryCache } from "@sitecache/core"
+import { type Cache, createMemoryCache, describeDocument } from "@sitecache/core"
 import type { TransformCacheReport } from "@sitecache/vite"
 import type { InlineConfig } from "vite"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -73,9 +73,9 @@ export function describeViteMatrix(vite: ViteUnderTest): void {
     }
 
     const missed = (report: TransformCacheReport | undefined) =>
-      [...(report?.stats.documentRecords ?? [])]
-        .filter(([, record]) => !record.hit)
-        .map(([document]) => document)
+      [...(report?.stats.documentRecords.values() ?? [])]
+        .filter((record) => !record.hit)
+        .map(describeDocument)
         .sort()
 
     function edit(path: string, change: (text: string) => string): void {

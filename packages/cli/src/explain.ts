@@ -45,7 +45,12 @@ export type KeyChange =
 
 export interface Explanation {
   readonly tool: string
+  /** The document's path. */
   readonly document: string
+  /** The step of the document the record is about, when the tool records several (`htmlmin`, `vite:mdx load`). */
+  readonly step?: string
+  /** What else tells records of one path and step apart (`ssr`). */
+  readonly variant?: string
   /** ISO start time of the last build. */
   readonly build: string
   readonly hit: boolean
@@ -136,16 +141,28 @@ function compareDeps(before: DocumentRecord, after: DocumentRecord): KeyChange[]
   return changes
 }
 
-/** Explain one document of `manifest`; `undefined` when the last build did not have it. */
+/**
+ * Explain one document of `manifest`, named by its identity (`documentId`: a
+ * document recorded once is its path); `undefined` when the last build did
+ * not have it.
+ */
 export function explainDocument(manifest: BuildManifest, document: string): Explanation | undefined {
-  const record = manifest.documents[document]
+  const record = Object.hasOwn(manifest.documents, document) ? manifest.documents[document] : undefined
   if (record === undefined) return undefined
-  const base = { tool: manifest.tool, document, build: manifest.startedAt, hit: record.hit, key: record.key }
+  const base = {
+    tool: manifest.tool,
+    document: record.path,
+    ...(record.step === undefined ? {} : { step: record.step }),
+    ...(record.variant === undefined ? {} : { variant: record.variant }),
+    build: manifest.startedAt,
+    hit: record.hit,
+    key: record.key,
+  }
   if (record.hit) return { ...base, previous: null, changes: [] }
   const earlier = manifest.previous
   if (record.uncacheable !== undefined) {
     // Never looked up: what changed since the build before is beside the point.
-    const before = earlier?.documents[document]
+    const before = earlier !== undefined && Object.hasOwn(earlier.documents, document) ? earlier.documents[document] : undefined
     return {
       ...base,
       previous:
@@ -154,7 +171,7 @@ export function explainDocument(manifest: BuildManifest, document: string): Expl
     }
   }
   if (earlier === undefined) return { ...base, previous: null, changes: [{ kind: "first-build" }] }
-  const before = earlier.documents[document]
+  const before = Object.hasOwn(earlier.documents, document) ? earlier.documents[document] : undefined
   if (before === undefined) return { ...base, previous: null, changes: [{ kind: "new-document" }] }
   const changes: KeyChange[] = []
   if (earlier.keyPrefix !== manifest.keyPrefix) {

@@ -3,13 +3,19 @@ import type { BuildManifest, DocumentRecord } from "@sitecache/core"
 import { describe, expect, it } from "vitest"
 import { describeChange, explainDocument, pluginOf } from "../src/explain.js"
 
-function manifest(before: DocumentRecord, after: DocumentRecord, prefixes: [string, string] = ["p", "p"]): BuildManifest {
+type Record = Omit<DocumentRecord, "path">
+
+function manifest(before: Record, after: Record, prefixes: [string, string] = ["p", "p"]): BuildManifest {
   return {
     tool: "blog",
     startedAt: "2025-01-02T00:00:00.000Z",
     keyPrefix: prefixes[1],
-    documents: { "a.md": after },
-    previous: { startedAt: "2025-01-01T00:00:00.000Z", keyPrefix: prefixes[0], documents: { "a.md": before } },
+    documents: { "a.md": { path: "a.md", ...after } },
+    previous: {
+      startedAt: "2025-01-01T00:00:00.000Z",
+      keyPrefix: prefixes[0],
+      documents: { "a.md": { path: "a.md", ...before } },
+    },
   }
 }
 

@@ -156,18 +156,79 @@ describe("manifest and explain", () => {
     expect(explainDocument(manifest!, "missing.md")).toBeUndefined()
   })
 
-  it("reads a manifest stored as plain records (before interning), and builds on it", async () => {
+  it("reads a manifest of an older format as no record (never an error), and replaces it", async () => {
     const cache = createMemoryCache()
-    const plain = {
-      tool: "blog",
-      startedAt: "2025-01-01T00:00:00.000Z",
-      documents: { "a.md": { key: "0".repeat(32), hit: false, parts: { content: "c0" }, deps: { "x.html": null } } },
+    const older = [
+      {
+        tool: "blog",
+        startedAt: "2025-01-01T00:00:00.000Z",
+        documents: { "a.md": { key: "0".repeat(32), hit: false, parts: { content: "c0" } } },
+      },
+      {
+        format: 2,
+        tool: "blog",
+        startedAt: "2025-01-01T00:00:00.000Z",
+        strings: [],
+        documents: [["a.md", "0".repeat(32), true, null, null]],
+      },
+    ]
+    for (const stored of older) {
+      await buildRecords(cache).delete(manifestKey("blog"))
+      await buildRecords(cache).put(manifestKey("blog"), stored)
+      expect(await readManifest(cache, "blog")).toBeUndefined()
     }
-    await buildRecords(cache).put(manifestKey("blog"), plain)
-    expect(await readManifest(cache, "blog")).toEqual(plain)
     await build(cache, root, { documents: { "a.md": { content: "a" } }, plugins, keyPrefix: "p" })
     const manifest = await readManifest(cache, "blog")
-    expect(manifest?.previous?.documents["a.md"]).toEqual(plain.documents["a.md"])
+    expect(manifest?.documents["a.md"]).toMatchObject({ path: "a.md", hit: false })
+    expect(manifest?.previous).toBeUndefined()
+    expect(explainDocument(manifest!, "a.md")?.changes).toEqual([{ kind: "first-build" }])
+  })
+
+  it("keeps each record's path, step and variant as fields; `explain` takes a path with spaces", async () => {
+    const dir = join(root, "build-cache")
+    const documents = [
+      { path: "content/my first post.md" },
+      { path: "src/pages/a b.mdx", step: "vite:mdx load" },
+      { path: "src/pages/a b.mdx", step: "vite:mdx load", variant: "ssr" },
+    ]
+    for (const round of [1, 2]) {
+      const cache = await createCache({ backend: "fs", dir })
+      const stats = new BuildStats()
+      for (const document of documents) {
+        const content = document.path === "content/my first post.md" ? `post ${round}` : "page"
+        await memoize(cache, { content, step: document.step ?? null, variant: document.variant ?? null }, () => "html", {
+          stats,
+          document,
+        })
+      }
+      await finishBuild(cache, stats, "blog")
+      await cache.close()
+    }
+    const cache = await createCache({ backend: "fs", dir })
+    const manifest = (await readManifest(cache, "blog"))!
+    await cache.close()
+    expect(Object.values(manifest.documents).map(({ path, step, variant }) => ({ path, step, variant }))).toEqual(
+      documents.map((document) => ({ step: undefined, variant: undefined, ...document })),
+    )
+    const post = await sitecache(["explain", "content/my first post.md", "--cache-backend", "fs", "--cache-dir", "build-cache"], {
+      cwd: root,
+    })
+    expect(post.stderr).toBe("")
+    expect(post.stdout).toMatch(/^content\/my first post\.md: miss in the last blog build/)
+    expect(post.stdout).toContain("- the content changed")
+    const page = await sitecache(["explain", "a b.mdx", "--json", "--cache-backend", "fs", "--cache-dir", "build-cache"], {
+      cwd: root,
+    })
+    expect(page.code).toBe(0)
+    const { explanations } = page.json<{ explanations: { document: string; step?: string; variant?: string; hit: boolean }[] }>()
+    expect(explanations.map(({ document, step, variant, hit }) => ({ document, step, variant, hit }))).toEqual([
+      { document: "src/pages/a b.mdx", step: "vite:mdx load", variant: undefined, hit: true },
+      { document: "src/pages/a b.mdx", step: "vite:mdx load", variant: "ssr", hit: true },
+    ])
+    const text = await sitecache(["explain", "src/pages/a b.mdx", "--cache-backend", "fs", "--cache-dir", "build-cache"], {
+      cwd: root,
+    })
+    expect(text.stdout).toContain("src/pages/a b.mdx (vite:mdx load) [ssr]: hit in the last blog build")
   })
 
   it("names the plugin whose part changed, and a change of key prefix", async () => {

@@ -124,7 +124,15 @@ export {
   type BuildSessionOptions,
   type FinishOptions,
 } from "./session.js"
-export { BuildStats, type DocumentRecord, describeUncacheable, type Uncacheable } from "./stats.js"
+export {
+  BuildStats,
+  type DocumentRecord,
+  type DocumentRef,
+  describeDocument,
+  describeUncacheable,
+  documentId,
+  type Uncacheable,
+} from "./stats.js"
 export type {
   Awaitable,
   EntryId,

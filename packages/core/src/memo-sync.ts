@@ -23,7 +23,7 @@ import {
   type MemoResult,
   warnOnce,
 } from "./memo.js"
-import type { BuildStats, Uncacheable } from "./stats.js"
+import { type BuildStats, type DocumentRef, documentId, type Uncacheable } from "./stats.js"
 import type { Cache } from "./types.js"
 
 /** The options of a synchronous lookup: those of `memoize` that need no waiting. */
@@ -35,7 +35,7 @@ interface Pending {
   readonly deps: readonly string[]
   /** An entry is stored under this key that must be replaced (its dependencies changed, or it could not be used). */
   readonly replace: boolean
-  readonly document: string | undefined
+  readonly document: string | DocumentRef | undefined
 }
 
 /** Entries read before a build, served synchronously during it, and the misses it will write. */
@@ -182,9 +182,9 @@ export class Preloaded {
         const deps: Record<string, string | null> = {}
         for (const path of pending.deps) deps[path] = await this.#files.hash(path)
         entry = { ...entry, deps }
-        const document = pending.document === undefined ? undefined : this.#stats.documentRecords.get(pending.document)
-        if (document !== undefined && document.key === hex)
-          this.#stats.documentRecords.set(pending.document as string, { ...document, deps })
+        const id = pending.document === undefined ? undefined : documentId(pending.document)
+        const record = id === undefined ? undefined : this.#stats.documentRecords.get(id)
+        if (record !== undefined && record.key === hex) this.#stats.documentRecords.set(id as string, { ...record, deps })
       }
       // An entry may exist under a key no manifest named (another build wrote it): replace, as put never overwrites.
       if (pending.replace || pending.deps.length > 0) replaced.push(pending.key)

@@ -11,7 +11,7 @@
 import { BadOptionError, UnserializableError } from "./errors.js"
 import { FileHasher } from "./file-hasher.js"
 import { Key, type KeyPart, key } from "./key.js"
-import { type BuildStats, toUncacheable, type Uncacheable } from "./stats.js"
+import { type BuildStats, type DocumentRef, toUncacheable, type Uncacheable } from "./stats.js"
 import type { Cache, PutOptions } from "./types.js"
 
 /** What `memo` stores under a key. */
@@ -44,8 +44,8 @@ export interface MemoOptions extends PutOptions {
   readonly files?: FileHasher
   /** Counts hits, misses and time saved for the build summary. */
   readonly stats?: BuildStats
-  /** The document this computation belongs to (project-relative path), for the build manifest and `explain`. */
-  readonly document?: string
+  /** The document this computation belongs to (a project-relative path, or its fields), for the build manifest and `explain`. */
+  readonly document?: string | DocumentRef
   /**
    * The step cannot be cached at all (a part of its key cannot be
    * fingerprinted soundly, say): `compute` runs, nothing is looked up or

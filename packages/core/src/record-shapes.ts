@@ -7,12 +7,11 @@
  */
 
 import type { BuildManifest, RunSummary } from "./runs.js"
-import type { DocumentRecord } from "./stats.js"
 import type { SweepRecord } from "./sweep.js"
 
-/** A manifest as stored: see `StoredManifest` in runs.ts. */
+/** A manifest as stored: see `encodeManifest` in runs.ts. */
 export interface StoredManifest {
-  readonly format: 2
+  readonly format: 3
   readonly tool: string
   readonly startedAt: string
   readonly keyPrefix?: string
@@ -22,17 +21,17 @@ export interface StoredManifest {
   readonly digest?: string
 }
 
-/** A document of a stored manifest; a sixth element, `[step index, reason index]`, when its result was not cached. */
-export type StoredDocument =
-  | readonly [path: string, key: string, hit: boolean, parts: number[] | null, deps: number[] | null]
-  | readonly [
-      path: string,
-      key: string,
-      hit: boolean,
-      parts: number[] | null,
-      deps: number[] | null,
-      uncacheable: readonly [step: number, reason: number],
-    ]
+/** A document of a stored manifest (string indexes into `strings`, -1 for none). */
+export type StoredDocument = readonly [
+  path: string,
+  step: number,
+  variant: number,
+  key: string,
+  hit: boolean,
+  parts: number[] | null,
+  deps: number[] | null,
+  uncacheable: readonly [step: number, reason: number] | null,
+]
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== "object") return false
@@ -79,84 +78,44 @@ export function toolsOf(stored: unknown): string[] {
 const isIndexList = (value: unknown) =>
   value === null || (Array.isArray(value) && value.length % 2 === 0 && value.every((index) => Number.isInteger(index)))
 
-function isStoredDocuments(value: unknown): value is StoredDocument[] {
+function isStoredDocuments(value: unknown, strings: readonly string[]): value is StoredDocument[] {
+  const isIndex = (index: unknown) => Number.isInteger(index) && (index as number) >= -1 && (index as number) < strings.length
   return (
     Array.isArray(value) &&
     value.every(
       (document) =>
         Array.isArray(document) &&
-        (document.length === 5 ||
-          (document.length === 6 &&
-            Array.isArray(document[5]) &&
-            document[5].length === 2 &&
-            document[5].every((index: unknown) => Number.isInteger(index)))) &&
+        document.length === 8 &&
         typeof document[0] === "string" &&
-        typeof document[1] === "string" &&
-        typeof document[2] === "boolean" &&
-        isIndexList(document[3]) &&
-        isIndexList(document[4]),
+        isIndex(document[1]) &&
+        isIndex(document[2]) &&
+        typeof document[3] === "string" &&
+        typeof document[4] === "boolean" &&
+        isIndexList(document[5]) &&
+        isIndexList(document[6]) &&
+        (document[7] === null ||
+          (Array.isArray(document[7]) && document[7].length === 2 && document[7].every((index: unknown) => isIndex(index)))),
     )
   )
 }
 
-function isHashRecord(value: unknown, nullable: boolean): boolean {
-  if (value === undefined) return true
-  if (!isRecord(value)) return false
-  for (const name of Object.keys(value)) {
-    const hash = value[name]
-    if (typeof hash !== "string" && !(nullable && hash === null)) return false
-  }
-  return true
-}
-
-function isDocumentRecords(value: unknown): value is Record<string, DocumentRecord> {
-  if (!isRecord(value)) return false
-  for (const path of Object.keys(value)) {
-    const record = value[path]
-    if (
-      !isRecord(record) ||
-      typeof record.key !== "string" ||
-      typeof record.hit !== "boolean" ||
-      !isHashRecord(record.parts, false) ||
-      !isHashRecord(record.deps, true)
-    )
-      return false
-  }
-  return true
-}
-
-/** A stored manifest (the indexed format, or a plain `BuildManifest`) when it has the shape of one, else `undefined`. */
-export function manifestOf(stored: unknown): StoredManifest | BuildManifest | undefined {
-  if (!isRecord(stored)) return undefined
-  const { tool, startedAt, keyPrefix, digest, previous } = stored
+/** A stored manifest when it has the shape of one (of this format), else `undefined`. */
+export function manifestOf(stored: unknown): StoredManifest | undefined {
+  if (!isRecord(stored) || stored.format !== 3) return undefined
+  const { tool, startedAt, keyPrefix, digest, previous, strings, documents } = stored
   if (typeof tool !== "string" || typeof startedAt !== "string" || !isOptionalString(keyPrefix) || !isOptionalString(digest))
     return undefined
-  if (stored.format === 2) {
-    const { strings, documents } = stored
-    if (!Array.isArray(strings) || !strings.every((text) => typeof text === "string") || !isStoredDocuments(documents))
-      return undefined
-    if (
-      previous !== undefined &&
-      !(
-        isRecord(previous) &&
-        typeof previous.startedAt === "string" &&
-        isOptionalString(previous.keyPrefix) &&
-        isStoredDocuments(previous.documents)
-      )
-    )
-      return undefined
-    return stored as unknown as StoredManifest
-  }
-  if (stored.format !== undefined || !isDocumentRecords(stored.documents)) return undefined
+  if (!Array.isArray(strings) || !strings.every((text) => typeof text === "string") || !isStoredDocuments(documents, strings))
+    return undefined
   if (
     previous !== undefined &&
     !(
       isRecord(previous) &&
       typeof previous.startedAt === "string" &&
       isOptionalString(previous.keyPrefix) &&
-      isDocumentRecords(previous.documents)
+      isStoredDocuments(previous.documents, strings)
     )
   )
     return undefined
-  return stored as unknown as BuildManifest
+  return stored as unknown as StoredManifest
 }

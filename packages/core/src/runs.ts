@@ -30,7 +30,7 @@
  */
 import { type KeyPart, key } from "./key.js"
 import { manifestOf, runsOf, type StoredDocument, type StoredManifest, sweepRecordOf, toolsOf } from "./record-shapes.js"
-import type { BuildStats, DocumentRecord, Uncacheable } from "./stats.js"
+import { type BuildStats, type DocumentRecord, documentId, type Uncacheable } from "./stats.js"
 import { type SweepRecord, type SweepResult, sweepIfDue } from "./sweep.js"
 import type { Cache } from "./types.js"
 
@@ -77,7 +77,7 @@ export interface BuildManifest {
   readonly documents: Readonly<Record<string, DocumentRecord>>
   /** Absent on a tool's first recorded build. */
   readonly previous?: PreviousBuild
-  /** Digest of the documents (see `RunSummary.manifest`); absent in manifests of earlier versions. */
+  /** Digest of the documents (see `RunSummary.manifest`). */
   readonly digest?: string
 }
 
@@ -131,17 +131,20 @@ export async function readRuns(cache: Cache, tool: string): Promise<RunSummary[]
 }
 
 /**
- * How a manifest is stored. A site's documents share most of their part names
- * and hashes (one per plugin) and dependency paths (layouts, partials), so
- * every such string is stored once in `strings` and documents refer to it by
- * index: 10,000 documents of a 15-plugin pipeline take about 1.5 MB instead of
- * 15 MB as plain records.
+ * How a manifest is stored (`format: 3`). A site's documents share most of
+ * their part names and hashes (one per plugin) and dependency paths (layouts,
+ * partials), so every such string is stored once in `strings` and documents
+ * refer to it by index: 10,000 documents of a 15-plugin pipeline take about
+ * 1.5 MB instead of 15 MB as plain records.
  *
- * A document is `[path, key, hit, parts, deps]`, where `parts` is the flat
- * list of (name index, hash index) pairs and `deps` of (path index, hash
- * index), a hash index of -1 meaning `null` (the file did not exist); `null`
- * when the record had none. A document whose result could not be cached has
- * a sixth element, `[step index, reason index]` (a step index of -1: none).
+ * A document is `[path, step, variant, key, hit, parts, deps, uncacheable]`:
+ * `step` and `variant` are string indexes (-1: none, see `DocumentRef`);
+ * `parts` is the flat list of (name index, hash index) pairs and `deps` of
+ * (path index, hash index), a hash index of -1 meaning `null` (the file did
+ * not exist), each `null` when the record had none; `uncacheable` is
+ * `[step index, reason index]` (a step index of -1: none) for a document whose
+ * result could not be cached, else `null`. A stored manifest of another
+ * format reads as no manifest: the next build writes one.
  */
 function encodeManifest(manifest: BuildManifest): StoredManifest {
   const strings: string[] = []
@@ -154,12 +157,13 @@ function encodeManifest(manifest: BuildManifest): StoredManifest {
     }
     return index
   }
+  const optional = (text: string | undefined) => (text === undefined ? -1 : intern(text))
   // for…in rather than Object.entries: this runs once per build, mostly before the JIT has looked at it,
   // and an array per property of ~20 per document was most of its time.
   const encode = (documents: Readonly<Record<string, DocumentRecord>>): StoredDocument[] => {
     const stored: StoredDocument[] = []
-    for (const path in documents) {
-      const record = documents[path] as DocumentRecord
+    for (const id in documents) {
+      const record = documents[id] as DocumentRecord
       let parts: number[] | null = null
       const recordParts = record.parts
       if (recordParts !== undefined) {
@@ -176,18 +180,23 @@ function encodeManifest(manifest: BuildManifest): StoredManifest {
         }
       }
       const uncacheable = record.uncacheable
-      if (uncacheable === undefined) stored.push([path, record.key, record.hit, parts, deps])
-      else {
-        const step = uncacheable.step === undefined ? -1 : intern(uncacheable.step)
-        stored.push([path, record.key, record.hit, parts, deps, [step, intern(uncacheable.reason)]])
-      }
+      stored.push([
+        record.path,
+        optional(record.step),
+        optional(record.variant),
+        record.key,
+        record.hit,
+        parts,
+        deps,
+        uncacheable === undefined ? null : [optional(uncacheable.step), intern(uncacheable.reason)],
+      ])
     }
     return stored
   }
   const documents = encode(manifest.documents)
   const previous = manifest.previous
   return {
-    format: 2,
+    format: 3,
     tool: manifest.tool,
     startedAt: manifest.startedAt,
     ...(manifest.keyPrefix === undefined ? {} : { keyPrefix: manifest.keyPrefix }),
@@ -212,15 +221,18 @@ function own(record: Record<string, unknown>, name: string, value: unknown): voi
 }
 
 function decodeDocument(strings: readonly string[], document: StoredDocument): DocumentRecord {
-  const [, key, hit, parts, deps, uncacheable] = document
+  const [path, step, variant, key, hit, parts, deps, uncacheable] = document
   const text = (index: number | undefined) => strings[index ?? -1] ?? ""
   const record: {
+    path: string
+    step?: string
+    variant?: string
     key: string
     hit: boolean
     parts?: Record<string, string>
     deps?: Record<string, string | null>
     uncacheable?: Uncacheable
-  } = { key, hit }
+  } = { path, ...(step === -1 ? {} : { step: text(step) }), ...(variant === -1 ? {} : { variant: text(variant) }), key, hit }
   if (parts !== null) {
     record.parts = {}
     for (let i = 0; i < parts.length; i += 2) own(record.parts, text(parts[i]), text(parts[i + 1]))
@@ -229,30 +241,29 @@ function decodeDocument(strings: readonly string[], document: StoredDocument): D
     record.deps = {}
     for (let i = 0; i < deps.length; i += 2) own(record.deps, text(deps[i]), deps[i + 1] === -1 ? null : text(deps[i + 1]))
   }
-  if (Array.isArray(uncacheable)) {
-    const [step, reason] = uncacheable
-    record.uncacheable = step === -1 ? { reason: text(reason) } : { step: text(step), reason: text(reason) }
+  if (uncacheable !== null) {
+    const [uncacheableStep, reason] = uncacheable
+    record.uncacheable = uncacheableStep === -1 ? { reason: text(reason) } : { step: text(uncacheableStep), reason: text(reason) }
   }
   return record
 }
 
-function isStored(manifest: StoredManifest | BuildManifest): manifest is StoredManifest {
-  return (manifest as Partial<StoredManifest>).format === 2
+function decodeDocuments(strings: readonly string[], documents: readonly StoredDocument[]): Record<string, DocumentRecord> {
+  const records: Record<string, DocumentRecord> = {}
+  for (const document of documents) {
+    const record = decodeDocument(strings, document)
+    own(records, documentId(record), record)
+  }
+  return records
 }
 
-function decodeManifest(stored: StoredManifest | BuildManifest): BuildManifest {
-  if (!isStored(stored)) return stored
-  const decode = (documents: readonly StoredDocument[]): Record<string, DocumentRecord> => {
-    const records: Record<string, DocumentRecord> = {}
-    for (const document of documents) own(records, document[0], decodeDocument(stored.strings, document))
-    return records
-  }
+function decodeManifest(stored: StoredManifest): BuildManifest {
   const { previous } = stored
   return {
     tool: stored.tool,
     startedAt: stored.startedAt,
     ...(stored.keyPrefix === undefined ? {} : { keyPrefix: stored.keyPrefix }),
-    documents: decode(stored.documents),
+    documents: decodeDocuments(stored.strings, stored.documents),
     ...(stored.digest === undefined ? {} : { digest: stored.digest }),
     ...(previous === undefined
       ? {}
@@ -260,7 +271,7 @@ function decodeManifest(stored: StoredManifest | BuildManifest): BuildManifest {
           previous: {
             startedAt: previous.startedAt,
             ...(previous.keyPrefix === undefined ? {} : { keyPrefix: previous.keyPrefix }),
-            documents: decode(previous.documents),
+            documents: decodeDocuments(stored.strings, previous.documents),
           },
         }),
   }
@@ -289,15 +300,15 @@ export async function readManifest(cache: Cache, tool: string): Promise<BuildMan
 
 /**
  * Digest of what a manifest says of the documents, hit flags aside: the
- * key prefix, and each document's path, key and dependency hashes (a key
- * stands for its parts), in path order.
+ * key prefix, and each document's identity (`documentId`), key and
+ * dependency hashes (a key stands for its parts), in identity order.
  */
 function documentsDigest(documents: ReadonlyMap<string, DocumentRecord>, keyPrefix: string | undefined): string {
-  const paths = [...documents.keys()].sort()
+  const ids = [...documents.keys()].sort()
   const parts: KeyPart[] = [keyPrefix ?? null]
-  for (const path of paths) {
-    const record = documents.get(path) as DocumentRecord
-    parts.push(path, record.key, record.deps ?? null)
+  for (const id of ids) {
+    const record = documents.get(id) as DocumentRecord
+    parts.push(id, record.key, record.deps ?? null)
   }
   return key(parts).hex
 }
@@ -316,15 +327,20 @@ export async function readTools(cache: Cache): Promise<string[]> {
 const countersAtLastFinish = new WeakMap<Cache, { errors: number; bytesWritten: number }>()
 
 /** What the last manifest recorded of the documents that missed in this build (decoding only those). */
-function previousRecords(old: StoredManifest | BuildManifest | undefined, stats: BuildStats): PreviousBuild | undefined {
+function previousRecords(old: StoredManifest | undefined, stats: BuildStats): PreviousBuild | undefined {
   if (old === undefined) return undefined
   const documents: Record<string, DocumentRecord> = {}
-  const missed = (path: string) => stats.documentRecords.get(path)?.hit === false
-  if (isStored(old)) {
-    for (const document of old.documents)
-      if (missed(document[0])) own(documents, document[0], decodeDocument(old.strings, document))
-  } else {
-    for (const [path, record] of Object.entries(old.documents)) if (missed(path)) own(documents, path, record)
+  for (const document of old.documents) {
+    const [path, step, variant] = document
+    const id =
+      step === -1 && variant === -1
+        ? documentId(path)
+        : documentId({
+            path,
+            ...(step === -1 ? {} : { step: old.strings[step] ?? "" }),
+            ...(variant === -1 ? {} : { variant: old.strings[variant] ?? "" }),
+          })
+    if (stats.documentRecords.get(id)?.hit === false) own(documents, id, decodeDocument(old.strings, document))
   }
   return {
     startedAt: old.startedAt,

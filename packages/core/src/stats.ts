@@ -26,8 +26,22 @@ export function toUncacheable(reason: string | Uncacheable): Uncacheable {
   return typeof reason === "string" ? { reason } : reason
 }
 
+/**
+ * Which document a record is about, in fields: the path people know (what
+ * `sitecache explain` takes) and what tells several records of one path
+ * apart. Nothing is ever parsed back out of a string.
+ */
+export interface DocumentRef {
+  /** Project-relative path (or module id), `/`-separated, as users name the document. */
+  readonly path: string
+  /** The step the record is about, when a tool records several of one document: a transform (`htmlmin`), a plugin and hook (`vite:mdx load`). */
+  readonly step?: string
+  /** What else tells records of one path and step apart: `ssr`, the second render of a template (`2`). */
+  readonly variant?: string
+}
+
 /** What the build manifest keeps of one document. */
-export interface DocumentRecord {
+export interface DocumentRecord extends DocumentRef {
   /** Hex key of the document's entry. */
   readonly key: string
   readonly hit: boolean
@@ -37,6 +51,36 @@ export interface DocumentRecord {
   readonly deps?: Readonly<Record<string, string | null>>
   /** Set when the document's result could not be cached: which step, and why. */
   readonly uncacheable?: Uncacheable
+}
+
+/** A document as a `DocumentRef` (a string is a path). */
+export function documentRef(document: string | DocumentRef): DocumentRef {
+  if (typeof document === "string") return { path: document }
+  const { path, step, variant } = document
+  return { path, ...(step === undefined ? {} : { step }), ...(variant === undefined ? {} : { variant }) }
+}
+
+/**
+ * The identity of a document within a build, the name of its record in
+ * `BuildStats.documentRecords` and `BuildManifest.documents`: the path alone
+ * for a document recorded once, else an encoding of every field that no path
+ * can equal (a path holds no NUL). An identity, never parsed: read the
+ * record's fields.
+ */
+export function documentId(document: string | DocumentRef): string {
+  if (typeof document === "string") return document.startsWith("\0") ? documentId({ path: document }) : document
+  const { path, step, variant } = document
+  if (step === undefined && variant === undefined && !path.startsWith("\0")) return path
+  return `\0${JSON.stringify([path, step ?? null, variant ?? null])}`
+}
+
+/** A document for people: `src/post.mdx`, `src/post.mdx (vite:mdx load) [ssr]`. */
+export function describeDocument(document: DocumentRef): string {
+  return (
+    document.path +
+    (document.step === undefined ? "" : ` (${document.step})`) +
+    (document.variant === undefined ? "" : ` [${document.variant}]`)
+  )
 }
 
 /** Counters of one build, shared by every adapter's summary line, and the documents it touched. */
@@ -49,12 +93,13 @@ export class BuildStats {
   computeMs = 0
   /** Results not cached, by `describeUncacheable` of their reason. */
   readonly uncacheable = new Map<string, number>()
-  /** Document path → what this build saw of it (memoize calls with a `document` option). */
+  /** `documentId` → what this build saw of the document (memoize calls with a `document` option). */
   readonly documentRecords = new Map<string, DocumentRecord>()
 
-  record(result: MemoResult<unknown>, computeMs = 0, document?: string): void {
+  record(result: MemoResult<unknown>, computeMs = 0, document?: string | DocumentRef): void {
     if (document !== undefined) {
-      this.documentRecords.set(document, {
+      this.documentRecords.set(documentId(document), {
+        ...documentRef(document),
         key: result.key.hex,
         hit: result.hit,
         ...(result.parts === undefined ? {} : { parts: result.parts }),

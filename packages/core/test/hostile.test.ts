@@ -277,13 +277,21 @@ describe("build records read back are checked like any stored value", () => {
     ["a string", "runs"],
     ["a record", { length: 3, 0: "x" }],
     ["a list of other things", [1, null, { tool: 1 }, ["x"]]],
-    ["a manifest of numbers", { format: 2, tool: "t", startedAt: "x", strings: [1], documents: 5 }],
+    ["a manifest of numbers", { format: 3, tool: "t", startedAt: "x", strings: [1], documents: 5 }],
     [
       "documents of the wrong shape",
-      { format: 2, tool: "t", startedAt: "x", strings: [], documents: [["p", "k", true, [0.5, 1], null]] },
+      { format: 3, tool: "t", startedAt: "x", strings: [], documents: [["p", -1, -1, "k", true, [0.5, 1], null, null]] },
     ],
-    ["an unknown format", { format: 3, tool: "t", startedAt: "x", documents: {} }],
-    ["records of the wrong shape", { tool: "t", startedAt: "x", documents: { "a.md": { key: 1, hit: "yes" } } }],
+    [
+      "a string index out of range",
+      { format: 3, tool: "t", startedAt: "x", strings: [], documents: [["p", 7, -1, "k", true, null, null, null]] },
+    ],
+    ["an unknown format", { format: 4, tool: "t", startedAt: "x", documents: {} }],
+    [
+      "a manifest of the format before",
+      { format: 2, tool: "t", startedAt: "x", strings: [], documents: [["a.md", "0".repeat(32), true, null, null]] },
+    ],
+    ["plain records", { tool: "t", startedAt: "x", documents: { "a.md": { key: "0".repeat(32), hit: true } } }],
     ["a sweep record of the wrong shape", { at: { toString: "now" }, since: 1, sweeps: "many" }],
   ]
   for (const [name, forged] of forgeries) {
@@ -310,11 +318,11 @@ describe("build records read back are checked like any stored value", () => {
   it("names in a manifest (paths, part names) are data: `__proto__` among them changes no prototype", async () => {
     const cache = createMemoryCache()
     const stored = {
-      format: 2,
+      format: 3,
       tool: "blog",
       startedAt: "2024-01-01T00:00:00.000Z",
       strings: ["__proto__", "0123"],
-      documents: [["__proto__", "00".repeat(16), true, [0, 1], [0, -1]]],
+      documents: [["__proto__", -1, -1, "00".repeat(16), true, [0, 1], [0, -1], null]],
     }
     // Put as JSON with own `__proto__` keys would be refused; here the names are strings in lists, as stored.
     await buildRecords(cache).put(manifestKey("blog"), stored)

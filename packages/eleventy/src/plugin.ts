@@ -32,6 +32,7 @@ import {
   type CacheConfig,
   createCache,
   type DocumentRecord,
+  type DocumentRef,
   describeUnsound,
   FileHasher,
   finishBuild,
@@ -431,7 +432,7 @@ export class EleventyCache {
     return typeof path === "string" && path !== "" ? this.files.relative(path) : null
   }
 
-  #record(session: Session, result: MemoResult<string>, ms: number, document: string): void {
+  #record(session: Session, result: MemoResult<string>, ms: number, document: DocumentRef): void {
     session.stats.record(result, ms, document)
   }
 
@@ -484,7 +485,7 @@ export class EleventyCache {
     const base = template ?? "(markdown)"
     const count = (session.renders.get(base) ?? 0) + 1
     session.renders.set(base, count)
-    const document = count === 1 ? base : `${base}#${count}`
+    const document: DocumentRef = count === 1 ? { path: base } : { path: base, variant: String(count) }
     if (uncacheable !== undefined) {
       const computeStarted = performance.now()
       const html = render.call(md, source, env)
@@ -549,7 +550,7 @@ export class EleventyCache {
       baseHref: context.baseHref,
       content,
     })
-    const document = `${output ?? this.#relative(context.inputPath) ?? "(content)"} (${name})`
+    const document: DocumentRef = { path: output ?? this.#relative(context.inputPath) ?? "(content)", step: name }
     if (plugins.uncacheable !== undefined) {
       const computeStarted = performance.now()
       const value = await callback.call(context, content, outputPath)

@@ -79,21 +79,21 @@ export interface TransformCacheReport {
   readonly run?: RunSummary
 }
 
-function wrapPlugin(plugin: Plugin, session: BuildSession, documentSuffix: (name: string) => string): Plugin {
+function wrapPlugin(plugin: Plugin, session: BuildSession, pluginStep: (name: string) => string | undefined): Plugin {
   const hooks = CACHEABLE_HOOKS.filter((name) => session.hooks.has(name) && plugin[name] !== undefined && plugin[name] !== null)
   if (hooks.length === 0) return plugin
   const wrapped = Object.defineProperties(
     Object.create(Object.getPrototypeOf(plugin)),
     Object.getOwnPropertyDescriptors(plugin),
   ) as Record<CacheableHook, unknown>
-  const suffix = documentSuffix(plugin.name)
+  const step = pluginStep(plugin.name)
   type Handler = Parameters<typeof wrapHook>[2]
   for (const name of hooks) {
     const hook = plugin[name] as Handler | { handler: Handler }
     wrapped[name] =
       typeof hook === "function"
-        ? wrapHook(plugin, name, hook, session, suffix)
-        : { ...hook, handler: wrapHook(plugin, name, hook.handler, session, suffix) }
+        ? wrapHook(plugin, name, hook, session, step)
+        : { ...hook, handler: wrapHook(plugin, name, hook.handler, session, step) }
   }
   return wrapped as unknown as Plugin
 }
@@ -151,8 +151,8 @@ export function cacheTransforms(plugins: PluginOption, options: CacheTransformsO
     .filter((p): p is Plugin => !isPromise(p) && [...session.hooks].some((hook) => Boolean((p as Plugin)[hook])))
     .map((p) => p.name)
   const several = names.length > 1 || flat.some(isPromise)
-  const suffix = (name: string) => (several ? ` (${name})` : "")
-  const wrap = (plugin: Plugin) => wrapPlugin(plugin, session, suffix)
+  const step = (name: string) => (several ? name : undefined)
+  const wrap = (plugin: Plugin) => wrapPlugin(plugin, session, step)
   const out = flat.map((plugin) =>
     isPromise(plugin)
       ? (plugin.then((resolved) => {

@@ -14,7 +14,16 @@
 import { readFileSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { isAbsolute, relative, resolve, sep } from "node:path"
-import { describeUnsound, type KeyPart, type MemoResult, memoize, type Uncacheable, type ValueFingerprint } from "@sitecache/core"
+import {
+  type DocumentRef,
+  describeDocument,
+  describeUnsound,
+  type KeyPart,
+  type MemoResult,
+  memoize,
+  type Uncacheable,
+  type ValueFingerprint,
+} from "@sitecache/core"
 import type { Plugin } from "vite"
 import { type Recording, recordingContext, replayLogs } from "./context.js"
 import { fingerprint, installedVersion } from "./fingerprint.js"
@@ -106,13 +115,14 @@ export function wrapHook(
   hook: CacheableHook,
   handler: Handler,
   session: BuildSession,
-  documentSuffix: string,
+  /** The plugin's name, when several plugins are wrapped: the step of the document each record is about. */
+  pluginStep: string | undefined,
 ): Handler {
   let identity: PluginIdentity | undefined
   let optionsPart: KeyPart | undefined
   let uncacheable: Uncacheable | undefined
   const idIndex = hook === "transform" ? 1 : 0
-  const hookSuffix = hook === "load" ? " [load]" : ""
+  const step = [pluginStep, hook === "load" ? "load" : undefined].filter((word) => word !== undefined).join(" ")
   return async function cachedHook(this: object, ...args: unknown[]) {
     const current = session.current
     const root = session.root
@@ -144,7 +154,7 @@ export function wrapHook(
       [hook === "transform" ? "code" : "source"]: input,
       build: { ssr, mode: session.mode },
     }
-    const document = path + hookSuffix + documentSuffix + (ssr ? " [ssr]" : "")
+    const document: DocumentRef = { path, ...(step === "" ? {} : { step }), ...(ssr ? { variant: "ssr" } : {}) }
     let computedHere = false
     let output: HookResult
     const lookup = () =>
@@ -169,7 +179,7 @@ export function wrapHook(
         if ("stored" in read) stored = read.stored
         else {
           // A damaged or forged entry: a miss, a warning, a count; the entry is replaced by a fresh result.
-          session.reject(document, read.invalid)
+          session.reject(describeDocument(document), read.invalid)
           await current.cache.delete(result.key)
           result = await lookup()
           if (!computedHere) {

@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { type Cache, createMemoryCache, Key } from "@sitecache/core"
+import { type Cache, createMemoryCache, describeDocument, documentId, Key } from "@sitecache/core"
 import { type Plugin as RollupPlugin, rollup } from "rollup"
 import type { Plugin } from "vite"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
@@ -97,9 +97,9 @@ async function build(
 }
 
 const missed = (b: Build) =>
-  [...(b.report?.stats.documentRecords ?? [])]
-    .filter(([, r]) => !r.hit)
-    .map(([d]) => d)
+  [...(b.report?.stats.documentRecords.values() ?? [])]
+    .filter((r) => !r.hit)
+    .map(describeDocument)
     .sort()
 
 describe('cacheTransforms with `hooks: ["transform", "load"]`', () => {
@@ -134,7 +134,7 @@ describe('cacheTransforms with `hooks: ["transform", "load"]`', () => {
   it("serves every file's `load` from the cache warm, with the uncached output, warnings and watch files", async () => {
     const reference = await build(undefined)
     const cold = await build(cache)
-    expect(missed(cold)).toEqual(["a.md [load]", "b.md [load]"])
+    expect(missed(cold)).toEqual(["a.md (load)", "b.md (load)"])
     const warm = await build(cache)
     expect(loads).toEqual(["\0virtual:pages"]) // a module from no file: never cached, never counted
     expect([warm.report?.hits, warm.report?.misses]).toEqual([2, 0])
@@ -150,11 +150,11 @@ describe('cacheTransforms with `hooks: ["transform", "load"]`', () => {
     await build(cache)
     write({ "b.md": "# Bravo\nSecond page, edited\n" })
     const edited = await build(cache)
-    expect(missed(edited)).toEqual(["b.md [load]"])
+    expect(missed(edited)).toEqual(["b.md (load)"])
     expect(edited.code).toBe((await build(undefined)).code)
     write({ "footer.txt": "another footer\n" })
     const included = await build(cache)
-    expect(missed(included)).toEqual(["a.md [load]"])
+    expect(missed(included)).toEqual(["a.md (load)"])
     expect(included.code).toContain("another footer")
     expect(included.code).toBe((await build(undefined)).code)
     // Back to the first text: its entry is still there.
@@ -165,7 +165,7 @@ describe('cacheTransforms with `hooks: ["transform", "load"]`', () => {
   it("restores a `load` entry only in the shape it writes: a forged one is a miss, never a write through `__proto__`", async () => {
     const reference = await build(undefined)
     const cold = await build(cache)
-    const key = Key.fromHex(cold.report?.stats.documentRecords.get("a.md [load]")?.key as string)
+    const key = Key.fromHex(cold.report?.stats.documentRecords.get(documentId({ path: "a.md", step: "load" }))?.key as string)
     expect(await cache.delete(key)).toBe(true)
     const forged = JSON.parse(
       `{"root": ${JSON.stringify(root)}, "code": "export default 1", "fields": {"meta": {"__proto__": {"polluted": "load"}}}}`,

@@ -24,7 +24,8 @@ const DAY = 86_400_000
 /** A build's records: `documents` documents, all hits. */
 function buildOf(documents: number): BuildStats {
   const stats = new BuildStats()
-  for (let i = 0; i < documents; i++) stats.documentRecords.set(`content/${i}.md`, { key: key("doc", i).hex, hit: true })
+  for (let i = 0; i < documents; i++)
+    stats.documentRecords.set(`content/${i}.md`, { path: `content/${i}.md`, key: key("doc", i).hex, hit: true })
   stats.hits = documents
   return stats
 }

@@ -22,6 +22,7 @@ function buildOf(count: number, missEvery: number, round: number): BuildStats {
   for (let i = 0; i < count; i++) {
     const hit = i % missEvery !== 0
     stats.documentRecords.set(`content/posts/${i}/index.md`, {
+      path: `content/posts/${i}/index.md`,
       key: key("doc", i, hit ? 0 : round).hex,
       hit,
       parts: {

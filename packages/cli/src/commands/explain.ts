@@ -1,6 +1,6 @@
 /** `sitecache explain <document>`: why a document of the last build hit or missed. */
 import { isAbsolute, relative, resolve, sep } from "node:path"
-import type { BuildManifest, StoreCache } from "@sitecache/core"
+import { type BuildManifest, describeDocument, type StoreCache } from "@sitecache/core"
 import { UsageError } from "../args.js"
 import { describeChange, type Explanation, explainDocument } from "../explain.js"
 import { type CommandContext, count, print, printJson, shortTime } from "../output.js"
@@ -21,35 +21,28 @@ function candidates(input: string, root: string, cwd: string): string[] {
   return [...new Set(names)]
 }
 
-/** The path part of a document name: adapters may annotate it (`src/main.ts (vite:mdx) [ssr]`). */
-function basePath(document: string): string {
-  const space = document.indexOf(" ")
-  return space === -1 ? document : document.slice(0, space)
-}
-
 /**
- * The manifest's documents for `input`: the exact name (with any annotations),
- * else the documents whose path ends with `/input`. Several annotated
- * documents of one path are all returned; several paths are ambiguous.
+ * The identities of the manifest's documents for `input`: those whose path
+ * is one of `names` (every step and variant of it), else those whose path
+ * ends with `/input`. Several paths are ambiguous.
  */
 function findDocuments(manifest: BuildManifest, names: readonly string[]): { found: string[]; ambiguous?: string[] } {
-  const documents = Object.keys(manifest.documents)
+  const documents = Object.entries(manifest.documents)
   for (const name of names) {
-    if (Object.hasOwn(manifest.documents, name)) return { found: [name] }
-    const annotated = documents.filter((document) => basePath(document) === name)
-    if (annotated.length > 0) return { found: annotated }
+    const exact = documents.filter(([, record]) => record.path === name)
+    if (exact.length > 0) return { found: exact.map(([id]) => id) }
   }
   const [given] = names
-  const endings = documents.filter((document) => basePath(document).endsWith(`/${given}`))
-  const paths = [...new Set(endings.map(basePath))]
+  const endings = documents.filter(([, record]) => record.path.endsWith(`/${given}`))
+  const paths = [...new Set(endings.map(([, record]) => record.path))]
   if (paths.length > 1) return { found: [], ambiguous: paths }
-  return { found: endings }
+  return { found: endings.map(([id]) => id) }
 }
 
 function suggestions(manifests: readonly BuildManifest[], input: string): string[] {
   const base = posix(input).split("/").pop()?.toLowerCase() ?? ""
   const stem = base.replace(/\.[^.]*$/, "")
-  const all = manifests.flatMap((manifest) => Object.keys(manifest.documents))
+  const all = manifests.flatMap((manifest) => Object.values(manifest.documents).map((record) => record.path))
   return [...new Set(all.filter((document) => stem !== "" && document.toLowerCase().includes(stem)))].slice(0, 5)
 }
 
@@ -95,7 +88,7 @@ export async function explain(context: CommandContext, cache: StoreCache, root: 
     if (i > 0) print(io)
     print(
       io,
-      `${explanation.document}: ${explanation.hit ? "hit" : "miss"} in the last ${explanation.tool} build (${shortTime(explanation.build)} UTC)`,
+      `${describeDocument({ path: explanation.document, ...explanation })}: ${explanation.hit ? "hit" : "miss"} in the last ${explanation.tool} build (${shortTime(explanation.build)} UTC)`,
     )
     print(io, `  key ${explanation.key}`)
     if (explanation.hit) {

@@ -1,6 +1,7 @@
 /** `sitecache inspect`: what the cache holds and how recent builds used it. */
 import {
   DEFAULT_MAX_SIZE,
+  describeDocument,
   formatBytes,
   formatMs,
   type RunSummary,
@@ -129,8 +130,8 @@ export async function inspect(
   // Entry (prefix and key) → the document of the last build it belongs to; the same key under an older prefix is an orphan.
   const documents = new Map<string, { document: string; tool: string }>()
   for (const { tool, manifest } of records) {
-    for (const [document, record] of Object.entries(manifest?.documents ?? {}))
-      documents.set(`${manifest?.keyPrefix ?? ""}:${record.key}`, { document, tool })
+    for (const record of Object.values(manifest?.documents ?? {}))
+      documents.set(`${manifest?.keyPrefix ?? ""}:${record.key}`, { document: describeDocument(record), tool })
   }
   const documentOf = (prefix: string, key: string) => documents.get(`${prefix}:${key}`) ?? documents.get(`:${key}`)
   const manifestPrefixes = new Set(records.map(({ manifest }) => manifest?.keyPrefix))
