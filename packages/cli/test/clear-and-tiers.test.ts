@@ -1,9 +1,9 @@
 /** `clear` on a terminal, and configurations with tiers; in this process, on a SQLite cache. */
 import { PassThrough } from "node:stream"
 import { createCache } from "@sitecache/core"
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { beforeEach, describe, expect, it } from "vitest"
 import { main } from "../src/main.js"
-import { removeProject, tempProject, writeFiles } from "./helpers.js"
+import { tempProject, writeFiles } from "./helpers.js"
 
 async function inProcess(argv: string[], options: { cwd: string; tty?: boolean; input?: string }) {
   let stdout = ""
@@ -25,9 +25,6 @@ beforeEach(async () => {
     ["b", 2],
   ])
   await cache.close()
-})
-afterEach(async () => {
-  await removeProject(root)
 })
 
 describe("clear on a terminal", () => {

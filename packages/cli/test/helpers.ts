@@ -1,11 +1,14 @@
 /**
- * Running the real `sitecache` binary in a child process, and building a
- * cache the way a site generator does (memoize + finishBuild over builds).
+ * Running `sitecache` commands: in this process through `main(argv, io)` with
+ * streams of the test's own (the same code the binary runs), or as the real
+ * binary in a child process for the one smoke test of the command line; and
+ * building a cache the way a site generator does (memoize + finishBuild over
+ * builds).
  */
 import { execFile } from "node:child_process"
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises"
-import { tmpdir } from "node:os"
+import { mkdir, writeFile } from "node:fs/promises"
 import { dirname, join } from "node:path"
+import { PassThrough } from "node:stream"
 import { fileURLToPath } from "node:url"
 import { childNodeArgs } from "@sitecache/conformance"
 import {
@@ -18,6 +21,8 @@ import {
   memoize,
   type StoreCache,
 } from "@sitecache/core"
+import { tempDir } from "../../../test/support/temp.js"
+import { main } from "../src/main.js"
 
 export const BIN = fileURLToPath(new URL("../src/bin.ts", import.meta.url))
 
@@ -29,8 +34,19 @@ export interface CliRun {
   json<T = Record<string, unknown>>(): T
 }
 
-/** The environment of the child: this process's, without any `SITECACHE*` variable, plus `env`. */
-function childEnv(env: Record<string, string | undefined>): Record<string, string> {
+export interface CliOptions {
+  /** The current directory of the command. Default this process's. */
+  readonly cwd?: string
+  /** Variables over this process's environment, which the command sees without any `SITECACHE*` variable. */
+  readonly env?: Record<string, string | undefined>
+  /** Whether standard input is a terminal (for confirmations). Default false. */
+  readonly tty?: boolean
+  /** What the command reads from standard input. Default nothing (closed at once). */
+  readonly input?: string
+}
+
+/** The command's environment: this process's, without any `SITECACHE*` variable, plus `env`. */
+function commandEnv(env: Record<string, string | undefined>): Record<string, string> {
   const clean: Record<string, string> = {}
   for (const [name, value] of Object.entries(process.env)) {
     if (!name.startsWith("SITECACHE") && value !== undefined) clean[name] = value
@@ -39,46 +55,62 @@ function childEnv(env: Record<string, string | undefined>): Record<string, strin
   return clean
 }
 
-/** Run `sitecache ...args` as a child process (stdin is not a terminal). */
-export function sitecache(
-  args: readonly string[],
-  options: { cwd?: string; env?: Record<string, string | undefined> } = {},
-): Promise<CliRun> {
+function cliRun(code: number, stdout: string, stderr: string): CliRun {
+  return {
+    code,
+    stdout,
+    stderr,
+    json<T>() {
+      try {
+        return JSON.parse(stdout) as T
+      } catch {
+        throw new Error(`not JSON (exit ${code}):\n${stdout}\nstderr:\n${stderr}`)
+      }
+    },
+  }
+}
+
+/** Run `sitecache ...args` in this process through `main`, with streams of its own. */
+export async function sitecache(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
+  let stdout = ""
+  let stderr = ""
+  const out = new PassThrough().on("data", (chunk: Buffer) => void (stdout += chunk.toString()))
+  const err = new PassThrough().on("data", (chunk: Buffer) => void (stderr += chunk.toString()))
+  const stdin = Object.assign(new PassThrough(), { isTTY: options.tty === true })
+  stdin.end(options.input ?? "")
+  const code = await main(args, {
+    stdout: out,
+    stderr: err,
+    stdin,
+    env: commandEnv(options.env ?? {}),
+    cwd: options.cwd ?? process.cwd(),
+  })
+  return cliRun(code, stdout, stderr)
+}
+
+/** Run the real `sitecache` binary as a child process (stdin is not a terminal). */
+export function sitecacheBinary(args: readonly string[], options: Pick<CliOptions, "cwd" | "env"> = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       process.execPath,
       [...childNodeArgs(), BIN, ...args],
-      { cwd: options.cwd ?? process.cwd(), env: childEnv(options.env ?? {}), timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
+      { cwd: options.cwd ?? process.cwd(), env: commandEnv(options.env ?? {}), timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === "number" ? error.code : undefined
         if (code === undefined) {
           reject(Object.assign(error ?? new Error("no exit code"), { stdout, stderr }))
           return
         }
-        resolve({
-          code,
-          stdout,
-          stderr,
-          json<T>() {
-            try {
-              return JSON.parse(stdout) as T
-            } catch {
-              throw new Error(`not JSON (exit ${code}):\n${stdout}\nstderr:\n${stderr}`)
-            }
-          },
-        })
+        resolve(cliRun(code, stdout, stderr))
       },
     )
     child.stdin?.end()
   })
 }
 
+/** A scratch project folder, removed after the test (or after the file's tests, when made outside a test). */
 export async function tempProject(): Promise<string> {
-  return mkdtemp(join(tmpdir(), "sitecache-cli-"))
-}
-
-export async function removeProject(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true })
+  return tempDir("cli")
 }
 
 export async function writeFiles(root: string, files: Record<string, string>): Promise<void> {

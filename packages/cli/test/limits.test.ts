@@ -1,9 +1,9 @@
 /** `inspect` shows how the cache stays bounded: its size limit, and what the sweeps of unused entries reclaimed. */
 import { PassThrough } from "node:stream"
 import { createCache, DEFAULT_MAX_IDLE, type SweepRecord } from "@sitecache/core"
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { beforeEach, describe, expect, it } from "vitest"
 import { main } from "../src/main.js"
-import { build, removeProject, tempProject } from "./helpers.js"
+import { build, tempProject } from "./helpers.js"
 
 async function run(argv: string[], cwd: string) {
   let stdout = ""
@@ -18,9 +18,6 @@ async function run(argv: string[], cwd: string) {
 let root: string
 beforeEach(async () => {
   root = await tempProject()
-})
-afterEach(async () => {
-  await removeProject(root)
 })
 
 const DAY = 86_400_000

@@ -4,12 +4,11 @@
  * removed (never followed), and the next run passes. It used to abort at the
  * first one ("`entries` failed: ELOOP", exit 1).
  */
-import { mkdtemp, rm, symlink, unlink } from "node:fs/promises"
-import { tmpdir } from "node:os"
+import { symlink, unlink } from "node:fs/promises"
 import { join } from "node:path"
 import { createFsCache, type FsCache } from "@sitecache/backend-fs"
 import { expect, it } from "vitest"
-import { sitecache } from "./helpers.js"
+import { sitecache, tempProject } from "./helpers.js"
 
 /** Where an entry of `cache` lives on disk. */
 function entryFile(cache: FsCache, k: string): string {
@@ -18,34 +17,30 @@ function entryFile(cache: FsCache, k: string): string {
 }
 
 it("verify lists an entry replaced by a symbolic link as damaged and removes it, then passes", async () => {
-  const root = await mkdtemp(join(tmpdir(), "sitecache-cli-links-"))
-  try {
-    const dir = join(root, "cache")
-    const cache = await createFsCache({ dir })
-    await cache.putMany([
-      ["a", 1],
-      ["b", 2],
-    ])
-    await cache.close()
-    await unlink(entryFile(cache, "a"))
-    await symlink(entryFile(cache, "a"), entryFile(cache, "a"))
-    const args = ["--cache-backend", "fs", "--cache-dir", dir]
-    const first = await sitecache(["verify", "--json", ...args], { cwd: root })
-    expect(first.stderr).not.toMatch(/ELOOP/)
-    expect(first.code).toBe(1)
-    const report = first.json<{
-      checked: number
-      ok: number
-      damaged: number
-      removed: number
-      damagedEntries: { reason: string }[]
-    }>()
-    expect(report).toMatchObject({ checked: 2, ok: 1, damaged: 1, removed: 1 })
-    expect(report.damagedEntries[0]?.reason).toMatch(/symbolic link in place of an entry file/)
-    const again = await sitecache(["verify", ...args], { cwd: root })
-    expect(again.code).toBe(0)
-    expect(again.stdout).toMatch(/damaged: {2}0/)
-  } finally {
-    await rm(root, { recursive: true, force: true })
-  }
+  const root = await tempProject()
+  const dir = join(root, "cache")
+  const cache = await createFsCache({ dir })
+  await cache.putMany([
+    ["a", 1],
+    ["b", 2],
+  ])
+  await cache.close()
+  await unlink(entryFile(cache, "a"))
+  await symlink(entryFile(cache, "a"), entryFile(cache, "a"))
+  const args = ["--cache-backend", "fs", "--cache-dir", dir]
+  const first = await sitecache(["verify", "--json", ...args], { cwd: root })
+  expect(first.stderr).not.toMatch(/ELOOP/)
+  expect(first.code).toBe(1)
+  const report = first.json<{
+    checked: number
+    ok: number
+    damaged: number
+    removed: number
+    damagedEntries: { reason: string }[]
+  }>()
+  expect(report).toMatchObject({ checked: 2, ok: 1, damaged: 1, removed: 1 })
+  expect(report.damagedEntries[0]?.reason).toMatch(/symbolic link in place of an entry file/)
+  const again = await sitecache(["verify", ...args], { cwd: root })
+  expect(again.code).toBe(0)
+  expect(again.stdout).toMatch(/damaged: {2}0/)
 })

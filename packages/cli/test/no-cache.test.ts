@@ -10,11 +10,11 @@ import { readdir, stat, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { PassThrough } from "node:stream"
 import { type CacheConfig, createCache } from "@sitecache/core"
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { beforeEach, describe, expect, it } from "vitest"
 import { COMMANDS, type CommandName } from "../src/args.js"
 import { loadConfig, openCache } from "../src/config.js"
 import { main } from "../src/main.js"
-import { build, removeProject, tempProject, writeFiles } from "./helpers.js"
+import { build, tempProject, writeFiles } from "./helpers.js"
 
 async function run(argv: string[], cwd: string, env: Record<string, string> = {}) {
   let stdout = ""
@@ -48,9 +48,6 @@ const INVOCATIONS: Record<CommandName, string[]> = {
 let root: string
 beforeEach(async () => {
   root = await tempProject()
-})
-afterEach(async () => {
-  await removeProject(root)
 })
 
 async function populate(config: CacheConfig): Promise<void> {

@@ -19,16 +19,13 @@ import {
   readTools,
   StoreCache,
 } from "@sitecache/core"
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { beforeEach, describe, expect, it } from "vitest"
 import { describeChange, explainDocument } from "../src/explain.js"
-import { build, removeProject, sitecache, tempProject, writeFiles } from "./helpers.js"
+import { build, sitecache, tempProject, writeFiles } from "./helpers.js"
 
 let root: string
 beforeEach(async () => {
   root = await tempProject()
-})
-afterEach(async () => {
-  await removeProject(root)
 })
 
 const plugins = { "remark-parse": "11.0.0" }

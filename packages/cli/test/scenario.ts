@@ -1,5 +1,5 @@
 /**
- * Every subcommand against one real backend, through the binary: a blog built
+ * Every subcommand against one real backend, run through `main` as the binary runs it: a blog built
  * three times (one older key prefix, a changed document, a changed partial, a
  * new document), inspected, damaged on purpose and verified, explained,
  * pruned and cleared. Each backend's test file calls `describeCli` once.
@@ -7,7 +7,7 @@
 import { damageEntry } from "@sitecache/conformance"
 import { type CacheConfig, createCache, Key } from "@sitecache/core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type CliRun, type PopulatedSite, populateBlog, removeProject, sitecache, tempProject } from "./helpers.js"
+import { type CliRun, type PopulatedSite, populateBlog, sitecache, tempProject } from "./helpers.js"
 
 export interface CliTarget {
   /** The backend under test, as `inspect` reports it. */
@@ -72,11 +72,9 @@ export function describeCli(target: CliTarget): void {
 
     afterAll(async () => {
       await target.teardown?.()
-      if (root !== undefined) await removeProject(root)
     })
 
     it("inspect: entries, orphans, recent builds and largest entries", async () => {
-      // Independent runs go in parallel: most of a run is starting node.
       const [result, human] = await Promise.all([run("inspect", "--json"), run("inspect", "--top", "3")])
       expect(result.stderr).toBe("")
       expect(result.code).toBe(0)

@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { type CacheConfig, createCache } from "@sitecache/core"
 import { afterEach, beforeEach, expect, it } from "vitest"
 import { describeWithRedis, type RedisServer, startRedisServer } from "../../../test/support/redis.js"
-import { removeProject, sitecache, tempProject, writeFiles } from "./helpers.js"
+import { sitecache, tempProject, writeFiles } from "./helpers.js"
 
 const SECRET = "the team's secret, at least 32 bytes long"
 const FORGER = "someone else's secret, also 32 bytes long"
@@ -26,9 +26,6 @@ interface VerifyReport {
 let root: string
 beforeEach(async () => {
   root = await tempProject()
-})
-afterEach(async () => {
-  await removeProject(root)
 })
 
 /** Three honest entries with `config`, then two forged ones: the same cache, another secret. */

@@ -1,28 +1,25 @@
 /** The command line itself: help, usage mistakes and configuration lookup, with exit codes. */
-import { PassThrough } from "node:stream"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { COMMANDS, type CommandName } from "../src/args.js"
-import { main } from "../src/main.js"
-import { removeProject, sitecache, tempProject, writeFiles } from "./helpers.js"
 
-/** Run `main` in this process (same code as the binary, for the many small cases). */
-async function inProcess(
-  argv: string[],
-  options: { cwd?: string; env?: Record<string, string>; tty?: boolean; input?: string } = {},
-) {
-  let stdout = ""
-  let stderr = ""
-  const out = new PassThrough().on("data", (chunk: Buffer) => void (stdout += chunk.toString()))
-  const err = new PassThrough().on("data", (chunk: Buffer) => void (stderr += chunk.toString()))
-  const stdin = Object.assign(new PassThrough(), { isTTY: options.tty === true })
-  if (options.input !== undefined) stdin.end(options.input)
-  const code = await main(argv, { stdout: out, stderr: err, stdin, env: options.env ?? {}, cwd: options.cwd ?? process.cwd() })
-  return { code, stdout, stderr }
-}
+import { createFsCache } from "@sitecache/backend-fs"
+import { beforeAll, describe, expect, it } from "vitest"
+import { COMMANDS, type CommandName } from "../src/args.js"
+import { sitecache, sitecacheBinary, tempProject, writeFiles } from "./helpers.js"
 
 const commands = Object.keys(COMMANDS) as CommandName[]
 
-describe("the binary", () => {
+it("the binary: a real `sitecache` process on a real cache prints its report and exits with the command's code", async () => {
+  // Every other test runs `main` in the test's process; this one checks the binary's wiring (argv, streams, cwd, exit code).
+  const root = await tempProject()
+  const cache = await createFsCache({ dir: `${root}/build-cache` })
+  await cache.put("page", "<p>html</p>")
+  await cache.close()
+  const run = await sitecacheBinary(["verify", "--json", "--cache-backend", "fs", "--cache-dir", "build-cache"], { cwd: root })
+  expect(run.stderr).toBe("")
+  expect(run.code).toBe(0)
+  expect(run.json()).toMatchObject({ checked: 1, ok: 1, damaged: 0 })
+})
+
+describe("exit codes and messages", () => {
   it("prints help and exits 0", async () => {
     const run = await sitecache(["--help"])
     expect(run.code).toBe(0)
@@ -45,7 +42,7 @@ describe("the binary", () => {
 
 describe("help", () => {
   it.each(commands)("`%s --help` describes the command and its options", async (command) => {
-    const run = await inProcess([command, "--help"])
+    const run = await sitecache([command, "--help"])
     expect(run.code).toBe(0)
     expect(run.stdout).toMatch(new RegExp(`^sitecache ${command}: `))
     expect(run.stdout).toContain(COMMANDS[command].usage)
@@ -54,17 +51,17 @@ describe("help", () => {
   })
 
   it("`help <command>` is `<command> --help`", async () => {
-    expect((await inProcess(["help", "prune"])).stdout).toBe((await inProcess(["prune", "--help"])).stdout)
+    expect((await sitecache(["help", "prune"])).stdout).toBe((await sitecache(["prune", "--help"])).stdout)
   })
 
   it("without a command prints help on stderr and exits 2", async () => {
-    const run = await inProcess([])
+    const run = await sitecache([])
     expect(run.code).toBe(2)
     expect(run.stderr).toMatch(/^sitecache: look after/)
   })
 
   it("prints the version", async () => {
-    expect((await inProcess(["--version"])).stdout).toMatch(/^\d+\.\d+\.\d+\n$/)
+    expect((await sitecache(["--version"])).stdout).toMatch(/^\d+\.\d+\.\d+\n$/)
   })
 })
 
@@ -84,14 +81,14 @@ describe("usage mistakes exit with code 2", () => {
     [["inspect", "--cache-backend", "memory"], /the configured cache is `memory`: it lives only inside a build process/],
     [["inspect", "--cache-backend", "null"], /the configured cache is off/],
   ])("%j", async (argv, message) => {
-    const run = await inProcess(argv)
+    const run = await sitecache(argv)
     expect(run.stderr).toMatch(message)
     expect(run.code).toBe(2)
     expect(run.stdout).toBe("")
   })
 
   it("rejects a bad SITECACHE_BACKEND", async () => {
-    const run = await inProcess(["inspect"], { env: { SITECACHE_BACKEND: "floppy" } })
+    const run = await sitecache(["inspect"], { env: { SITECACHE_BACKEND: "floppy" } })
     expect(run).toMatchObject({ code: 2, stderr: expect.stringMatching(/bad option `SITECACHE_BACKEND`/) })
   })
 })
@@ -101,31 +98,27 @@ describe("configuration lookup", () => {
   beforeAll(async () => {
     root = await tempProject()
   })
-  afterAll(async () => {
-    await removeProject(root)
-  })
 
   it("names the config file in a configuration mistake", async () => {
     await writeFiles(root, { "blog.config.json": JSON.stringify({ title: "Blog", cache: { backend: "memory" } }) })
-    const run = await inProcess(["inspect"], { cwd: root })
+    const run = await sitecache(["inspect"], { cwd: root })
     expect(run.code).toBe(2)
     expect(run.stderr).toContain(`(from ${root}/blog.config.json)`)
   })
 
   it("prefers sitecache.config.* to a project config, and flags and environment to both", async () => {
     await writeFiles(root, { "sitecache.config.json": JSON.stringify({ backend: "null" }) })
-    expect((await inProcess(["inspect"], { cwd: root })).stderr).toMatch(/the configured cache is off .*sitecache\.config\.json/)
-    expect((await inProcess(["inspect"], { cwd: root, env: { SITECACHE_BACKEND: "memory" } })).stderr).toMatch(/is `memory`/)
-    const flagged = await inProcess(["inspect", "--cache-backend", "null"], { cwd: root, env: { SITECACHE_BACKEND: "memory" } })
+    expect((await sitecache(["inspect"], { cwd: root })).stderr).toMatch(/the configured cache is off .*sitecache\.config\.json/)
+    expect((await sitecache(["inspect"], { cwd: root, env: { SITECACHE_BACKEND: "memory" } })).stderr).toMatch(/is `memory`/)
+    const flagged = await sitecache(["inspect", "--cache-backend", "null"], { cwd: root, env: { SITECACHE_BACKEND: "memory" } })
     expect(flagged.stderr).toMatch(/is off/)
   })
 
   it("reports an unreadable config file", async () => {
     const other = await tempProject()
     await writeFiles(other, { "sitecache.config.json": "{ not json" })
-    const run = await inProcess(["inspect", "--root", other])
+    const run = await sitecache(["inspect", "--root", other])
     expect(run.code).toBe(2)
     expect(run.stderr).toMatch(/cannot read .*sitecache\.config\.json/)
-    await removeProject(other)
   })
 })
