@@ -6,9 +6,9 @@
  */
 import type { BuildStats, Cache, CacheConfig, RunSummary } from "@sitecache/core"
 import type { Plugin, PluginOption } from "vite"
-import type { IdFilterPattern } from "./filter.js"
+import type { FilterPattern } from "./filter.js"
 import { wrapHook } from "./hook.js"
-import { BuildSession, CACHEABLE_HOOKS, type CacheableHook } from "./session.js"
+import { CACHEABLE_HOOKS, type CacheableHook, TransformSession } from "./session.js"
 
 export { ADAPTER, relativeId } from "./hook.js"
 
@@ -21,10 +21,10 @@ export interface CacheTransformsOptions {
    * under `<root>/node_modules/.cache/sitecache`.
    */
   readonly cacheConfig?: CacheConfig
-  /** Module ids to cache (globs relative to the root, RegExps, functions). Default: all. */
-  readonly include?: IdFilterPattern
-  /** Module ids never to cache. Default: none. */
-  readonly exclude?: IdFilterPattern
+  /** Module ids to cache, as Vite's `createFilter` takes them: globs resolved against the root, RegExps. Default: all. */
+  readonly include?: FilterPattern
+  /** Module ids never to cache, same forms. Default: none. */
+  readonly exclude?: FilterPattern
   /**
    * The hooks to wrap. Default `["transform"]`. Add `"load"` for plugins that
    * compile a file in their `load` hook (Astro's markdown pages): a `load` is
@@ -79,7 +79,7 @@ export interface TransformCacheReport {
   readonly run?: RunSummary
 }
 
-function wrapPlugin(plugin: Plugin, session: BuildSession, pluginStep: (name: string) => string | undefined): Plugin {
+function wrapPlugin(plugin: Plugin, session: TransformSession, pluginStep: (name: string) => string | undefined): Plugin {
   const hooks = CACHEABLE_HOOKS.filter((name) => session.hooks.has(name) && plugin[name] !== undefined && plugin[name] !== null)
   if (hooks.length === 0) return plugin
   const wrapped = Object.defineProperties(
@@ -114,14 +114,14 @@ function flatten(option: PluginOption, into: (Plugin | PromiseLike<unknown>)[]):
 }
 
 /** The controller: opens the cache at build start, records and reports at the end. */
-function sessionPlugin(session: BuildSession, rootGiven: boolean): Plugin {
+function sessionPlugin(session: TransformSession, rootGiven: boolean): Plugin {
   return {
     name: "sitecache",
     configResolved(config) {
       if (!rootGiven) session.root = config.root
       session.mode = config.mode
-      if (session.options.log === undefined) session.log = (line) => config.logger.info(line)
-      session.warn = (line) => config.logger.warn(line)
+      if (session.options.log === undefined) session.session.log = (line) => config.logger.info(line)
+      session.session.warn = (line) => config.logger.warn(line)
     },
     async buildStart() {
       await session.start()
@@ -144,7 +144,7 @@ function sessionPlugin(session: BuildSession, rootGiven: boolean): Plugin {
  * plugins: [cacheTransforms(mdx(mdxOptions), { cacheConfig: { backend: "sqlite" }, pluginOptions: mdxOptions })]
  */
 export function cacheTransforms(plugins: PluginOption, options: CacheTransformsOptions = {}): Plugin[] {
-  const session = new BuildSession(options)
+  const session = new TransformSession(options)
   const flat: (Plugin | PromiseLike<unknown>)[] = []
   flatten(plugins, flat)
   const names = flat

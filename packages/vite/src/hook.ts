@@ -11,10 +11,10 @@
  * decides a transform's. An id that names no readable file (a virtual
  * module) is not cached: nothing in the key would tell its versions apart.
  */
-import { readFileSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { isAbsolute, relative, resolve, sep } from "node:path"
 import {
+  adapterIdentity,
   type DocumentRef,
   describeDocument,
   describeUnsound,
@@ -27,17 +27,11 @@ import {
 import type { Plugin } from "vite"
 import { type Recording, recordingContext, replayLogs } from "./context.js"
 import { fingerprint, installedVersion } from "./fingerprint.js"
-import type { BuildSession, CacheableHook } from "./session.js"
+import type { CacheableHook, TransformSession } from "./session.js"
 import { fromStored, type HookResult, NO_OUTPUT, readStored, type StoredResult, toStored } from "./stored.js"
 
 /** This package, as it appears in every key: a new release of the adapter starts cold. */
-export const ADAPTER: string = (() => {
-  const manifest = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
-    name: string
-    version: string
-  }
-  return `${manifest.name}@${manifest.version}`
-})()
+export const ADAPTER: string = adapterIdentity(new URL("../package.json", import.meta.url)).id
 
 /** The module id relative to the root, `/`-separated, query kept; virtual and outside ids as they are. */
 export function relativeId(id: string, root: string): string {
@@ -114,7 +108,7 @@ export function wrapHook(
   plugin: Plugin,
   hook: CacheableHook,
   handler: Handler,
-  session: BuildSession,
+  session: TransformSession,
   /** The plugin's name, when several plugins are wrapped: the step of the document each record is about. */
   pluginStep: string | undefined,
 ): Handler {
@@ -129,7 +123,7 @@ export function wrapHook(
     const id = args[idIndex]
     if (current === null || typeof id !== "string") return handler.apply(this, args)
     const path = relativeId(id, root)
-    if (!session.filter(path.split("?")[0] as string, id)) return handler.apply(this, args)
+    if (!session.filter(id)) return handler.apply(this, args)
     const started = performance.now()
     const input = await inputOf(hook, args)
     if (input === undefined) return handler.apply(this, args)
@@ -159,7 +153,7 @@ export function wrapHook(
     let output: HookResult
     const lookup = () =>
       memoize<StoredResult>(
-        current.cache,
+        current.build.cache,
         parts,
         async (memo) => {
           computedHere = true
@@ -167,7 +161,7 @@ export function wrapHook(
           output = (await handler.apply(recordingContext(this, recording, memo), args)) as HookResult
           return toStored(output, recording.logs, memo, root)
         },
-        { files: current.files, ...(uncacheable === undefined ? {} : { uncacheable }) },
+        { files: current.build.files, ...(uncacheable === undefined ? {} : { uncacheable }) },
       )
     let result: MemoResult<StoredResult>
     let stored: StoredResult | undefined
@@ -179,8 +173,8 @@ export function wrapHook(
         if ("stored" in read) stored = read.stored
         else {
           // A damaged or forged entry: a miss, a warning, a count; the entry is replaced by a fresh result.
-          session.reject(describeDocument(document), read.invalid)
-          await current.cache.delete(result.key)
+          current.build.reject(describeDocument(document), read.invalid)
+          await current.build.cache.delete(result.key)
           result = await lookup()
           if (!computedHere) {
             const again = readStored(result.value)
@@ -199,11 +193,11 @@ export function wrapHook(
     if (result.uncacheable?.reason === NO_OUTPUT || (uncacheable !== undefined && (output === null || output === undefined)))
       return output
     if (computedHere || stored === undefined) {
-      current.stats.record({ ...result, hit: false }, performance.now() - started, document)
+      current.build.stats.record({ ...result, hit: false }, performance.now() - started, document)
       return output
     }
     // A hit, or a result shared with a concurrent identical call: replay what the hook did.
-    current.stats.record(result.hit ? result : { ...result, hit: true, savedMs: 0 }, 0, document)
+    current.build.stats.record(result.hit ? result : { ...result, hit: true, savedMs: 0 }, 0, document)
     for (const dep of result.deps) (this as { addWatchFile?: (file: string) => void }).addWatchFile?.(resolve(root, dep))
     if (stored.logs) replayLogs(this, stored.logs)
     return fromStored(stored, root)

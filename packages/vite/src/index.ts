@@ -6,6 +6,6 @@ export {
   type TransformCacheReport,
 } from "./cache-transforms.js"
 export type { RecordedLog } from "./context.js"
-export type { IdFilterPattern, IdPattern } from "./filter.js"
+export type { FilterPattern } from "./filter.js"
 export { fingerprint, installedVersion } from "./fingerprint.js"
 export type { CacheableHook } from "./session.js"

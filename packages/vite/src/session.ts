@@ -1,61 +1,54 @@
 /**
- * The cache's life across one build: opened at the first `buildStart`,
- * recorded, reported and closed at the last `closeBundle` (several
- * environments may build at once).
+ * The adapter's side of core's `BuildSession`: its options checked, the hooks
+ * to wrap, the id filter, the time spent inside wrapped hooks, and the report
+ * of each build. The cache's life (opened at the first `buildStart`, recorded,
+ * reported and closed at the last `closeBundle`, several environments at
+ * once) is core's.
  */
-import { resolve } from "node:path"
-import {
-  BadOptionError,
-  BuildStats,
-  type Cache,
-  createCache,
-  FileHasher,
-  finishBuild,
-  normalizeCacheConfig,
-  type RunSummary,
-  resolveCacheConfig,
-} from "@sitecache/core"
+import { BadOptionError, type Build, BuildSession, BuildStats } from "@sitecache/core"
 import { BusyTime } from "./busy.js"
-import type { CacheTransformsOptions } from "./cache-transforms.js"
+import type { CacheTransformsOptions, TransformCacheReport } from "./cache-transforms.js"
 import { createIdFilter } from "./filter.js"
 
 /** Which hooks `cacheTransforms` can wrap. */
 export const CACHEABLE_HOOKS = ["transform", "load"] as const
 export type CacheableHook = (typeof CACHEABLE_HOOKS)[number]
 
+/** The tool name of this adapter's build records (`sitecache inspect`, `explain`). */
+export const TOOL = "vite"
+
+/** A build with the cache on. */
 export interface Session {
-  readonly cache: Cache
-  readonly owned: boolean
-  readonly stats: BuildStats
-  readonly files: FileHasher
+  readonly build: Build
   /** Wall time inside wrapped hooks (overlapping calls once). */
   readonly transformTime: BusyTime
-  /** Entries read this build that were not valid results (damaged or forged), each replaced. */
-  rejected: number
 }
 
-/** The cache's life across one build (several environments may build at once). */
-export class BuildSession {
+/** The adapter's state across builds (several environments may build at once). */
+export class TransformSession {
   readonly options: CacheTransformsOptions
-  readonly filter: (relativePath: string, id: string) => boolean
   /** The hooks to wrap (`hooks` option, checked). */
   readonly hooks: ReadonlySet<CacheableHook>
-  root: string
+  readonly session: BuildSession
   mode: string | undefined
-  log: (line: string) => void
-  /** Where cache faults are reported: Vite's logger, else `console.warn` (never silenced by `log: false`). */
-  warn: (line: string) => void = (line) => console.warn(line)
-  #active = 0
-  #opening: Promise<Session | null> | undefined
-  #session: Session | null = null
-  #files: FileHasher | undefined
+  #filter: ((id: string) => boolean) | undefined
+  #filterRoot: string | undefined
+  #current: Session | null = null
 
   constructor(options: CacheTransformsOptions) {
     this.options = options
-    this.filter = createIdFilter(options.include, options.exclude)
-    this.root = resolve(options.root ?? process.cwd())
-    // A configuration mistake (unknown option, bad value) throws now, naming the option.
-    normalizeCacheConfig({ root: this.root, ...options.cacheConfig })
+    const log = options.log
+    this.session = new BuildSession({
+      tool: TOOL,
+      config: options.cacheConfig ?? {},
+      ...(options.root === undefined ? {} : { root: options.root }),
+      ...(options.cache === undefined ? {} : { cache: options.cache }),
+      ...(options.env === undefined ? {} : { env: options.env }),
+      ...(options.argv === undefined ? {} : { argv: options.argv }),
+      ...(log === undefined ? {} : { log }),
+      // Cache faults and unusable entries are said even with `log: false`: Vite's logger, else the console.
+      warn: (line) => console.warn(line),
+    })
     if (options.version !== undefined && typeof options.version !== "string" && typeof options.version !== "number")
       throw new BadOptionError("version", "expected a string or a number")
     const hooks = options.hooks ?? ["transform"]
@@ -66,83 +59,68 @@ export class BuildSession {
     )
       throw new BadOptionError("hooks", `expected a non-empty list of ${CACHEABLE_HOOKS.map((h) => `"${h}"`).join(", ")}`)
     this.hooks = new Set(hooks)
-    this.log = options.log === false ? () => {} : (options.log ?? ((line) => console.log(line)))
+    this.#filter = createIdFilter(options.include, options.exclude, this.session.root)
+    this.#filterRoot = this.session.root
   }
 
-  /** The open session, or `null` when the cache is off or no build started. */
+  get root(): string {
+    return this.session.root
+  }
+
+  /** The project root (Vite's, once its configuration is resolved, unless `root` was given). */
+  set root(root: string) {
+    this.session.root = root
+  }
+
+  /** Whether the hook of module `id` is cached (`include`/`exclude`, globs resolved against the root). */
+  filter(id: string): boolean {
+    if (this.#filterRoot !== this.root || this.#filter === undefined) {
+      this.#filter = createIdFilter(this.options.include, this.options.exclude, this.root)
+      this.#filterRoot = this.root
+    }
+    return this.#filter(id)
+  }
+
+  /** The build in progress with the cache on, or `null` (off, or no build started). */
   get current(): Session | null {
-    return this.#session
+    return this.#current
   }
 
   async start(): Promise<void> {
-    this.#active++
-    if (this.#active === 1) this.#opening = this.#open()
-    this.#session = await this.#opening!
-  }
-
-  async #open(): Promise<Session | null> {
-    const env = this.options.env ?? process.env
-    const argv = this.options.argv ?? process.argv.slice(2)
-    const config = resolveCacheConfig({ config: { root: this.root, ...this.options.cacheConfig }, env, argv })
-    if (config.mode === "off") return null
-    const owned = this.options.cache === undefined
-    const cache = this.options.cache ?? (await createCache(config))
-    if (this.#files === undefined || this.#files.root !== this.root) this.#files = new FileHasher({ root: this.root })
-    else this.#files.refresh()
-    return { cache, owned, stats: new BuildStats(), files: this.#files, transformTime: new BusyTime(), rejected: 0 }
-  }
-
-  /** An entry for `document` that is not a valid result: counted, and reported once per build. */
-  reject(document: string, why: string): void {
-    const session = this.#session
-    if (session === null) return
-    if (session.rejected++ === 0)
-      this.warn(`sitecache: ignored a cache entry of ${document} that is not a valid result (${why}); it is rebuilt and replaced`)
+    const build = await this.session.start()
+    if (this.#current?.build !== build) this.#current = build.enabled ? { build, transformTime: new BusyTime() } : null
   }
 
   async finish(): Promise<void> {
-    if (this.#active === 0) return
-    this.#active--
-    if (this.#active > 0) return
-    const session = this.#session
-    this.#session = null
-    this.#opening = undefined
-    if (session === null) {
-      const line = "sitecache: off (no cache read or written)"
-      this.log(line)
-      await this.options.onBuildEnd?.({
-        enabled: false,
-        line,
-        hits: 0,
-        misses: 0,
-        uncacheable: {},
-        savedMs: 0,
-        transformMs: 0,
-        rejected: 0,
-        stats: new BuildStats(),
-      })
-      return
-    }
-    const { cache, stats } = session
-    let run: RunSummary | undefined
-    try {
-      run = await finishBuild(cache, stats, "vite")
-    } finally {
-      if (session.owned) await cache.close()
-    }
-    const line = stats.summary()
-    this.log(line)
-    await this.options.onBuildEnd?.({
-      enabled: true,
-      line,
-      hits: stats.hits,
-      misses: stats.misses,
-      uncacheable: Object.fromEntries(stats.uncacheable),
-      savedMs: stats.savedMs,
-      transformMs: session.transformTime.ms,
-      rejected: session.rejected,
-      stats,
-      run,
-    })
+    const current = this.#current
+    const report = await this.session.finish()
+    if (report === undefined) return
+    this.#current = null
+    const { stats } = report
+    const result: TransformCacheReport = report.enabled
+      ? {
+          enabled: true,
+          line: report.line,
+          hits: stats.hits,
+          misses: stats.misses,
+          uncacheable: Object.fromEntries(stats.uncacheable),
+          savedMs: stats.savedMs,
+          transformMs: current?.transformTime.ms ?? 0,
+          rejected: report.rejected,
+          stats,
+          ...(report.run === undefined ? {} : { run: report.run }),
+        }
+      : {
+          enabled: false,
+          line: report.line,
+          hits: 0,
+          misses: 0,
+          uncacheable: {},
+          savedMs: 0,
+          transformMs: 0,
+          rejected: 0,
+          stats: new BuildStats(),
+        }
+    await this.options.onBuildEnd?.(result)
   }
 }

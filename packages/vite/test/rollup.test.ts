@@ -2,14 +2,14 @@
  * `cacheTransforms` on real Rollup builds: a small plugin that turns `.txt`
  * files into modules, with the hook context calls the adapter must honour.
  */
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { type Cache, createMemoryCache } from "@sitecache/core"
+import { BadOptionError, type Cache, createMemoryCache } from "@sitecache/core"
 import { type Plugin as RollupPlugin, rollup } from "rollup"
 import type { Plugin } from "vite"
-import { afterAll, beforeEach, describe, expect, it } from "vitest"
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { type CacheTransformsOptions, cacheTransforms, relativeId, type TransformCacheReport } from "../src/index.js"
 
 let root: string
@@ -107,7 +107,7 @@ describe("cacheTransforms as a Rollup plugin", () => {
       "c.txt": "charlie\n",
     })
   })
-  afterAll(() => rmSync(root, { recursive: true, force: true }))
+  afterEach(() => rmSync(root, { recursive: true, force: true }))
 
   it("returns the plugins with `transform` wrapped, and a `sitecache` plugin", () => {
     const plain: Plugin = { name: "no-transform", load: () => null }
@@ -261,6 +261,23 @@ describe("cacheTransforms as a Rollup plugin", () => {
   it("caches only included, not excluded ids", async () => {
     const report = (await build(cache, { include: "*.txt", exclude: [/c\.txt$/] })).report
     expect([...report.stats.documentRecords.keys()].sort()).toEqual(["a.txt", "b.txt"])
+  })
+
+  it("filters ids as Vite's `createFilter` does: globs resolved against the root, RegExps on the whole id", async () => {
+    mkdirSync(join(root, "notes"))
+    write({
+      "main.js": 'import a from "./a.txt"\nimport n from "./notes/n.txt"\nexport default [a, n]\n',
+      "notes/n.txt": "november\n",
+    })
+    const cached = async (options: Partial<CacheTransformsOptions>) =>
+      [...(await build(createMemoryCache(), options)).report.stats.documentRecords.keys()].sort()
+    expect(await cached({ include: "*.txt" })).toEqual(["a.txt"])
+    expect(await cached({ include: "notes/*.txt" })).toEqual(["notes/n.txt"])
+    expect(await cached({ include: "**/*.txt" })).toEqual(["a.txt", "notes/n.txt"])
+    expect(await cached({ include: /\.txt$/, exclude: "notes/**" })).toEqual(["a.txt"])
+    expect(() => cacheTransforms([shout()] as Plugin[], { include: [/x/, (() => true) as never] })).toThrow(BadOptionError)
+    expect(() => cacheTransforms([shout()] as Plugin[], { include: [/x/, (() => true) as never] })).toThrow(/`include\[1\]`/)
+    expect(() => cacheTransforms([shout()] as Plugin[], { exclude: "" })).toThrow(/`exclude`/)
   })
 
   it("neither reads nor writes with SITECACHE=off", async () => {
