@@ -26,13 +26,14 @@
  */
 import { xxh64 } from "@sitecache/core"
 import { isStreamPath, STREAM_SUFFIX, shardOf } from "./layout.js"
-import { View } from "./view.js"
+import { type EntryRecord, View } from "./view.js"
 
 const MAGIC = 0x53_43_46_49 // "SCFI"
 const VERSION = 1
 const HEAD = 16
 const SHARD_SIZE = 26
-const ENTRY_SIZE = 61
+/** Bytes of one entry record (in the index and in the journal). */
+export const ENTRY_SIZE = 61
 const TRAILER = 8
 
 export function encodeIndex(view: View): Buffer {
@@ -51,14 +52,7 @@ export function encodeIndex(view: View): Buffer {
     at += SHARD_SIZE
   }
   for (const [rel, record] of view.entries) {
-    bytes.write(rel.slice(0, 32), at, "hex")
-    bytes.write(rel.slice(33, 35), at + 16, "hex")
-    bytes.write(rel.slice(36, 66), at + 17, "hex")
-    bytes[at + 32] = isStreamPath(rel) ? 1 : 0
-    bytes.writeDoubleLE(record.size, at + 33)
-    bytes.writeDoubleLE(record.accessed, at + 41)
-    bytes.writeDoubleLE(record.expires, at + 49)
-    bytes.writeUInt32LE(Math.min(record.hits, 0xffff_ffff), at + 57)
+    writeEntryRecord(bytes, at, rel, record)
     at += ENTRY_SIZE
   }
   bytes.writeBigUInt64BE(xxh64(bytes.subarray(0, at)), at)
@@ -82,19 +76,53 @@ export function decodeIndex(bytes: Buffer): View | undefined {
     at += SHARD_SIZE
   }
   for (let i = 0; i < entryCount; i++) {
-    const rel =
-      `${bytes.toString("hex", at, at + 16)}/${bytes.toString("hex", at + 16, at + 17)}/${bytes.toString("hex", at + 17, at + 32)}` +
-      (bytes[at + 32] === 1 ? STREAM_SUFFIX : "")
-    const record = {
-      size: bytes.readDoubleLE(at + 33),
-      accessed: bytes.readDoubleLE(at + 41),
-      expires: bytes.readDoubleLE(at + 49),
-      hits: bytes.readUInt32LE(at + 57),
-    }
+    const rel = readEntryPath(bytes, at)
+    const record = readEntryRecord(bytes, at)
     if (!(record.size >= 0)) return undefined
     // An entry of a shard the index does not describe is listed again anyway.
     if (view.shards.has(shardOf(rel))) view.set(rel, record)
     at += ENTRY_SIZE
   }
   return view
+}
+
+/** Bit of an entry record's kind byte: a streamed entry. */
+const STREAM_BIT = 1
+
+/**
+ * Write one entry record at `at`: prefix (16), key (16), kind (1: bit 0 a
+ * streamed entry; `flags` adds bits of the journal's), size, last access,
+ * expires (float64 LE each), hits (uint32 LE).
+ */
+export function writeEntryRecord(bytes: Buffer, at: number, rel: string, record: EntryRecord, flags = 0): void {
+  bytes.write(rel.slice(0, 32), at, "hex")
+  bytes.write(rel.slice(33, 35), at + 16, "hex")
+  bytes.write(rel.slice(36, 66), at + 17, "hex")
+  bytes[at + 32] = (isStreamPath(rel) ? STREAM_BIT : 0) | flags
+  bytes.writeDoubleLE(record.size, at + 33)
+  bytes.writeDoubleLE(record.accessed, at + 41)
+  bytes.writeDoubleLE(record.expires, at + 49)
+  bytes.writeUInt32LE(Math.min(record.hits, 0xffff_ffff), at + 57)
+}
+
+/** The relative entry path of the record at `at`. */
+export function readEntryPath(bytes: Buffer, at: number): string {
+  return (
+    `${bytes.toString("hex", at, at + 16)}/${bytes.toString("hex", at + 16, at + 17)}/${bytes.toString("hex", at + 17, at + 32)}` +
+    ((bytes[at + 32] as number) & STREAM_BIT ? STREAM_SUFFIX : "")
+  )
+}
+
+/** The kind byte of the record at `at` (see `writeEntryRecord`). */
+export function readEntryKind(bytes: Buffer, at: number): number {
+  return bytes[at + 32] as number
+}
+
+export function readEntryRecord(bytes: Buffer, at: number): EntryRecord {
+  return {
+    size: bytes.readDoubleLE(at + 33),
+    accessed: bytes.readDoubleLE(at + 41),
+    expires: bytes.readDoubleLE(at + 49),
+    hits: bytes.readUInt32LE(at + 57),
+  }
 }

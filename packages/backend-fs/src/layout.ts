@@ -6,6 +6,7 @@
  *   CACHEDIR.TAG                      marks the directory as a cache (backup tools skip it)
  *   fs-v1/                            the layout version: a future layout lives beside it
  *     index                           entry count, bytes, hits and last access (see index-file.ts)
+ *     journal                         what builds did since the index was written (see journal.ts)
  *     <prefix: 32 hex>/               one directory per key prefix (format, codec, user prefix)
  *       <ab>/                         the first byte of the key, as two hex characters
  *         <rest of the key: 30 hex>   one entry: exactly the bytes of core's entry format
@@ -31,6 +32,7 @@ export const LAYOUT_VERSION = 1
 /** The versioned root below the cache directory. */
 export const ROOT_NAME = `fs-v${LAYOUT_VERSION}`
 export const INDEX_NAME = "index"
+export const JOURNAL_NAME = "journal"
 export const TEMP_PREFIX = ".tmp-"
 export const STREAM_SUFFIX = ".stream"
 /** Left by `clear()` while it removes the old root (renamed away first, so clearing is atomic). */
@@ -79,4 +81,17 @@ export function keyHexOf(rel: string): string {
 
 export function isStreamPath(rel: string): boolean {
   return rel.endsWith(STREAM_SUFFIX)
+}
+
+/**
+ * Every shard directory below the root, as `<prefix>/<ab>`: the one walk of
+ * the layout (listings, `entries()`, `clean()`, removal of empty directories).
+ * `list(rel)` gives the names in a directory of the cache (`""`: the root),
+ * nothing for one that is not a real directory (see guard.ts).
+ */
+export function* shardDirectories(list: (rel: string) => readonly string[]): Generator<string> {
+  for (const prefix of list("")) {
+    if (!PREFIX_DIR.test(prefix)) continue
+    for (const shard of list(prefix)) if (SHARD_DIR.test(shard)) yield `${prefix}/${shard}`
+  }
 }

@@ -3,6 +3,8 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { FileSystem } from "../src/index.js"
+import { IndexFiles } from "../src/index-files.js"
+import type { View } from "../src/view.js"
 
 /** A fresh directory below the system's temporary directory, removed by `removeAll()`. */
 const made: string[] = []
@@ -77,4 +79,16 @@ export function countingFileSystem(): FileSystem & { calls: Record<string, numbe
     }
   }
   return wrapped as unknown as FileSystem & { calls: Record<string, number> }
+}
+
+/** What a new process reads of a cache's persisted index and journal (the view before any listing). */
+export function persistedView(dir: string): View {
+  return new IndexFiles({
+    fs,
+    base: join(dir, "fs-v1") + "/",
+    fsync: false,
+    writeTemp: () => {
+      throw new Error("persistedView only reads")
+    },
+  }).load()
 }
