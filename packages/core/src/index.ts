@@ -60,6 +60,7 @@ export { formatBytes, formatMs } from "./format.js"
 export { type AdapterIdentity, adapterIdentity } from "./identity.js"
 export { installedVersion } from "./installed.js"
 export {
+  BuildKey,
   contentHash,
   framedBytes,
   hashBytes,

@@ -10,7 +10,7 @@
  */
 import { BadOptionError, UnserializableError } from "./errors.js"
 import { FileHasher } from "./file-hasher.js"
-import { Key, type KeyPart, key } from "./key.js"
+import { BuildKey, Key, type KeyPart, key } from "./key.js"
 import { type BuildStats, type DocumentRef, toUncacheable, type Uncacheable } from "./stats.js"
 import type { Cache, PutOptions } from "./types.js"
 
@@ -133,11 +133,24 @@ export function entryFault(found: unknown, validate: MemoOptions["validate"]): s
 export function keyOf(parts: KeyPart | readonly KeyPart[]): { key: Key; parts?: Record<string, string> } {
   if (Array.isArray(parts)) return { key: key(...(parts as KeyPart[])) }
   if (parts !== null && typeof parts === "object" && Object.getPrototypeOf(parts) === Object.prototype) {
+    const record = parts as Record<string, KeyPart>
     const named: Record<string, string> = {}
-    // A `Key` part is already a hash (a fingerprint computed once per build): it is its own part hash.
-    for (const [name, part] of Object.entries(parts as Record<string, KeyPart>))
-      if (part !== undefined) named[name] = part instanceof Key ? part.hex : key(part).hex
-    return { key: key(named), parts: named }
+    let grouped = false
+    for (const [name, part] of Object.entries(record)) {
+      if (part === undefined) continue
+      // A `Key` part is already a hash (a fingerprint computed once per build): it is its own part hash.
+      named[name] = part instanceof Key ? part.hex : part instanceof BuildKey ? part.key.hex : key(part).hex
+      grouped ||= part instanceof BuildKey
+    }
+    if (!grouped) return { key: key(named), parts: named }
+    // A build key is one part of the key; the record lists its own parts by name, for `explain`.
+    const recorded: Record<string, string> = {}
+    for (const [name, hex] of Object.entries(named)) {
+      const part = record[name]
+      if (part instanceof BuildKey) Object.assign(recorded, part.hashes)
+      else recorded[name] = hex
+    }
+    return { key: key(named), parts: recorded }
   }
   return { key: key(parts as KeyPart) }
 }

@@ -10,6 +10,7 @@ it("pins the public exports of @sitecache/core", () => {
       "BadKeyError",
       "BadOptionError",
       "Build",
+      "BuildKey",
       "BuildSession",
       "BuildStats",
       "CACHE_OPTIONS",

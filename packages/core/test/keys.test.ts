@@ -1,6 +1,18 @@
 import { describe, expect, it } from "vitest"
 import xxhash from "xxhash-wasm"
-import { contentHash, framedBytes, KEY_SEEDS, Key, key, normalizeLineEndings, toKey } from "../src/index.js"
+import {
+  BuildKey,
+  BuildStats,
+  contentHash,
+  createMemoryCache,
+  framedBytes,
+  KEY_SEEDS,
+  Key,
+  key,
+  memoize,
+  normalizeLineEndings,
+  toKey,
+} from "../src/index.js"
 
 describe("key()", () => {
   it("is 128 bits shown as 32 hex characters, and deterministic", () => {
@@ -106,6 +118,35 @@ describe("key()", () => {
     expect(toKey(new Uint8Array([1])).hex).toBe(key(new Uint8Array([1])).hex)
     expect(() => toKey(42 as never)).toThrow(expect.objectContaining({ code: "SITECACHE_BAD_KEY" }))
     expect(() => Key.fromHex("zz")).toThrow(expect.objectContaining({ code: "SITECACHE_BAD_KEY" }))
+  })
+})
+
+describe("BuildKey", () => {
+  it("hashes a build's fixed parts once into one part of each document's key; the record still names each part", async () => {
+    const fixed = { stage: "process", pipeline: key("pipeline"), "plugin:remark-gfm@4.0.1": key("gfm") }
+    const build = new BuildKey(fixed)
+    expect(build.hashes).toEqual({
+      stage: key("process").hex,
+      pipeline: key("pipeline").hex,
+      "plugin:remark-gfm@4.0.1": key("gfm").hex,
+    })
+    expect(build.key.equals(key(build.hashes))).toBe(true)
+    expect(key(build).equals(key(build.key))).toBe(true)
+    const cache = createMemoryCache()
+    const stats = new BuildStats()
+    const result = await memoize(cache, { content: "# a", path: "a.md", build }, () => "<h1>a</h1>", { stats, document: "a.md" })
+    expect(result.key.equals(key({ content: key("# a").hex, path: key("a.md").hex, build: build.key.hex }))).toBe(true)
+    expect(result.parts).toEqual({ ...build.hashes, content: key("# a").hex, path: key("a.md").hex })
+    expect(stats.documentRecords.get("a.md")?.parts).toEqual(result.parts)
+    expect((await memoize(cache, { content: "# a", path: "a.md", build }, () => "again")).hit).toBe(true)
+    // Another version of one plugin: another build key, so another key for every document.
+    const other = new BuildKey({ ...fixed, "plugin:remark-gfm@4.0.1": key("gfm, changed") })
+    const changed = await memoize(cache, { content: "# a", path: "a.md", build: other }, () => "changed", {
+      stats,
+      document: "a.md",
+    })
+    expect(changed.hit).toBe(false)
+    expect(changed.parts?.["plugin:remark-gfm@4.0.1"]).toBe(key("gfm, changed").hex)
   })
 })
 

@@ -8,11 +8,15 @@
  * say which one changed: `content` (line endings normalized), `path`
  * (project-relative), `pipeline` (the whole processor), one
  * `plugin:<name>@<version>` per plugin, `version` (yours), `input` (data set
- * on the file before processing, when any) and `stage`.
+ * on the file before processing, when any) and `stage`. The parts the
+ * processor fixes (stage, pipeline, plugins, version) are hashed once into a
+ * `BuildKey`, one part of every document's key; the document's record still
+ * lists each of them by name.
  */
 import { isAbsolute, relative, resolve, sep } from "node:path"
 import {
   BadOptionError,
+  BuildKey,
   type BuildStats,
   type Cache,
   contentHash,
@@ -181,11 +185,11 @@ class Engine {
   readonly #stage: "process" | "run"
   #fingerprint: Promise<Fingerprint> | undefined
   /**
-   * The fingerprint's parts as keys (memoize takes a key as its own part
-   * hash, so they cost nothing per document), and why the processor cannot
-   * be cached, when it cannot.
+   * The parts of every document's key that this processor fixes (stage,
+   * pipeline, one per plugin, your version), hashed once as one build key,
+   * and why the processor cannot be cached, when it cannot.
    */
-  #fingerprintParts: Promise<{ keys: Record<string, Key>; uncacheable?: Uncacheable }> | undefined
+  #buildKey: Promise<{ build: BuildKey; uncacheable?: Uncacheable }> | undefined
   #processor: Promise<ProcessorLike> | undefined
   #loaded: ProcessorLike | undefined
 
@@ -299,25 +303,20 @@ class Engine {
     whyUnusable: (stored: unknown) => string | undefined,
     restore: (value: T) => void,
   ): Promise<T> {
-    this.#fingerprintParts ??= this.fingerprint().then((fingerprint) => {
-      const keys: Record<string, Key> = { pipeline: Key.fromHex(fingerprint.pipeline) }
-      for (const [name, hex] of Object.entries(fingerprint.parts)) keys[name] = Key.fromHex(hex)
-      return fingerprint.uncacheable === undefined ? { keys } : { keys, uncacheable: fingerprint.uncacheable }
+    this.#buildKey ??= this.fingerprint().then((fingerprint) => {
+      const fixed: Record<string, KeyPart> = { stage: this.#stage, pipeline: Key.fromHex(fingerprint.pipeline) }
+      for (const [name, hex] of Object.entries(fingerprint.parts)) fixed[name] = Key.fromHex(hex)
+      if (this.#options.version !== undefined) fixed.version = String(this.#options.version)
+      const build = new BuildKey(fixed)
+      return fingerprint.uncacheable === undefined ? { build } : { build, uncacheable: fingerprint.uncacheable }
     })
-    const { keys: fingerprintParts, uncacheable: processorUncacheable } = await this.#fingerprintParts.catch((error: unknown) => {
-      this.#fingerprintParts = undefined
+    const { build, uncacheable: processorUncacheable } = await this.#buildKey.catch((error: unknown) => {
+      this.#buildKey = undefined
       throw error
     })
     const document = file.path ? this.#projectPath(file.path, file.cwd) : undefined
     const content = contentOf(file.value)
-    const parts: Record<string, KeyPart> = {
-      // As a key: memoize takes it as its own part hash (the hash of the string), with no hashing per document.
-      stage: STAGE_KEYS[this.#stage],
-      content,
-      path: document ?? "",
-      ...fingerprintParts,
-    }
-    if (this.#options.version !== undefined) parts.version = String(this.#options.version)
+    const parts: Record<string, KeyPart> = { content, path: document ?? "", build }
     let uncacheable = processorUncacheable
     if (Object.keys(file.data).length > 0) {
       const input = fingerprintValue(file.data)
@@ -414,9 +413,6 @@ class Engine {
 
 /** A path with an empty, `.` or `..` segment or a trailing separator (either separator), which only `resolve` can normalize. */
 const NOT_NORMALIZED = /[\\/]{2}|[\\/]\.\.?(?:[\\/]|$)|[\\/]$/
-
-/** The `stage` part, hashed once: `key(stage)` is what memoize would make of the string. */
-const STAGE_KEYS = { process: key("process"), run: key("run") } as const
 
 /** Thrown out of a lookup that missed before the pipeline was loaded (never escapes). */
 const NOT_LOADED = Symbol("not loaded")

@@ -24,6 +24,7 @@ import { join, relative, sep } from "node:path"
 import { deserialize, serialize } from "node:v8"
 import {
   type BackendName,
+  BuildKey,
   BuildStats,
   type Cache,
   type CacheConfig,
@@ -561,21 +562,23 @@ async function profileWarm(backend: BackendName | readonly BackendName[], proces
   }
   const storeGetUs = await perDocument(keys.length, async (i) => cache.store.get(cache.entryId(keys[i] as Key)))
   const cacheGetUs = await perDocument(keys.length, (i) => cache.get(keys[i] as Key))
-  // The fingerprint's parts are hashes already: the adapter passes them as keys, which memo does not hash again.
-  const fingerprintParts: Record<string, Key> = { pipeline: Key.fromHex(fingerprint.pipeline) }
-  for (const [name, hex] of Object.entries(fingerprint.parts)) fingerprintParts[name] = Key.fromHex(hex)
+  // The parts the processor fixes are one build key, hashed once per build; a document hashes its content and path,
+  // then the three part hashes, and records every part by name (as memoize does with a BuildKey).
+  const fixed: Record<string, KeyPart> = { stage: "process", pipeline: Key.fromHex(fingerprint.pipeline) }
+  for (const [name, hex] of Object.entries(fingerprint.parts)) fixed[name] = Key.fromHex(hex)
+  const build = new BuildKey(fixed)
   const keyUs = await perDocument(paths.length, async (i) => {
-    const parts: Record<string, KeyPart> = {
-      stage: "process",
-      content: normalizeLineEndings(sources[i] as string),
-      path: relative(site.root, paths[i] as string)
-        .split(sep)
-        .join("/"),
-      ...fingerprintParts,
+    const named = {
+      content: key(normalizeLineEndings(sources[i] as string)).hex,
+      path: key(
+        relative(site.root, paths[i] as string)
+          .split(sep)
+          .join("/"),
+      ).hex,
+      build: build.key.hex,
     }
-    const named: Record<string, string> = {}
-    for (const [name, part] of Object.entries(parts)) named[name] = part instanceof Key ? part.hex : key(part).hex
-    return key(named)
+    const recorded = { ...build.hashes, content: named.content, path: named.path }
+    return [key(named), recorded]
   })
   const depsUs = await perDocument(records.length, async (i) => {
     for (const path of Object.keys(records[i]?.deps ?? {})) await files.hash(path)

@@ -398,7 +398,7 @@ function summarize(
           notes: [
             `Per document (µs), then once per build (ms). Floor per document (read the source, write the page and the index, in the blog's build loop): ${formatUs(perDoc(floorMs))}.`,
             "store read: the backend's raw read; checks+decode: header, checksum and v8 decode (cache.get − store read);",
-            "key: hashing the named key parts as the adapter does; deps check: content hashes of the declared dependencies;",
+            "key: the document's key as the adapter makes it (content and path hashed, the build key once per build); deps check: content hashes of the declared dependencies;",
             "restore+rest: the adapter's process − the rest (VFile restore, bookkeeping). close includes writing the access records.",
           ],
         }
