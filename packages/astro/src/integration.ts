@@ -1,0 +1,287 @@
+/**
+ * `integrations: [sitecache({ backend: "sqlite" })]`: cache the rendering of
+ * markdown pages and the compilation of MDX in an Astro project.
+ *
+ * The integration adds one small Vite plugin to every Vite build Astro runs.
+ * When Vite has resolved a build's plugins, it finds Astro's own markdown
+ * plugin and MDX's, checks their shape (steps.ts) and wraps the hook that
+ * renders a file (wrap.ts). The cache opens when an Astro build starts (or the
+ * dev server is set up) and is recorded and closed when it ends; the summary
+ * goes through Astro's logger.
+ */
+import { readFileSync, realpathSync } from "node:fs"
+import { dirname, join, relative, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import {
+  BadOptionError,
+  type BuildStats,
+  type Cache,
+  type CacheConfig,
+  describeUnsound,
+  fingerprint,
+  installedVersion,
+  type Key,
+  type KeyPart,
+  normalizeCacheConfig,
+  type RunSummary,
+  type Uncacheable,
+} from "@sitecache/core"
+import type { AstroConfig, AstroIntegration, AstroIntegrationLogger } from "astro"
+import { Session } from "./session.js"
+import { wholeLines } from "./shiki.js"
+import { STEPS, type Step, shapeProblem } from "./steps.js"
+import { type Anchor, anchors } from "./stored.js"
+import { type StepContext, wrapStep } from "./wrap.js"
+
+/** This package, as it appears in every key: a new release of the integration starts cold. */
+export const ADAPTER: string = (() => {
+  const manifest = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    name: string
+    version: string
+  }
+  return `${manifest.name}@${manifest.version}`
+})()
+
+/** The Astro major version the wrapped plugins were written against (see steps.ts). */
+export const SUPPORTED_ASTRO_MAJOR = 5
+
+export interface SitecacheAstroOptions extends CacheConfig {
+  /** An open cache to use (never closed by the integration). Default: one opened from the other options. */
+  readonly cache?: Cache
+  /** Bump to invalidate every entry (what the fingerprint cannot see: files a remark plugin reads, say). */
+  readonly version?: string | number
+  /**
+   * The options given to `mdx()` in `astro.config`, if any: the integration
+   * cannot read them from `@astrojs/mdx`, so pass the same object here for a
+   * change to one to miss. Not needed for what MDX takes from `markdown`.
+   */
+  readonly mdx?: unknown
+  /** Environment for the cache configuration (`SITECACHE=off`, `SITECACHE_BACKEND`...). Default `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>
+  /** Command line for the cache configuration (`--no-cache`, `--cache=read`). Default `process.argv.slice(2)`. */
+  readonly argv?: readonly string[]
+  /** Where the summary line goes: `false` for nowhere. Default: Astro's logger. */
+  readonly log?: false | ((line: string) => void)
+  /** Called at the end of each build (and when the dev server stops), once the build is recorded. */
+  readonly onBuildEnd?: (report: AstroCacheReport) => void | Promise<void>
+}
+
+/** What a build did with the cache. */
+export interface AstroCacheReport {
+  /** `false` when the cache was off (`SITECACHE=off`, `--no-cache`, `mode: "off"`). */
+  readonly enabled: boolean
+  readonly line: string
+  readonly hits: number
+  readonly misses: number
+  readonly savedMs: number
+  /** Wall time inside the wrapped steps (lookups included; overlapping calls once), in ms. */
+  readonly stepMs: number
+  /** Entries that were not valid modules (damaged or forged): each rebuilt and replaced. */
+  readonly rejected: number
+  /** The warnings the integration gave during the build (through Astro's logger). */
+  readonly warnings: readonly string[]
+  /** Steps found in a shape this integration does not know, and so not cached. */
+  readonly unwrapped: readonly string[]
+  readonly stats?: BuildStats
+  readonly run?: RunSummary
+}
+
+const OWN_OPTIONS = new Set(["cache", "version", "mdx", "env", "argv", "log", "onBuildEnd"])
+
+/** The directory of `name` as installed for `from` (symlinks resolved), or `undefined`. */
+function packageDir(name: string, from: string): string | undefined {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    try {
+      return realpathSync(join(dir, "node_modules", name))
+    } catch {
+      // not installed here: look further up
+    }
+    if (dirname(dir) === dir) return undefined
+  }
+}
+
+function checkOptions(options: SitecacheAstroOptions): CacheConfig {
+  if (options === null || typeof options !== "object") throw new BadOptionError("options", "expected an object")
+  const { version, log, onBuildEnd, argv } = options
+  if (version !== undefined && typeof version !== "string" && typeof version !== "number")
+    throw new BadOptionError("version", "expected a string or a number")
+  if (log !== undefined && log !== false && typeof log !== "function")
+    throw new BadOptionError("log", "expected false or a function")
+  if (onBuildEnd !== undefined && typeof onBuildEnd !== "function") throw new BadOptionError("onBuildEnd", "expected a function")
+  if (argv !== undefined && (!Array.isArray(argv) || argv.some((arg) => typeof arg !== "string")))
+    throw new BadOptionError("argv", "expected a list of strings")
+  const config: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(options)) if (!OWN_OPTIONS.has(name)) config[name] = value
+  return config as CacheConfig
+}
+
+/** What one step's key shares across a build. */
+interface Shared {
+  readonly tools: KeyPart
+  readonly config: Key
+  readonly uncacheable?: Uncacheable
+}
+
+/** The parts of Astro's configuration a step's output depends on (besides its file). */
+function configOf(step: Step, config: AstroConfig, root: string, options: SitecacheAstroOptions): unknown {
+  const urls = {
+    site: config.site,
+    base: config.base,
+    trailingSlash: config.trailingSlash,
+    srcDir: relative(root, fileURLToPath(config.srcDir)),
+    headingIdCompat: config.experimental?.headingIdCompat,
+    version: options.version,
+  }
+  if (step.plugin === "astro:markdown") return { ...urls, markdown: config.markdown, image: config.image }
+  return { ...urls, markdown: config.markdown, mdx: options.mdx, sourcemap: Boolean(config.vite?.build?.sourcemap) }
+}
+
+/**
+ * The Astro integration.
+ *
+ * @example
+ * // astro.config.mjs
+ * import sitecache from "@sitecache/astro"
+ * export default defineConfig({ integrations: [mdx(), sitecache({ backend: "sqlite" })] })
+ */
+export function sitecache(options: SitecacheAstroOptions = {}): AstroIntegration {
+  const cacheConfig = checkOptions(options)
+  let root = resolve(typeof options.root === "string" ? options.root : process.cwd())
+  let session: Session | undefined
+  let astroConfig: AstroConfig | undefined
+  let logger: AstroIntegrationLogger | undefined
+  let anchorList: Anchor[] = []
+  const shared = new Map<Step, Shared>()
+  const unwrapped = new Set<string>()
+  let given: string[] = []
+  const warned = new Set<string>()
+  const warn = (line: string) => {
+    if (warned.has(line)) return
+    warned.add(line)
+    given.push(line)
+    if (logger !== undefined) logger.warn(line)
+    else console.warn(`sitecache: ${line}`)
+  }
+  const log = (line: string) => {
+    if (options.log === false) return
+    if (options.log !== undefined) options.log(line)
+    else if (logger !== undefined) logger.info(line.replace(/^sitecache: /, ""))
+    else console.log(line)
+  }
+
+  const context: StepContext = {
+    get session() {
+      return session as Session
+    },
+    get root() {
+      return root
+    },
+    adapter: ADAPTER,
+    anchors: () => anchorList,
+    warn,
+    shared(step) {
+      let found = shared.get(step)
+      if (found !== undefined) return found
+      const owner = packageDir(step.owner, root)
+      const tools: Record<string, string | null> = { [step.owner]: installedVersion(step.owner, root) }
+      for (const name of step.packages) tools[name] = owner === undefined ? null : installedVersion(name, owner)
+      const print = fingerprint(configOf(step, astroConfig as AstroConfig, root, options))
+      const [unsound] = print.unsound
+      found = {
+        tools,
+        config: print.key,
+        ...(unsound === undefined ? {} : { uncacheable: { step: step.label, reason: describeUnsound(unsound, "option") } }),
+      }
+      shared.set(step, found)
+      return found
+    },
+  }
+
+  const vitePlugin = {
+    name: "sitecache:astro",
+    configResolved(resolved: { readonly plugins: readonly object[] }) {
+      const plugins = resolved.plugins as readonly Record<string, unknown>[]
+      for (const step of STEPS) {
+        const plugin = plugins.find((candidate) => candidate.name === step.plugin)
+        if (plugin === undefined) continue
+        const problem = shapeProblem(plugin, step)
+        if (problem !== undefined) {
+          unwrapped.add(step.label)
+          warn(
+            `${step.label} is not cached: Astro's plugin ${step.plugin} is not of the shape this integration knows (${problem})`,
+          )
+          continue
+        }
+        wrapStep(plugin, step, context)
+      }
+    },
+  }
+
+  const start = async () => {
+    if (session === undefined) return
+    shared.clear()
+    await session.start()
+  }
+
+  const finish = async () => {
+    if (session === undefined) return
+    const end = await session.finish()
+    const warnings = given
+    given = []
+    warned.clear()
+    log(end.line)
+    const open = end.open
+    await options.onBuildEnd?.({
+      enabled: end.enabled,
+      line: end.line,
+      hits: open?.stats.hits ?? 0,
+      misses: open?.stats.misses ?? 0,
+      savedMs: open?.stats.savedMs ?? 0,
+      stepMs: open?.busy.ms ?? 0,
+      rejected: open?.rejected ?? 0,
+      warnings,
+      unwrapped: [...unwrapped],
+      ...(open === undefined ? {} : { stats: open.stats }),
+      ...(end.run === undefined ? {} : { run: end.run }),
+    })
+  }
+
+  return {
+    name: "sitecache",
+    hooks: {
+      "astro:config:setup": ({ config, command, updateConfig, logger: astroLogger }) => {
+        logger = astroLogger
+        if (command !== "build" && command !== "dev") return
+        if (options.root === undefined) root = fileURLToPath(config.root)
+        // A configuration mistake (unknown option, bad value) throws now, naming the option.
+        normalizeCacheConfig({ root, ...cacheConfig })
+        const astroDir = packageDir("astro", root)
+        const astroVersion = installedVersion("astro", root)
+        const major = astroVersion === null ? Number.NaN : Number(astroVersion.split(".")[0])
+        if (major !== SUPPORTED_ASTRO_MAJOR) {
+          warn(
+            `not caching: this integration supports Astro ${SUPPORTED_ASTRO_MAJOR}, and Astro ${astroVersion ?? "(not found)"} is installed`,
+          )
+          return
+        }
+        anchorList = anchors({ astro: astroDir, root })
+        session = new Session({
+          root,
+          config: cacheConfig,
+          cache: options.cache,
+          env: options.env ?? process.env,
+          argv: options.argv ?? process.argv.slice(2),
+        })
+        updateConfig({ vite: { plugins: [vitePlugin] }, markdown: { shikiConfig: { transformers: [wholeLines] } } })
+      },
+      "astro:config:done": ({ config, logger: astroLogger }) => {
+        astroConfig = config
+        logger = astroLogger
+      },
+      "astro:build:start": start,
+      "astro:build:done": finish,
+      "astro:server:setup": start,
+      "astro:server:done": finish,
+    },
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The integration in real `astro build`s of a small site (test/fixtures/site).
+ * Each build runs in this process, on a memory cache the test keeps.
+ */
+import { appendFileSync } from "node:fs"
+import { join } from "node:path"
+import { createMemoryCache } from "@sitecache/core"
+import { afterAll, describe, expect, it } from "vitest"
+import { MARKDOWN_STEP, shapeProblem } from "../src/index.js"
+import { createSite } from "./site.js"
+
+const DOCUMENTS = ["src/content/guides/gamma.mdx", "src/pages/alpha.md", "src/pages/beta.mdx"]
+
+describe("sitecache() in astro build", () => {
+  const site = createSite()
+  const elsewhere = createSite()
+  afterAll(() => {
+    site.remove()
+    elsewhere.remove()
+  })
+  const cache = createMemoryCache()
+
+  it("renders cold, restores warm with the same pages, and is off with SITECACHE=off", async () => {
+    const off = await site.build({ cache, env: { SITECACHE: "off" } })
+    expect(off.report).toMatchObject({ enabled: false, hits: 0, misses: 0 })
+    const cold = await site.build({ cache })
+    expect(cold.report).toMatchObject({ enabled: true, hits: 0, misses: 3, unwrapped: [] })
+    const warm = await site.build({ cache })
+    expect(warm.report).toMatchObject({ enabled: true, hits: 3, misses: 0, unwrapped: [], rejected: 0 })
+    expect([...warm.report.stats!.documentRecords.keys()].sort()).toEqual(DOCUMENTS)
+    expect(warm.report.stats!.uncacheable.size).toBe(0)
+    expect(warm.report.savedMs).toBeGreaterThan(0)
+    expect(cold.files).toEqual(off.files)
+    expect(warm.files).toEqual(off.files)
+    expect(warm.files.size).toBe(4)
+    expect([...off.warnings, ...cold.warnings, ...warm.warnings]).toEqual([])
+  })
+
+  it("restores the entries of another checkout, with this checkout's paths", async () => {
+    const moved = await elsewhere.build({ cache })
+    expect(moved.report).toMatchObject({ hits: 3, misses: 0 })
+    const fresh = await elsewhere.build({ cache: createMemoryCache() })
+    expect(fresh.report).toMatchObject({ hits: 0, misses: 3 })
+    expect(moved.files).toEqual(fresh.files)
+  })
+
+  it("renders again only the page that changed, and every page when a markdown option changes", async () => {
+    appendFileSync(join(site.root, "src/pages/alpha.md"), "\nOne more paragraph.\n")
+    const edited = await site.build({ cache })
+    expect(edited.report).toMatchObject({ hits: 2, misses: 1 })
+    expect(edited.report.stats!.documentRecords.get("src/pages/alpha.md")?.hit).toBe(false)
+    const smartypants = await site.build({ cache, markdown: { smartypants: false } })
+    expect(smartypants.report).toMatchObject({ hits: 0, misses: 3 })
+  })
+
+  it("leaves a plugin of an unknown shape alone, with one warning, and the build goes on", async () => {
+    // What a release of Astro that gave the markdown plugin's `load` hook options would look like.
+    const reshape = {
+      name: "test:reshape-astro-markdown",
+      enforce: "pre",
+      configResolved(config: { plugins: Record<string, unknown>[] }) {
+        const markdown = config.plugins.find((plugin) => plugin.name === "astro:markdown")
+        if (markdown !== undefined && typeof markdown.load === "function")
+          markdown.load = { order: "pre", handler: markdown.load }
+      },
+    }
+    const built = await site.build({ cache, vitePlugins: [reshape] })
+    expect(built.report.unwrapped).toEqual([MARKDOWN_STEP.label])
+    expect([...built.report.stats!.documentRecords.keys()].sort()).toEqual(DOCUMENTS.filter((d) => d.endsWith(".mdx")))
+    expect(built.warnings).toEqual([
+      "astro:markdown load is not cached: Astro's plugin astro:markdown is not of the shape this integration knows (its `load` hook has options (order, handler))",
+    ])
+    expect(built.files.get("alpha/index.html")).toBeDefined()
+  })
+
+  it("knows the shape of the installed Astro's markdown plugin", async () => {
+    let problem: string | undefined = "not found"
+    const inspect = {
+      name: "test:inspect",
+      configResolved(config: { plugins: Record<string, unknown>[] }) {
+        const markdown = config.plugins.find((plugin) => plugin.name === "astro:markdown")
+        problem = markdown === undefined ? "not found" : shapeProblem(markdown, MARKDOWN_STEP)
+      },
+    }
+    await site.build({ cache, vitePlugins: [inspect] })
+    expect(problem).toBeUndefined()
+  })
+})
