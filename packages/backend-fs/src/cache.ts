@@ -5,11 +5,7 @@
 import { join, resolve } from "node:path"
 import type { Readable } from "node:stream"
 import {
-  BadOptionError,
-  type CacheCounters,
-  CacheFaultError,
   CacheNotFoundError,
-  ClosedError,
   CorruptEntryError,
   checkOptions,
   DEFAULT_MAX_SIZE,
@@ -39,24 +35,13 @@ export interface StreamPutOptions {
   readonly ttl?: number
 }
 
-/** A filesystem cache: the `Cache` contract, plus streamed entries and `clean()`. */
+/**
+ * A filesystem cache: the `Cache` contract, plus streamed entries and
+ * `clean()`. Its own operations count, warn and fail open through
+ * `StoreCache`'s (the same counters, one warning per cause, `strict` mode).
+ */
 export class FsCache extends StoreCache {
   declare readonly store: FsStore
-  readonly #clock: () => number
-  readonly #ttl: number | undefined
-  readonly #onWarning: (message: string, cause: unknown) => void
-  readonly #warned = new Set<string>()
-  #streamHits = 0
-  #streamMisses = 0
-  #streamErrors = 0
-  #closed = false
-
-  constructor(store: FsStore, options: StoreCacheOptions = {}) {
-    super(store, options)
-    this.#clock = options.clock ?? Date.now
-    this.#ttl = options.ttl
-    this.#onWarning = options.onWarning ?? ((message) => process.emitWarning(message, { type: "SitecacheWarning" }))
-  }
 
   /**
    * Read a streamed entry (written by `openForWrite`) without holding it in
@@ -69,26 +54,26 @@ export class FsCache extends StoreCache {
    * if (stream) await pipeline(stream, createWriteStream(out))
    */
   async openForRead(key: KeyLike, options: OpenForReadOptions = {}): Promise<Readable | undefined> {
-    this.#checkOpen("openForRead")
+    this.checkOpen("openForRead")
     const id = this.entryId(key)
     if (this.mode === "write-only") {
-      this.#streamMisses++
+      this.countRead(false)
       return undefined
     }
     try {
-      const stream = await this.store.openForRead(id, this.#clock(), options)
-      if (stream === undefined) this.#streamMisses++
-      else {
-        this.#streamHits++
-        stream.once("error", (error) => {
-          if (error instanceof CorruptEntryError) this.#corrupt(key, error)
-        })
-      }
+      const stream = await this.store.openForRead(id, this.now(), options)
+      this.countRead(stream !== undefined)
+      stream?.once("error", (error) => {
+        if (error instanceof CorruptEntryError) this.#corrupt(key, error)
+      })
       return stream
     } catch (error) {
-      this.#streamMisses++
+      this.countRead(false)
       if (error instanceof CorruptEntryError) this.#corrupt(key, error)
-      else this.#fault("openForRead", error)
+      else {
+        const fault = this.fault("openForRead", error)
+        if (fault !== undefined) throw fault
+      }
       return undefined
     }
   }
@@ -107,17 +92,18 @@ export class FsCache extends StoreCache {
    * await sink.added
    */
   openForWrite(key: KeyLike, options: StreamPutOptions = {}): EntryWriteStream {
-    this.#checkOpen("openForWrite")
-    const ttl = options.ttl ?? this.#ttl
-    if (ttl !== undefined && (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl < 0)) {
-      throw new BadOptionError("ttl", `expected a finite number ≥ 0, got ${String(ttl)}`)
-    }
+    this.checkOpen("openForWrite")
+    const meta = this.entryMeta(options.ttl)
     const id = this.entryId(key)
-    const now = this.#clock()
-    const meta = { created: now, expires: ttl === undefined || ttl === 0 ? 0 : now + ttl }
-    const onFault = (error: unknown): Error | undefined => this.#fault("openForWrite", error, false)
-    if (this.mode === "read-only") return this.store.openForWrite(id, meta, now, { discard: true, onFault })
-    return this.store.openForWrite(id, meta, now, { onFault })
+    const onFault = (error: unknown): Error | undefined => {
+      try {
+        return this.fault("openForWrite", error)
+      } catch (thrown) {
+        return thrown as Error
+      }
+    }
+    if (this.mode === "read-only") return this.store.openForWrite(id, meta, meta.created, { discard: true, onFault })
+    return this.store.openForWrite(id, meta, meta.created, { onFault })
   }
 
   /**
@@ -126,39 +112,19 @@ export class FsCache extends StoreCache {
    * how many were removed.
    */
   async clean(options: { olderThan?: number } = {}): Promise<number> {
-    this.#checkOpen("clean")
+    this.checkOpen("clean")
     if (this.mode === "read-only") return 0
     try {
       return this.store.clean(options)
     } catch (error) {
-      this.#fault("clean", error)
+      const fault = this.fault("clean", error)
+      if (fault !== undefined) throw fault
       return 0
     }
   }
 
-  /** The counters, streamed entries included (and so `inspect()`'s). */
-  override counters(): CacheCounters {
-    const counters = super.counters()
-    return {
-      ...counters,
-      hits: counters.hits + this.#streamHits,
-      misses: counters.misses + this.#streamMisses,
-      errors: counters.errors + this.#streamErrors,
-    }
-  }
-
-  override async close(): Promise<void> {
-    this.#closed = true
-    await super.close()
-  }
-
-  #checkOpen(operation: string): void {
-    if (this.#closed) throw new ClosedError(this.name, operation)
-  }
-
   #corrupt(key: KeyLike, error: CorruptEntryError): void {
-    this.#streamErrors++
-    this.#warnOnce(
+    this.reportCorrupt(
       "stream:corrupt",
       `${this.name}: removed a corrupt streamed entry (${describeCause(error)}); it reads as a miss`,
       error,
@@ -169,33 +135,6 @@ export class FsCache extends StoreCache {
     } catch {
       // Best effort, like the removal of a corrupt value entry.
     }
-  }
-
-  /**
-   * Count an operational fault; in `strict` mode throw it (or, with
-   * `mayThrow` false, return it), otherwise warn once per cause.
-   */
-  #fault(operation: string, error: unknown, mayThrow = true): CacheFaultError | undefined {
-    this.#streamErrors++
-    const fault = new CacheFaultError(this.name, operation, error)
-    if (this.strict) {
-      if (mayThrow) throw fault
-      return fault
-    }
-    const code = (error as { code?: unknown } | null)?.code
-    const cause = typeof code === "string" ? code : error instanceof Error ? error.name : "unknown"
-    this.#warnOnce(
-      `fault:${cause}`,
-      `${fault.message} (the build goes on without the cache for this operation; further ${cause} warnings are silenced)`,
-      error,
-    )
-    return undefined
-  }
-
-  #warnOnce(cause: string, message: string, error: unknown): void {
-    if (this.#warned.has(cause)) return
-    this.#warned.add(cause)
-    this.#onWarning(message, error)
   }
 }
 

@@ -162,10 +162,9 @@ export class StoreCache implements Cache {
 
   async putMany(entries: readonly (readonly [KeyLike, unknown])[], options?: PutOptions): Promise<boolean[]> {
     this.#open("putMany")
-    const ttl = options?.ttl === undefined ? this.#ttl : nonNegativeOption(options.ttl, "ttl")
     // Encode everything first: an unserializable value rejects the batch before anything is written.
-    const now = this.#clock()
-    const meta: EntryMeta = { created: now, expires: ttl === undefined || ttl === 0 ? 0 : now + ttl }
+    const meta = this.entryMeta(options?.ttl)
+    const now = meta.created
     const encoded = entries.map(([k, value]) => [this.entryId(k), this.#encode(value, meta), meta] as const)
     if (this.mode === "read-only" || encoded.length === 0) return encoded.map(() => false)
     try {
@@ -333,6 +332,47 @@ export class StoreCache implements Cache {
   /** The cache's clock, ms since the epoch: what TTLs, access times and sweeps go by. */
   now(): number {
     return this.#clock()
+  }
+
+  // The members below serve a backend's own operations on its cache (a subclass, as `FsCache`'s streams),
+  // so that they count, warn and fail open as the cache's do, without a copy of that logic.
+
+  /** Throws `ClosedError` once the cache is closed. */
+  protected checkOpen(operation: string): void {
+    this.#open(operation)
+  }
+
+  /** Creation and expiry of an entry written now, `ttl` ms (default: the cache's `ttl`; 0 never expires). */
+  protected entryMeta(ttl?: number): EntryMeta {
+    const lifetime = ttl === undefined ? this.#ttl : nonNegativeOption(ttl, "ttl")
+    const now = this.#clock()
+    return { created: now, expires: lifetime === undefined || lifetime === 0 ? 0 : now + lifetime }
+  }
+
+  /** Count a read as a hit or a miss. */
+  protected countRead(hit: boolean): void {
+    if (hit) this.#hits++
+    else this.#misses++
+  }
+
+  /**
+   * An operational fault of a subclass's operation, handled as the cache's
+   * own: counted, one warning per cause; in `strict` mode returned as a
+   * `CacheFaultError` for the caller to throw (or to fail a stream with).
+   */
+  protected fault(operation: string, error: unknown): CacheFaultError | undefined {
+    if (!this.strict) {
+      this.#fault(operation, error, false)
+      return undefined
+    }
+    this.#errors++
+    return error instanceof CacheFaultError ? error : new CacheFaultError(this.#name, operation, error)
+  }
+
+  /** A damaged entry met by a subclass's read: counted as an error, one warning per `cause`. */
+  protected reportCorrupt(cause: string, message: string, error: unknown): void {
+    this.#errors++
+    this.#warnOnce(cause, message, error)
   }
 
   get canPrefetch(): boolean {
