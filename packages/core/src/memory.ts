@@ -65,6 +65,7 @@ export class MemoryStore implements Store {
   add(id: EntryId, bytes: Uint8Array, meta: EntryMeta, now: number): boolean {
     const existing = this.#entries.get(slot(id))
     if (existing !== undefined && (existing.expires === 0 || existing.expires > now)) return false
+    if (bytes.length > this.maxSize) return false
     this.set(id, bytes, meta)
     return true
   }

@@ -239,15 +239,11 @@ export class TieredStore implements Store {
     }
   }
 
+  /** Prune every tier; the result is the last (slowest, largest) tier's that answered, as in `stats`. */
   async prune(options: PruneOptions): Promise<PruneResult> {
     const results = await this.#each("prune", (tier) => tier.prune?.(options))
-    let removedCount = 0
-    let removedSize = 0
-    for (const result of results) {
-      removedCount += result?.removedCount ?? 0
-      removedSize += result?.removedSize ?? 0
-    }
-    return { removedCount, removedSize }
+    const answered = results.filter((result): result is PruneResult => result !== undefined)
+    return answered[answered.length - 1] ?? { removedCount: 0, removedSize: 0 }
   }
 
   /**
