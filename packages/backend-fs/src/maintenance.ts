@@ -28,6 +28,8 @@ export interface Housekeeper {
 export function evictLeastRecentlyUsed(keeper: Housekeeper, view: View, limit: number): { evicted: number; error?: unknown } {
   let evicted = 0
   if (view.size <= limit) return { evicted }
+  // Reads persisted since the view was loaded, by this process or another, are in the journal: they count.
+  keeper.catalog.catchUp(view)
   const order = [...view.entries].map(([rel, record]) => [rel, keeper.catalog.lastAccess(rel, record)] as const)
   order.sort((a, b) => a[1] - b[1])
   for (const [rel] of order) {
@@ -53,6 +55,8 @@ export function prune(
   tempMaxAge: number,
 ): PruneResult & { evicted: number; error?: unknown } {
   const view = keeper.catalog.view()
+  // Reads persisted since the view was loaded, by this process or another, are in the journal: they count.
+  keeper.catalog.catchUp(view)
   let removedCount = 0
   let removedSize = 0
   let evicted = 0
