@@ -9,6 +9,6 @@ runConformance({
   location: () => mkdtempSync(join(tmpdir(), "sitecache-fs-")),
   open: ({ location, ...options }) => createFsCache({ dir: location, ...options }),
   dispose: (location) => rmSync(location, { recursive: true, force: true }),
-  capabilities: { persistent: true },
+  capabilities: { persistent: true, maxSize: true },
   childModule: new URL("./open-at.ts", import.meta.url).href,
 })

@@ -119,25 +119,6 @@ describe("layout", () => {
     expect(await cache.get("a")).toBe("replaced")
     expect(filesBelow(cache.store.dir).filter((f) => f.includes(".tmp-"))).toEqual([])
   })
-
-  it("entries() yields every value entry of every prefix", async () => {
-    const cache = await open()
-    await cache.putMany([
-      ["a", 1],
-      ["b", 2],
-    ])
-    cache.setKeyPrefix("other")
-    await cache.put("a", 3)
-    const seen: string[] = []
-    for await (const entry of cache.store.entries()) {
-      expect(cache.check(entry.bytes).ok).toBe(true)
-      seen.push(`${entry.id.prefix.hex}:${entry.id.key.hex}`)
-    }
-    const expected = [cache.entryId("a")]
-    cache.setKeyPrefix("")
-    expected.push(cache.entryId("a"), cache.entryId("b"))
-    expect(seen.sort()).toEqual(expected.map((id) => `${id.prefix.hex}:${id.key.hex}`).sort())
-  })
 })
 
 describe("index and statistics", () => {
@@ -258,100 +239,24 @@ describe("index and statistics", () => {
       expect(decodeIndex(readFileSync(indexFile))?.entries.size).toBe(30)
     })
   }
-
-  it("reports entries of other prefixes as orphaned", async () => {
-    const cache = await open()
-    cache.setKeyPrefix("old")
-    await cache.putMany([
-      ["a", "x".repeat(100)],
-      ["b", "y"],
-    ])
-    cache.setKeyPrefix("new")
-    await cache.put("a", 1)
-    const info = await cache.inspect()
-    expect(info.entryCount).toBe(3)
-    expect(info.orphanedCount).toBe(2)
-    expect(info.orphanedSize).toBeGreaterThan(100)
-    expect(info.orphanedSize).toBeLessThan(info.size)
-  })
 })
 
 describe("size and age", () => {
-  it("evicts least recently used entries past maxSize, down to 90% of it", async () => {
-    let now = 1_000_000
-    const cache = await open({ clock: () => now, maxSize: 20_000 })
-    const value = (i: number) => `${i}:`.padEnd(1000, "x")
-    for (let i = 0; i < 15; i++) {
-      now += 10
-      await cache.put(`k${i}`, value(i))
-    }
-    now += 10
-    expect(await cache.get("k0")).toBe(value(0))
-    for (let i = 15; i < 40; i++) {
-      now += 10
-      await cache.put(`k${i}`, value(i))
-      if (i % 5 === 0) {
-        now += 1
-        await cache.get("k0")
-      }
-    }
-    const info = await cache.inspect()
-    expect(info.size).toBeLessThanOrEqual(20_000)
-    expect(info.evictions).toBeGreaterThan(10)
-    expect(await cache.get("k0")).toBe(value(0))
-    expect(await cache.get("k1")).toBeUndefined()
-    expect(await cache.get("k39")).toBe(value(39))
-  })
-
-  it("drops a value larger than maxSize", async () => {
-    const cache = await open({ maxSize: 1000 })
-    expect(await cache.put("big", "x".repeat(5000))).toBe(false)
-    expect((await cache.inspect()).entryCount).toBe(0)
-  })
-
-  it("prune removes orphans, old, expired and least recently used entries, and empty directories", async () => {
-    let now = 10_000_000
-    const cache = await open({ clock: () => now })
+  it("prune removes the directories it empties (what it removes is the conformance suite's prune group)", async () => {
+    const cache = await open()
     cache.setKeyPrefix("old")
     await cache.putMany([
       ["o1", 1],
       ["o2", 2],
     ])
-    cache.setKeyPrefix("")
-    await cache.put("short-lived", "x", { ttl: 100 })
-    await cache.put("stale", "s")
-    now += 50_000
-    await cache.putMany(Array.from({ length: 10 }, (_, i) => [`fresh${i}`, "f".repeat(500)] as const))
-    await cache.persist()
-    // Expired entries go with every prune.
-    const orphans = await cache.prune({ orphans: true })
-    expect(orphans.removedCount).toBe(3)
-    expect(await cache.store.get(cache.entryId("short-lived"))).toBeUndefined()
-    const aged = await cache.prune({ olderThan: 10_000 })
-    expect(aged.removedCount).toBe(1)
-    expect(await cache.get("stale")).toBeUndefined()
-    const bounded = await cache.prune({ maxSize: 3000 })
-    expect(bounded.removedCount).toBeGreaterThan(0)
-    const info = await cache.inspect()
-    expect(info.size).toBeLessThanOrEqual(3000)
-    expect(info.orphanedCount).toBe(0)
-    expect(info.entryCount).toBe(10 - bounded.removedCount)
-    cache.setKeyPrefix("old")
     const oldPrefixDir = join(cache.store.root, cache.keyPrefix.hex)
+    expect(statSync(oldPrefixDir).isDirectory()).toBe(true)
+    cache.setKeyPrefix("")
+    await cache.put("kept", 3)
+    await cache.persist()
+    expect(await cache.prune({ orphans: true })).toMatchObject({ removedCount: 2 })
     expect(() => statSync(oldPrefixDir)).toThrow()
-  })
-
-  it("prune removes an expired entry that nobody read", async () => {
-    let now = 1_000_000
-    const dir = scratch()
-    const writer = await open({ dir, clock: () => now })
-    await writer.put("soon", 1, { ttl: 5 })
-    await writer.put("forever", 2)
-    await writer.close()
-    now += 10
-    const other = await open({ dir, clock: () => now })
-    expect(await other.prune({})).toEqual({ removedCount: 1, removedSize: expect.any(Number) })
-    expect(await other.get("forever")).toBe(2)
+    expect(filesBelow(cache.store.root).filter((f) => f.startsWith(`${cache.keyPrefix.hex}/`))).toHaveLength(1)
   })
 
   it("clean removes stale temporary files only", async () => {

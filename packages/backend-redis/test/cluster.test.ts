@@ -22,6 +22,7 @@ describeWithRedis(
       name: "redis cluster",
       location: () => `cluster-${next++}`,
       open: ({ location, ...options }) => open(location, options),
+      capabilities: { accessClock: false },
     })
 
     it("getMany and putMany span every master, hundreds of slots, in one call each", async () => {

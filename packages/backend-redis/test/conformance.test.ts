@@ -19,7 +19,8 @@ describeWithRedis("redis (single server)", () => {
       const [port, namespace] = location.split("/") as [string, string]
       return createRedisCache({ url: `redis://127.0.0.1:${port}`, namespace, ...options })
     },
-    capabilities: { persistent: true },
+    // Redis keeps its own time: idle times by the server's clock, expiry by the server.
+    capabilities: { persistent: true, accessClock: false },
     childModule: new URL("./child.ts", import.meta.url).href,
   })
 })

@@ -9,6 +9,6 @@ runConformance({
   location: () => mkdtempSync(join(tmpdir(), "sitecache-sqlite-")),
   open: ({ location, ...options }) => createSqliteCache({ dir: location, ...options }),
   dispose: (location) => rmSync(location, { recursive: true, force: true }),
-  capabilities: { persistent: true },
+  capabilities: { persistent: true, maxSize: true },
   childModule: new URL("./child.ts", import.meta.url).href,
 })

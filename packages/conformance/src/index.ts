@@ -13,12 +13,15 @@ import { afterEach } from "vitest"
 import { clear } from "./groups/clear.js"
 import { corrupt } from "./groups/corrupt.js"
 import { deleteAndBatches } from "./groups/delete-and-batches.js"
+import { entries } from "./groups/entries.js"
+import { eviction } from "./groups/eviction.js"
 import { inspect } from "./groups/inspect.js"
 import { isolation } from "./groups/isolation.js"
 import { modes } from "./groups/modes.js"
 import { storesNothing } from "./groups/null.js"
 import { persist } from "./groups/persist.js"
 import { prefixes } from "./groups/prefixes.js"
+import { prune } from "./groups/prune.js"
 import { putIfAbsent } from "./groups/put-if-absent.js"
 import { roundTrip } from "./groups/round-trip.js"
 import { sweep } from "./groups/sweep.js"
@@ -54,5 +57,8 @@ export function runConformance(target: ConformanceTarget): void {
   clear(h, capabilities)
   modes(h)
   sweep(h, capabilities)
+  entries(h)
+  prune(h, capabilities)
+  if (capabilities.maxSize) eviction(h)
   if (capabilities.persistent) persist(h)
 }

@@ -8,6 +8,8 @@ export interface OpenOptions {
   readonly mode?: CacheMode
   readonly onWarning?: (message: string, cause: unknown) => void
   readonly strict?: boolean
+  /** Bytes the cache may hold; least recently used entries are evicted past it (targets with `maxSize: true`). */
+  readonly maxSize?: number
 }
 
 export interface Capabilities {
@@ -18,6 +20,19 @@ export interface Capabilities {
    * re-opens the location in a child process. Needs `childModule`.
    */
   readonly persistent?: boolean
+  /**
+   * The store takes `maxSize` when opened and evicts the least recently used
+   * entries past it. Default false.
+   */
+  readonly maxSize?: boolean
+  /**
+   * The store records when each entry was last read or written by the cache's
+   * clock (`clock`), so `prune({ olderThan })`, the order of `prune({ maxSize })`
+   * and the removal of expired entries follow it. False for a store that keeps
+   * its own time (Redis: idle times by the server's clock, expiry by the
+   * server). Default true.
+   */
+  readonly accessClock?: boolean
 }
 
 export interface ConformanceTarget {

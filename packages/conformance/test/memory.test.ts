@@ -11,8 +11,13 @@ runConformance({
   open: async ({ location, ...options }) => {
     let store = stores.get(location)
     // The first cache's clock is the store's (what its access times, and so `sweep`, go by).
-    if (store === undefined) stores.set(location, (store = new MemoryStore(options.clock ? { clock: options.clock } : {})))
-    return new StoreCache(store, options)
+    const { maxSize, ...cacheOptions } = options
+    if (store === undefined) {
+      store = new MemoryStore({ ...(options.clock ? { clock: options.clock } : {}), ...(maxSize ? { maxSize } : {}) })
+      stores.set(location, store)
+    }
+    return new StoreCache(store, cacheOptions)
   },
   dispose: (location) => void stores.delete(location),
+  capabilities: { maxSize: true },
 })
