@@ -16,7 +16,8 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import Eleventy from "@11ty/eleventy"
-import type { EleventyCacheReport, SitecacheOptions } from "@sitecache/eleventy"
+import { describeDocument } from "@sitecache/core"
+import { type EleventyCacheReport, HTML_TRANSFORMER, type SitecacheOptions } from "@sitecache/eleventy"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { starterConfig, starterDirectories } from "../src/starter.js"
 
@@ -37,7 +38,9 @@ function normalize(text: string): string {
 }
 
 class StarterSite {
+  static #sites = 0
   readonly root = mkdtempSync(join(tmpdir(), "sitecache-starter-"))
+  readonly id = ++StarterSite.#sites
   #builds = 0
 
   constructor() {
@@ -53,9 +56,15 @@ class StarterSite {
     )
   }
 
-  /** One build into a new output folder; the sitecache report, or `undefined` uncached. */
-  async build(sitecache: SitecacheOptions | false): Promise<{ output: string; report?: EleventyCacheReport }> {
-    const output = join(this.root, `_site-${++this.#builds}`)
+  /**
+   * One build: cached into `_site`, kept from build to build as on a writer's machine; uncached into a new
+   * folder. The sitecache report, or `undefined` uncached.
+   */
+  async build(sitecache: SitecacheOptions | false, into?: string): Promise<{ output: string; report?: EleventyCacheReport }> {
+    // Names of this site's own: @11ty/eleventy-img remembers, for the process, the images it wrote by relative path
+    // (so a folder emptied within the process is a folder of another name).
+    const name = into ?? (sitecache === false ? `_site-${this.id}-off-${++this.#builds}` : `_site-${this.id}`)
+    const output = join(this.root, name)
     let report: EleventyCacheReport | undefined
     const configure = starterConfig(
       sitecache === false
@@ -123,25 +132,38 @@ class StarterSite {
 }
 
 function misses(report: EleventyCacheReport | undefined): string[] {
-  return [...(report?.stats.documentRecords ?? [])]
-    .filter(([, record]) => !record.hit)
-    .map(([document]) => document)
+  return [...(report?.stats.documentRecords.values() ?? [])]
+    .filter((record) => !record.hit)
+    .map(describeDocument)
     .sort()
 }
 
-const CONFIGURATIONS: readonly { readonly name: string; readonly options: SitecacheOptions }[] = [
-  { name: "markdown cached (the default)", options: {} },
+interface Configuration {
+  readonly name: string
+  readonly options: SitecacheOptions
+  /** The documents of the pages at `paths` (in the output folder `output`) that this configuration caches. */
+  readonly pages: (output: string, paths: readonly string[]) => string[]
+}
+
+const CONFIGURATIONS: readonly Configuration[] = [
+  { name: "markdown cached (the default)", options: {}, pages: () => [] },
+  {
+    name: "markdown and Eleventy's HTML transforms cached",
+    options: { transforms: [HTML_TRANSFORMER] },
+    pages: (output, paths) => paths.map((path) => `${output}/${path} (${HTML_TRANSFORMER})`),
+  },
 ]
 
 const posts = ["first-build", "keys", "second-build"].map((post) => `content/blog/${post}.md`)
 const markdownDocuments = [...posts, "content/blog/images/images.md", "content/en/about.md", "content/fr/about.md"]
 
-describe.each(CONFIGURATIONS)("the starter-like site, $name", ({ options }) => {
+describe.each(CONFIGURATIONS)("the starter-like site, $name", ({ options, pages }) => {
   const site = new StarterSite()
+  const output = `_site-${site.id}`
   const steps: Record<string, { reference: Map<string, string>; files: Map<string, string>; report: EleventyCacheReport }> = {}
-  const step = async (name: string) => {
+  const step = async (name: string, into?: string) => {
     const uncached = await site.build(false)
-    const cached = await site.build(options)
+    const cached = await site.build(options, into)
     steps[name] = {
       reference: site.files(uncached.output),
       files: site.files(cached.output),
@@ -155,15 +177,19 @@ describe.each(CONFIGURATIONS)("the starter-like site, $name", ({ options }) => {
     await step("document edited")
     site.edit("_includes/partials/cache-rule.md", (text) => text.replace("The rule.", "The one rule."))
     await step("include edited")
+    await step("output folder emptied", `${output}-clean`)
   }, 240_000)
   afterAll(() => site.remove())
 
-  it.each(["cold", "warm", "document edited", "include edited"])("writes the uncached build's files: %s", (name) => {
-    const { reference, files } = steps[name] as (typeof steps)[string]
-    expect(reference.size).toBeGreaterThan(20)
-    expect([...files.keys()].sort()).toEqual([...reference.keys()].sort())
-    expect(files).toEqual(reference)
-  })
+  it.each(["cold", "warm", "document edited", "include edited", "output folder emptied"])(
+    "writes the uncached build's files: %s",
+    (name) => {
+      const { reference, files } = steps[name] as (typeof steps)[string]
+      expect(reference.size).toBeGreaterThan(20)
+      expect([...files.keys()].sort()).toEqual([...reference.keys()].sort())
+      expect(files).toEqual(reference)
+    },
+  )
 
   it("builds every plugin's output: images, bundles, feed, ids, locales, rendered templates", () => {
     const { reference } = steps.cold as (typeof steps)[string]
@@ -187,10 +213,30 @@ describe.each(CONFIGURATIONS)("the starter-like site, $name", ({ options }) => {
   })
 
   it("renders again exactly the edited post, then exactly the posts that include the edited include", () => {
-    expect(misses((steps["document edited"] as (typeof steps)[string]).report)).toEqual(["content/blog/keys.md"])
-    expect(misses((steps["include edited"] as (typeof steps)[string]).report)).toEqual([
-      "content/blog/first-build.md",
-      "content/blog/keys.md",
-    ])
+    // The feed holds every post's content, so it changes with any post.
+    expect(misses((steps["document edited"] as (typeof steps)[string]).report)).toEqual(
+      [...pages(output, ["blog/keys/index.html", "feed/feed.xml"]), "content/blog/keys.md"].sort(),
+    )
+    expect(misses((steps["include edited"] as (typeof steps)[string]).report)).toEqual(
+      [
+        ...pages(output, ["blog/first-build/index.html", "blog/keys/index.html", "feed/feed.xml"]),
+        "content/blog/first-build.md",
+        "content/blog/keys.md",
+      ].sort(),
+    )
+  })
+
+  it("writes again the images a stored page names, when they are gone from the output folder", () => {
+    const emptied = (steps["output folder emptied"] as (typeof steps)[string]).report
+    expect(misses(emptied)).toEqual(pages(`${output}-clean`, ["blog/images/index.html"]))
+  })
+
+  it("says how many pages print the build date", () => {
+    const warm = (steps.warm as (typeof steps)[string]).report
+    if (pages(output, ["x"]).length === 0) expect(warm.line).not.toMatch(/build date/)
+    else {
+      expect(warm.buildDatePages).toEqual({ pages: 13, of: 15, uncached: 0 })
+      expect(warm.line).toMatch(/; 13 of 15 pages change every build: they print the build date$/)
+    }
   })
 })

@@ -1,3 +1,4 @@
+export { findBuildDates } from "./build-date.js"
 export { fingerprint, installedVersion } from "./fingerprint.js"
 export { type MarkdownLibrary, markdownFingerprint } from "./markdown.js"
 export {
@@ -14,3 +15,4 @@ export {
   type TransformCallback,
   type TransformThis,
 } from "./plugin.js"
+export { type BuildDatePages, HTML_TRANSFORMER, type HtmlTransformerLike } from "./transform.js"

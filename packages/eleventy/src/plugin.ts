@@ -1,66 +1,43 @@
 /**
  * `eleventyConfig.addPlugin(sitecache, options)`: cache Eleventy's markdown
- * rendering and the HTML transforms the user names.
+ * rendering and the transforms the user names, on a `BuildSession` of
+ * `@sitecache/core` (one per Eleventy process: open at `eleventy.before`,
+ * finish at `eleventy.after`, kept open across the builds of `--watch` and
+ * `--serve`).
  *
  * Markdown. Eleventy renders a markdown template in two steps: its template
- * engine (Liquid by default) first, then the markdown library's synchronous
- * `render(source, data)`. The plugin wraps that `render` (through
- * `amendLibrary("md")`), so the key holds the exact markdown the library
- * receives: whatever includes, data files and front matter the template engine
- * used are in it, and a change to one misses exactly for the templates that
- * used it. Since `render` must answer synchronously, hits are served from
- * entries read in one batch at `eleventy.before` (the keys of the previous
- * build's manifest), misses are rendered and written behind, all at once, at
- * `eleventy.after`.
+ * engine first, then the markdown library's synchronous `render(source,
+ * data)`. The plugin wraps that `render` (through `amendLibrary("md")`), so
+ * the key holds the exact markdown the library receives: whatever includes,
+ * data files and front matter the template engine used are in it. Since
+ * `render` must answer at once, lookups go through `Build.memoizeSync`:
+ * entries read in one batch at `eleventy.before` (the keys of the last
+ * build's manifest), misses written in one batch at `eleventy.after`.
  *
- * Transforms. The named transforms (`transforms: ["htmlmin"]`) are async, so
- * their results are looked up directly; they are written behind too.
- *
- * Declared dependencies. Files read by markdown-it plugins themselves, or
- * anything else that shapes a template's output without being in its
- * markdown, can be declared with the `dependencies` option or in the data
- * cascade (`sitecacheDependencies: ["_data/glossary.json"]`): an entry is
- * served only while those files are unchanged.
+ * Transforms. The named transforms are async: their results go through
+ * `Build.memoize`. Eleventy's HTML transformer gets more (transform.ts): its
+ * posthtml plugins in the key, the local files its images read, a check that
+ * the files it wrote are still there, and pages that print the build date.
  */
-import { readFileSync } from "node:fs"
-import { resolve } from "node:path"
-import { types } from "node:util"
 import {
   BadOptionError,
-  BuildStats,
+  type Build,
+  type BuildReport,
+  BuildSession,
+  type BuildStats,
   type Cache,
   type CacheConfig,
-  createCache,
-  type DocumentRecord,
-  type DocumentRef,
-  describeUnsound,
-  FileHasher,
-  finishBuild,
-  Key,
-  type KeyPart,
-  key,
-  type MemoEntry,
-  type MemoResult,
-  normalizeCacheConfig,
+  type MemoContext,
   type RunSummary,
-  readManifest,
-  resolveCacheConfig,
   type Uncacheable,
 } from "@sitecache/core"
-import { fingerprint, installedVersion, type ValueFingerprint } from "./fingerprint.js"
-import { type MarkdownLibrary, markdownFingerprint } from "./markdown.js"
+import { ADAPTER, TOOL } from "./identity.js"
+import type { MarkdownLibrary } from "./markdown.js"
+import { dataAt, markdownPart, type Part, type PluginEntry, pluginsPart, unsoundReason } from "./parts.js"
+import { type HtmlTransformerLike, TransformCache, type TransformCallback, type TransformThis } from "./transform.js"
 
-/** This package, as it appears in every key: a new release of the plugin starts cold. */
-export const ADAPTER: string = (() => {
-  const manifest = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
-    name: string
-    version: string
-  }
-  return `${manifest.name}@${manifest.version}`
-})()
-
-/** The tool name of this plugin's build records (`sitecache inspect`, `explain`). */
-export const TOOL = "eleventy"
+export type { TransformCallback, TransformThis }
+export { ADAPTER, TOOL }
 
 /** Template data, as Eleventy passes it to the markdown library and transforms. */
 export type TemplateData = Readonly<Record<string, unknown>>
@@ -70,7 +47,11 @@ export interface SitecacheOptions extends CacheConfig {
   readonly cache?: Cache
   /** Cache markdown rendering. Default `true`. */
   readonly markdown?: boolean
-  /** Names of transforms (`addTransform`) whose results to cache, e.g. `["htmlmin"]`. Default none. */
+  /**
+   * Names of transforms (`addTransform`) whose results to cache: e.g. `["htmlmin"]`, or
+   * `["@11ty/eleventy/html-transformer"]` for Eleventy's HTML transforms (base URLs, image and input-path
+   * rewriting, ids). A name no transform has is an error at the first build. Default none.
+   */
   readonly transforms?: readonly string[]
   /** Bump to invalidate every entry (what the fingerprint cannot see). */
   readonly version?: string | number
@@ -102,8 +83,10 @@ export interface EleventyCacheReport {
   readonly renderMs: number
   /** Time spent inside the cached transforms (lookups included), in ms. */
   readonly transformMs: number
-  /** Entries read at `eleventy.before` from the previous build's manifest. */
+  /** Entries read at `eleventy.before` from the last build's manifest. */
   readonly prefetched: number
+  /** Pages a cached transform saw that print the time of the build, and of those, how many it could not cache. */
+  readonly buildDatePages: { readonly pages: number; readonly of: number; readonly uncached: number }
   readonly stats: BuildStats
   readonly run?: RunSummary
 }
@@ -114,7 +97,9 @@ export interface EleventyConfigLike {
   addTransform(name: string, callback: TransformCallback): void
   on(event: string, callback: (argument: EleventyEventArgument) => unknown): void
   readonly transforms?: Record<string, TransformCallback>
-  readonly plugins?: readonly { readonly plugin?: unknown; readonly options?: unknown }[]
+  readonly plugins?: readonly PluginEntry[]
+  readonly htmlTransformer?: HtmlTransformerLike
+  readonly directories?: { readonly output?: string }
   getNamespacedName?(name: string): string
 }
 
@@ -123,17 +108,6 @@ export interface EleventyEventArgument {
   readonly outputMode?: string
   readonly [name: string]: unknown
 }
-
-/** The `this` of a transform: where the content goes. */
-export interface TransformThis {
-  readonly inputPath?: string
-  readonly outputPath?: string | false
-  readonly url?: string | false
-  readonly baseHref?: string
-  readonly page?: unknown
-}
-
-export type TransformCallback = (this: TransformThis, content: unknown, outputPath?: unknown) => unknown
 
 const PLUGIN_OPTIONS = new Set([
   "cache",
@@ -147,80 +121,7 @@ const PLUGIN_OPTIONS = new Set([
   "onBuildEnd",
 ])
 
-type Entry = MemoEntry<string>
-
-interface Pending {
-  readonly key: Key
-  readonly entry: Entry
-  readonly depPaths: readonly string[]
-  /** An entry exists under this key that must be replaced (its dependencies changed). */
-  readonly replace: boolean
-}
-
-interface Session {
-  readonly cache: Cache
-  readonly owned: boolean
-  readonly stats: BuildStats
-  /** Entries read at `eleventy.before` (dependencies checked), by hex key. */
-  readonly ready: Map<string, Entry>
-  /** Keys whose stored entry is stale (a dependency changed). */
-  readonly stale: Set<string>
-  readonly pending: Map<string, Pending>
-  /** How many times each document rendered markdown in this build. */
-  readonly renders: Map<string, number>
-  readonly prefetched: number
-  /** The previous build's manifest documents, kept in an incremental build's manifest for those it did not render. */
-  readonly previousDocuments: Readonly<Record<string, DocumentRecord>>
-  renderMs: number
-  transformMs: number
-}
-
-/** A key part computed once per build, and why the steps it is part of cannot be cached, when they cannot. */
-interface Part {
-  readonly hex: string
-  readonly uncacheable?: Uncacheable
-}
-
-/** Named parts → key, as `memoize` does: the part hashes go to the build manifest, where `sitecache explain` reads them. */
-function namedKey(parts: Readonly<Record<string, KeyPart>>): { key: Key; parts: Record<string, string> } {
-  const named: Record<string, string> = {}
-  for (const [name, part] of Object.entries(parts)) if (part !== undefined) named[name] = key(part).hex
-  return { key: key(named), parts: named }
-}
-
-function pick(data: unknown, path: string): ValueFingerprint {
-  let value: unknown = data
-  for (const name of path.split(".")) {
-    if (value === null || typeof value !== "object") return fingerprint(undefined)
-    value = (value as Record<string, unknown>)[name]
-  }
-  return fingerprint(value)
-}
-
-/** The first part of `fingerprints` that cannot be seen, as a reason naming `what` it belongs to. */
-function unsoundReason(
-  fingerprints: readonly ValueFingerprint[],
-  what: (index: number) => string,
-  base: (index: number) => string = () => "",
-): string | undefined {
-  for (const [index, { unsound }] of fingerprints.entries()) {
-    const [first] = unsound
-    if (first !== undefined) return describeUnsound(first, what(index), base(index))
-  }
-  return undefined
-}
-
-/** A plugin's name for people: its function's name, read without running anything of it. */
-function pluginName(plugin: unknown): string {
-  if (typeof plugin !== "function" || types.isProxy(plugin)) return "(anonymous)"
-  const name = Reflect.getOwnPropertyDescriptor(plugin, "name")?.value
-  return typeof name === "string" && name !== "" ? name : "(anonymous)"
-}
-
-function callbackSource(callback: TransformCallback): string {
-  const original = (callback as { __eleventyInternal?: { callback?: unknown } }).__eleventyInternal?.callback
-  return Function.prototype.toString.call(typeof original === "function" ? original : callback)
-}
+const isString = (value: unknown): string | undefined => (typeof value === "string" ? undefined : "not a string")
 
 function checkOptions(options: SitecacheOptions): void {
   if (options.transforms !== undefined) {
@@ -237,350 +138,178 @@ function checkOptions(options: SitecacheOptions): void {
     throw new BadOptionError("version", "expected a string or a number")
   if (options.markdown !== undefined && typeof options.markdown !== "boolean")
     throw new BadOptionError("markdown", "expected a boolean")
+  if (options.onBuildEnd !== undefined && typeof options.onBuildEnd !== "function")
+    throw new BadOptionError("onBuildEnd", "expected a function `(report) => void`")
 }
 
 /** The state of the plugin in one Eleventy process (several builds in watch mode). */
 export class EleventyCache {
   readonly options: SitecacheOptions
-  readonly cacheConfig: CacheConfig
-  readonly root: string
-  readonly files: FileHasher
+  readonly session: BuildSession
+  readonly transforms: TransformCache
   #config: EleventyConfigLike
-  #session: Session | null = null
-  #cache: Cache | undefined
-  /** Entries this process read or wrote, carried into the next build (watch mode renders only what changed). */
-  #known = new Map<string, Entry>()
+  #build: Build | undefined
   #pluginsPart: Part | undefined
   #markdownParts = new WeakMap<object, Part>()
-  #log: (line: string) => void
+  /** How many times each document rendered markdown in this build. */
+  #renders = new Map<string, number>()
+  #renderMs = 0
+  #print: (line: string) => void
 
   constructor(config: EleventyConfigLike, options: SitecacheOptions = {}) {
     checkOptions(options)
     this.options = options
     const cacheConfig: Record<string, unknown> = {}
     for (const [name, value] of Object.entries(options)) if (!PLUGIN_OPTIONS.has(name)) cacheConfig[name] = value
-    this.cacheConfig = cacheConfig as CacheConfig
-    this.root = resolve(options.root ?? process.cwd())
-    // A configuration mistake (unknown option, bad value) throws now, naming the option.
-    normalizeCacheConfig({ root: this.root, ...this.cacheConfig })
-    this.files = new FileHasher({ root: this.root })
+    const log = options.log
+    if (log !== undefined && log !== false && typeof log !== "function")
+      throw new BadOptionError("log", "expected a function `(line) => void` or `false`")
+    this.#print = log === false ? () => {} : (log ?? ((line) => console.log(line)))
+    this.session = new BuildSession({
+      tool: TOOL,
+      ...(options.root === undefined ? {} : { root: options.root }),
+      ...(options.cache === undefined ? {} : { cache: options.cache }),
+      config: cacheConfig as CacheConfig,
+      ...(options.env === undefined ? {} : { env: options.env }),
+      // Eleventy's own command line is not ours: `SITECACHE=off` turns the cache off.
+      argv: [],
+      preload: true,
+      // Closed after a one-off build by `after`; kept open across the builds of --watch and --serve.
+      keepOpen: true,
+      log: false,
+    })
+    this.transforms = new TransformCache(config, options.version, () => this.#plugins())
     this.#config = config
-    this.#log = options.log === false ? () => {} : (options.log ?? ((line) => console.log(line)))
   }
 
-  /** The open session of the current build, or `null` (off, or between builds). */
-  get session(): Session | null {
-    return this.#session
+  /** The build in progress (`undefined` between builds, or when the cache is off). */
+  get build(): Build | undefined {
+    return this.#build
   }
 
-  /** `eleventy.before`: open the cache and read the previous build's entries. */
+  /** `eleventy.before`: check the named transforms, open the cache, read the last build's entries. */
   async before(): Promise<void> {
-    const env = this.options.env ?? process.env
-    const config = resolveCacheConfig({ config: { root: this.root, ...this.cacheConfig }, env })
-    if (config.mode === "off") {
-      this.#session = null
-      return
-    }
-    const owned = this.options.cache === undefined
-    this.#cache ??= this.options.cache ?? (await createCache(config))
-    const cache = this.#cache
-    this.files.refresh()
+    this.transforms.checkNames(this.options.transforms ?? [])
+    const build = await this.session.start()
+    this.#build = build.enabled ? build : undefined
     this.#pluginsPart = undefined
     this.#markdownParts = new WeakMap()
-    const manifest = await readManifest(cache, TOOL)
-    const hexes = new Set<string>(this.#known.keys())
-    for (const record of Object.values(manifest?.documents ?? {})) hexes.add(record.key)
-    const missing = [...hexes].filter((hex) => !this.#known.has(hex))
-    const read = await cache.getMany<Entry>(missing.map((hex) => Key.fromHex(hex)))
-    const candidates = new Map(this.#known)
-    missing.forEach((hex, i) => {
-      const entry = read[i]
-      if (entry !== undefined && typeof entry === "object" && typeof entry.value === "string") candidates.set(hex, entry)
-    })
-    const ready = new Map<string, Entry>()
-    const stale = new Set<string>()
-    for (const [hex, entry] of candidates) {
-      if (await this.#depsUnchanged(entry)) ready.set(hex, entry)
-      else stale.add(hex)
-    }
-    this.#session = {
-      cache,
-      owned,
-      stats: new BuildStats(),
-      ready,
-      stale,
-      pending: new Map(),
-      renders: new Map(),
-      prefetched: missing.length - read.filter((entry) => entry === undefined).length,
-      previousDocuments: manifest?.documents ?? {},
-      renderMs: 0,
-      transformMs: 0,
-    }
-  }
-
-  async #depsUnchanged(entry: Entry): Promise<boolean> {
-    for (const [path, hash] of Object.entries(entry.deps ?? {})) if ((await this.files.hash(path)) !== hash) return false
-    return true
+    this.#renders = new Map()
+    this.#renderMs = 0
+    this.transforms.startBuild(build.enabled ? build : undefined)
   }
 
   /** `eleventy.after`: write the misses, record the build, print the summary after Eleventy's own line. */
   async after(argument: EleventyEventArgument = {}): Promise<void> {
-    const session = this.#session
-    this.#session = null
-    if (session === null) {
-      await this.#report("sitecache: off (no cache read or written)", {
-        enabled: false,
-        hits: 0,
-        misses: 0,
-        savedMs: 0,
-        renderMs: 0,
-        transformMs: 0,
-        prefetched: 0,
-        stats: new BuildStats(),
-      })
-      return
-    }
-    const { cache, stats } = session
-    const writes: [Key, Entry][] = []
-    const replaced: Key[] = []
-    for (const [hex, pending] of session.pending) {
-      let entry = pending.entry
-      if (pending.depPaths.length > 0) {
-        const deps: Record<string, string | null> = {}
-        for (const path of pending.depPaths) deps[path] = await this.files.hash(path)
-        entry = { ...entry, deps }
-      }
-      if (pending.replace || pending.depPaths.length > 0) replaced.push(pending.key)
-      writes.push([pending.key, entry])
-      this.#known.set(hex, entry)
-    }
-    for (const [hex, entry] of session.ready) this.#known.set(hex, entry)
-    if (argument.incremental === true) {
-      // An incremental build renders only what changed: keep the rest of the manifest, for the next process's prefetch.
-      for (const [document, record] of Object.entries(session.previousDocuments))
-        if (!stats.documentRecords.has(document)) stats.documentRecords.set(document, record)
-    }
-    let run: RunSummary | undefined
+    this.#build = undefined
+    const dates = this.transforms.finishBuild()
+    let report: BuildReport | undefined
     try {
-      if (replaced.length > 0) await cache.deleteMany(replaced)
-      if (writes.length > 0) await cache.putMany(writes)
-      run = await finishBuild(cache, stats, TOOL)
+      report = await this.session.finish({ incremental: argument.incremental === true })
     } finally {
-      if (session.owned && (argument.runMode === undefined || argument.runMode === "build")) {
-        this.#cache = undefined
-        this.#known.clear()
-        await cache.close()
-      }
+      if (argument.runMode === undefined || argument.runMode === "build") await this.session.close()
     }
-    await this.#report(stats.summary(), {
-      enabled: true,
+    if (report === undefined) return
+    const note =
+      dates.pages === 0
+        ? ""
+        : `; ${dates.pages} of ${dates.of} pages change every build: they print the build date` +
+          (dates.uncached > 0 ? ` (${dates.uncached} of them not cached: a transform changes the date)` : "")
+    const line = report.line + note
+    const { stats } = report
+    await this.options.onBuildEnd?.({
+      enabled: report.enabled,
+      line,
       hits: stats.hits,
       misses: stats.misses,
       savedMs: stats.savedMs,
-      renderMs: session.renderMs,
-      transformMs: session.transformMs,
-      prefetched: session.prefetched,
+      renderMs: this.#renderMs,
+      transformMs: this.transforms.ms,
+      prefetched: report.preloaded,
+      buildDatePages: dates,
       stats,
-      ...(run === undefined ? {} : { run }),
+      ...(report.run === undefined ? {} : { run: report.run }),
     })
-  }
-
-  async #report(line: string, report: Omit<EleventyCacheReport, "line">): Promise<void> {
-    await this.options.onBuildEnd?.({ line, ...report })
     // Eleventy prints its "Wrote N files" line right after `eleventy.after` resolves.
-    setImmediate(() => this.#log(line))
+    setImmediate(() => this.#print(line))
   }
 
-  /**
-   * Everything Eleventy plugins were configured with (not this one): a
-   * change to one misses. Uncacheable when one cannot be fingerprinted
-   * soundly: what a plugin does to the markdown library or to a page cannot
-   * be told apart from the rest.
-   */
   #plugins(): Part {
-    if (this.#pluginsPart === undefined) {
-      const eleventy = installedVersion("@11ty/eleventy", this.root)
-      const entries = (this.#config.plugins ?? []).filter((entry) => entry.plugin !== sitecache)
-      let uncacheable: Uncacheable | undefined
-      const plugins = entries.map((entry) => {
-        const plugin = fingerprint(entry.plugin)
-        const options = fingerprint(entry.options)
-        const reason = unsoundReason([plugin, options], (index) => (index === 0 ? "plugin function" : "option"))
-        if (reason !== undefined) uncacheable ??= { step: `eleventy plugin ${pluginName(entry.plugin)}`, reason }
-        return { plugin: plugin.key, options: options.key }
-      })
-      const hex = key({ eleventy, plugins }).hex
-      this.#pluginsPart = uncacheable === undefined ? { hex } : { hex, uncacheable }
-    }
+    this.#pluginsPart ??= pluginsPart(
+      (this.#config.plugins ?? []).filter((entry) => entry.plugin !== sitecache),
+      this.session.root,
+    )
     return this.#pluginsPart
   }
 
   #markdown(md: MarkdownLibrary): Part {
     let part = this.#markdownParts.get(md)
     if (part === undefined) {
-      const version = installedVersion("markdown-it", this.root)
-      const library = markdownFingerprint(md)
-      const hex = key({ library: library.key, markdownIt: version }).hex
-      const reason = unsoundReason([library], () => "markdown library")
-      part = reason === undefined ? { hex } : { hex, uncacheable: { step: "markdown-it", reason } }
+      part = markdownPart(md, this.session.root)
       this.#markdownParts.set(md, part)
     }
     return part
   }
 
-  #relative(path: unknown): string | null {
-    return typeof path === "string" && path !== "" ? this.files.relative(path) : null
-  }
-
-  #record(session: Session, result: MemoResult<string>, ms: number, document: DocumentRef): void {
-    session.stats.record(result, ms, document)
-  }
-
-  /** A hit from the entries read at `eleventy.before` or written earlier in this build. */
-  #ready(session: Session, hex: string): Entry | undefined {
-    return session.ready.get(hex) ?? session.pending.get(hex)?.entry
-  }
-
-  #declaredDependencies(data: unknown): string[] {
+  #declaredDependencies(data: unknown, build: Build): string[] {
     const paths = new Set<string>()
     const declared = (data as { sitecacheDependencies?: unknown } | null)?.sitecacheDependencies
-    if (Array.isArray(declared)) for (const path of declared) if (typeof path === "string") paths.add(this.files.relative(path))
+    if (Array.isArray(declared)) for (const path of declared) if (typeof path === "string") paths.add(build.files.relative(path))
     if (this.options.dependencies && data !== null && typeof data === "object") {
-      for (const path of this.options.dependencies(data as TemplateData) ?? []) paths.add(this.files.relative(path))
+      for (const path of this.options.dependencies(data as TemplateData) ?? []) paths.add(build.files.relative(path))
     }
     return [...paths].sort()
   }
 
   /** The markdown library's `render`, memoized (synchronous). */
   renderMarkdown(md: MarkdownLibrary, render: MarkdownLibrary["render"], source: string, env: unknown): string {
-    const session = this.#session
-    if (session === null || typeof source !== "string") return render.call(md, source, env)
+    const build = this.#build
+    if (build === undefined || typeof source !== "string") return render.call(md, source, env)
     const started = performance.now()
-    const template = this.#relative((env as { page?: { inputPath?: unknown } } | undefined)?.page?.inputPath)
-    const depPaths = this.#declaredDependencies(env)
-    const markdown = this.#markdown(md)
-    const plugins = this.#plugins()
-    const data = this.options.renderData?.map((path) => pick(env, path))
-    const dataReason =
-      data &&
-      unsoundReason(
-        data,
-        () => "renderData",
-        (index) => this.options.renderData?.[index] ?? "",
-      )
-    const uncacheable =
-      markdown.uncacheable ??
-      plugins.uncacheable ??
-      (dataReason === undefined ? undefined : { step: "markdown", reason: dataReason })
-    const { key: entryKey, parts } = namedKey({
-      adapter: ADAPTER,
-      markdown: markdown.hex,
-      plugins: plugins.hex,
-      version: this.options.version,
-      template,
-      data: data?.map((fingerprint) => fingerprint.key),
-      deps: depPaths.length > 0 ? depPaths : undefined,
-      source,
-    })
-    const base = template ?? "(markdown)"
-    const count = (session.renders.get(base) ?? 0) + 1
-    session.renders.set(base, count)
-    const document: DocumentRef = count === 1 ? { path: base } : { path: base, variant: String(count) }
-    if (uncacheable !== undefined) {
-      const computeStarted = performance.now()
-      const html = render.call(md, source, env)
-      const ms = performance.now() - computeStarted
-      session.renderMs += performance.now() - started
-      this.#record(session, { ...this.#result(entryKey, { value: html, ms }, parts, false), uncacheable }, ms, document)
-      return html
+    try {
+      const inputPath = (env as { page?: { inputPath?: unknown } } | undefined)?.page?.inputPath
+      const template = typeof inputPath === "string" && inputPath !== "" ? build.files.relative(inputPath) : null
+      const deps = this.#declaredDependencies(env, build)
+      const markdown = this.#markdown(md)
+      const plugins = this.#plugins()
+      const renderData = this.options.renderData
+      const data = renderData?.map((path) => dataAt(env, path))
+      const dataReason =
+        data &&
+        unsoundReason(
+          data,
+          () => "renderData",
+          (index) => renderData?.[index] ?? "",
+        )
+      const uncacheable: Uncacheable | undefined =
+        markdown.uncacheable ??
+        plugins.uncacheable ??
+        (dataReason === undefined ? undefined : { step: "markdown", reason: dataReason })
+      const base = template ?? "(markdown)"
+      const count = (this.#renders.get(base) ?? 0) + 1
+      this.#renders.set(base, count)
+      const parts = {
+        adapter: ADAPTER,
+        markdown: markdown.key,
+        plugins: plugins.key,
+        version: this.options.version,
+        template,
+        data: data?.map((fingerprint) => fingerprint.key.hex),
+        deps: deps.length > 0 ? deps : undefined,
+        source,
+      }
+      const compute = (context: MemoContext): string => {
+        for (const path of deps) context.dependOn(path)
+        return render.call(md, source, env)
+      }
+      return build.memoizeSync(parts, compute, {
+        document: count === 1 ? { path: base } : { path: base, variant: String(count) },
+        validate: isString,
+        ...(uncacheable === undefined ? {} : { uncacheable }),
+      }).value
+    } finally {
+      this.#renderMs += performance.now() - started
     }
-    const found = this.#ready(session, entryKey.hex)
-    if (found !== undefined) {
-      session.renderMs += performance.now() - started
-      this.#record(session, this.#result(entryKey, found, parts, true), 0, document)
-      return found.value
-    }
-    const computeStarted = performance.now()
-    const html = render.call(md, source, env)
-    const ms = performance.now() - computeStarted
-    this.#miss(session, entryKey, { value: html, ms }, depPaths)
-    session.renderMs += performance.now() - started
-    this.#record(session, this.#result(entryKey, { value: html, ms }, parts, false), ms, document)
-    return html
-  }
-
-  #miss(session: Session, entryKey: Key, entry: Entry, depPaths: readonly string[]): void {
-    if (typeof entry.value !== "string") return
-    session.pending.set(entryKey.hex, { key: entryKey, entry, depPaths, replace: session.stale.has(entryKey.hex) })
-  }
-
-  #result(entryKey: Key, entry: Entry, parts: Record<string, string>, hit: boolean): MemoResult<string> {
-    return {
-      value: entry.value,
-      key: entryKey,
-      hit,
-      savedMs: hit ? entry.ms : 0,
-      deps: Object.keys(entry.deps ?? {}),
-      parts,
-      ...(entry.deps === undefined ? {} : { depHashes: entry.deps }),
-    }
-  }
-
-  /** A transform, memoized (asynchronous: a key not read at `eleventy.before` is looked up). */
-  async runTransform(
-    name: string,
-    callback: TransformCallback,
-    context: TransformThis,
-    content: unknown,
-    outputPath: unknown,
-  ): Promise<unknown> {
-    const session = this.#session
-    if (session === null || typeof content !== "string" || content === "") return callback.call(context, content, outputPath)
-    const started = performance.now()
-    const output = this.#relative(typeof outputPath === "string" ? outputPath : context.outputPath)
-    const plugins = this.#plugins()
-    const { key: entryKey, parts } = namedKey({
-      adapter: ADAPTER,
-      transform: name,
-      source: callbackSource(callback),
-      plugins: plugins.hex,
-      version: this.options.version,
-      output,
-      url: typeof context.url === "string" ? context.url : null,
-      baseHref: context.baseHref,
-      content,
-    })
-    const document: DocumentRef = { path: output ?? this.#relative(context.inputPath) ?? "(content)", step: name }
-    if (plugins.uncacheable !== undefined) {
-      const computeStarted = performance.now()
-      const value = await callback.call(context, content, outputPath)
-      const ms = performance.now() - computeStarted
-      session.transformMs += performance.now() - started
-      const result = this.#result(entryKey, { value: typeof value === "string" ? value : "", ms }, parts, false)
-      this.#record(session, { ...result, uncacheable: plugins.uncacheable }, ms, document)
-      return value
-    }
-    let found = this.#ready(session, entryKey.hex)
-    if (found === undefined && !session.stale.has(entryKey.hex)) {
-      const stored = await session.cache.get<Entry>(entryKey)
-      if (stored !== undefined && typeof stored.value === "string" && (await this.#depsUnchanged(stored))) found = stored
-    }
-    if (found !== undefined) {
-      session.transformMs += performance.now() - started
-      this.#record(session, this.#result(entryKey, found, parts, true), 0, document)
-      return found.value
-    }
-    const computeStarted = performance.now()
-    const value = await callback.call(context, content, outputPath)
-    const ms = performance.now() - computeStarted
-    session.transformMs += performance.now() - started
-    if (typeof value !== "string") {
-      session.stats.countUncacheable({ step: `transform ${name}`, reason: "its result is not a string" })
-      return value
-    }
-    this.#miss(session, entryKey, { value, ms }, [])
-    this.#record(session, this.#result(entryKey, { value, ms }, parts, false), ms, document)
-    return value
   }
 }
 
@@ -612,26 +341,7 @@ export function sitecache(eleventyConfig: EleventyConfigLike, options: Sitecache
       })
     })
   }
-  const names = new Set(options?.transforms ?? [])
-  if (names.size > 0) {
-    const wrap = (name: string, callback: TransformCallback): TransformCallback =>
-      function cachedTransform(this: TransformThis, content: unknown, outputPath?: unknown) {
-        return state.runTransform(name, callback, this, content, outputPath)
-      }
-    const wanted = (name: string) => names.has(name) || names.has(eleventyConfig.getNamespacedName?.(name) ?? name)
-    const transforms = eleventyConfig.transforms
-    if (transforms !== undefined) {
-      for (const [name, callback] of Object.entries(transforms)) if (wanted(name)) transforms[name] = wrap(name, callback)
-    }
-    // Transforms added by plugins that run after this one.
-    const addTransform = eleventyConfig.addTransform
-    eleventyConfig.addTransform = function (this: EleventyConfigLike, name: string, callback: TransformCallback) {
-      addTransform.call(this, name, callback)
-      const full = this.getNamespacedName?.(name) ?? name
-      const added = this.transforms?.[full]
-      if (added !== undefined && (names.has(name) || names.has(full))) this.transforms![full] = wrap(full, added)
-    }
-  }
+  state.transforms.wrap(options?.transforms ?? [])
   eleventyConfig.on("eleventy.before", () => state.before())
   eleventyConfig.on("eleventy.after", (argument) => state.after(argument))
   return state
