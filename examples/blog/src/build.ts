@@ -8,15 +8,15 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "n
 import { readdir, readFile, rm } from "node:fs/promises"
 import { dirname, extname, join, relative, resolve, sep } from "node:path"
 import {
+  BuildSession,
   BuildStats,
   type Cache,
   type CacheCounters,
   contentHash,
   createCache,
+  createNullCache,
   FileHasher,
-  finishBuild,
   key,
-  prefetchFromManifest,
   type RunSummary,
 } from "@sitecache/core"
 import { type CachedProcessor, cached, cacheStatus, dependenciesOf, type PackageResolver, valueBytes } from "@sitecache/unified"
@@ -71,6 +71,8 @@ export interface BuildResult {
   readonly pipelineLoaded: boolean
   /** Where the time went, in ms: opening the cache, listing, the documents, index and assets, the build's record. */
   readonly phases: Readonly<Record<BuildPhase, number>>
+  /** The renderer the build used (watch mode renders what changes with it). */
+  readonly renderer: Renderer
 }
 
 export type BuildPhase = "open" | "prepare" | "documents" | "site" | "record"
@@ -78,6 +80,8 @@ export type BuildPhase = "open" | "prepare" | "documents" | "site" | "record"
 export interface BuildOptions {
   /** The cache to use (left open). Default: opened from the site's configuration, closed at the end. */
   readonly cache?: Cache
+  /** The session to build in (watch mode keeps one open). Default: `blogSession(site, …)` for this build. */
+  readonly session?: BuildSession
   readonly reporter?: Reporter
   /** Reuse a renderer across builds (watch mode). */
   readonly renderer?: Renderer
@@ -262,13 +266,46 @@ export function openCache(site: Site): Promise<Cache> {
   return createCache(site.cache, { resolveFrom: import.meta.url })
 }
 
+/**
+ * The site's build session: the cache of its configuration (flags and
+ * environment already applied by `loadSite`), records under the tool name
+ * `blog`, a file hasher that rechecks per build (every build refreshes it and
+ * the watcher invalidates what changes, so lookups need no `stat`).
+ */
+export function blogSession(
+  site: Site,
+  options: { readonly cache?: Cache; readonly files?: FileHasher; readonly keepOpen?: boolean } = {},
+): BuildSession {
+  return new BuildSession({
+    tool: "blog",
+    label: "blog",
+    root: site.root,
+    config: site.cache,
+    env: {},
+    argv: [],
+    open: { resolveFrom: import.meta.url },
+    files: options.files ?? new FileHasher({ root: site.root, recheck: "per-build" }),
+    log: false,
+    ...(options.cache === undefined ? {} : { cache: options.cache }),
+    ...(options.keepOpen === undefined ? {} : { keepOpen: options.keepOpen }),
+  })
+}
+
 /** Build the whole site. */
 export async function build(site: Site, options: BuildOptions = {}): Promise<BuildResult> {
   const started = performance.now()
-  const stats = new BuildStats()
   const reporter = options.reporter ?? silentReporter()
-  const ownCache = options.cache === undefined && options.renderer === undefined
-  const cache = options.renderer?.cache ?? options.cache ?? (await openCache(site))
+  // A build without the cache (the benchmark's baseline) has no session: nothing is opened, read or recorded.
+  const session = options.uncached
+    ? undefined
+    : (options.session ??
+      blogSession(site, {
+        ...(options.renderer === undefined ? {} : { cache: options.renderer.cache, files: options.renderer.files }),
+        ...(options.cache === undefined ? {} : { cache: options.cache }),
+        ...(options.files === undefined ? {} : { files: options.files }),
+      }))
+  const current = await session?.start()
+  const stats = current?.stats ?? new BuildStats()
   const phases: Record<BuildPhase, number> = { open: performance.now() - started, prepare: 0, documents: 0, site: 0, record: 0 }
   let mark = performance.now()
   const lap = (phase: BuildPhase) => {
@@ -276,18 +313,15 @@ export async function build(site: Site, options: BuildOptions = {}): Promise<Bui
     phases[phase] = now - mark
     mark = now
   }
+  let finished = false
   try {
     const renderer =
       options.renderer ??
       new Renderer(site, {
-        cache,
-        ...(options.files === undefined ? {} : { files: options.files }),
+        cache: current?.cache ?? options.cache ?? createNullCache(),
+        files: current?.files ?? options.files ?? new FileHasher({ root: site.root, recheck: "per-build" }),
         ...(options.resolver === undefined ? {} : { resolver: options.resolver }),
       })
-    renderer.files.refresh()
-    // With tiers (e.g. memory + redis), fetch the last build's entries in one batch (it reads the last
-    // build's manifest only when the cache has a faster tier to warm).
-    if (!options.uncached) await prefetchFromManifest(cache, "blog")
     const paths = await listDocuments(site.contentDir)
     lap("prepare")
     reporter.start(paths.length)
@@ -303,10 +337,11 @@ export async function build(site: Site, options: BuildOptions = {}): Promise<Bui
     bytes += await writeSiteFiles(site, results)
     lap("site")
     const elapsedMs = performance.now() - started
-    const summary = stats.summary({ label: "blog", bytes, elapsedMs })
-    const run = options.uncached ? undefined : await finishBuild(cache, stats, "blog")
+    finished = true
+    const report = await session?.finish({ bytes, elapsedMs })
+    const summary = report?.line ?? stats.summary({ label: "blog", bytes, elapsedMs })
     // The cache's counters, not `inspect()`: counting what a shared cache holds is a pass over all of it.
-    const info = options.uncached ? undefined : cache.counters()
+    const info = current?.cache.counters()
     lap("record")
     reporter.end(summary)
     return {
@@ -316,12 +351,14 @@ export async function build(site: Site, options: BuildOptions = {}): Promise<Bui
       elapsedMs,
       bytes,
       cache: info,
-      run,
+      run: report?.run,
       pipelineLoaded: renderer.processor.loaded,
       phases,
+      renderer,
     }
   } finally {
-    if (ownCache) await cache.close()
+    // A build that failed is not recorded; the cache its session opened is closed.
+    if (!finished) await session?.abort()
   }
 }
 

@@ -2,6 +2,7 @@ export {
   type BuildOptions,
   type BuildPhase,
   type BuildResult,
+  blogSession,
   build,
   type DocumentResult,
   listDocuments,

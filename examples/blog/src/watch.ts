@@ -10,7 +10,7 @@ import { readFile, rm } from "node:fs/promises"
 import { extname, isAbsolute, relative, resolve } from "node:path"
 import { BuildStats, type Cache, contentHash, FileHasher } from "@sitecache/core"
 import type { PackageResolver } from "@sitecache/unified"
-import { type BuildResult, build, type DocumentResult, openCache, projectPath, Renderer, writeSiteFiles } from "./build.js"
+import { type BuildResult, blogSession, build, type DocumentResult, projectPath, writeSiteFiles } from "./build.js"
 import type { Site } from "./config.js"
 import { type Reporter, silentReporter } from "./reporter.js"
 
@@ -48,17 +48,21 @@ export interface WatchOptions {
 
 export async function watch(site: Site, options: WatchOptions = {}): Promise<Watcher> {
   const reporter = options.reporter ?? silentReporter()
-  const ownCache = options.cache === undefined
-  const cache = options.cache ?? (await openCache(site))
   // Per build: every build refreshes it and every change reported invalidates its file, so lookups need no
   // `stat`, and `effective` below compares a change against the hash the last build saw.
   const files = new FileHasher({ root: site.root, recheck: "per-build" })
-  const renderer = new Renderer(site, {
-    cache,
-    files,
+  // The cache stays open from the first build until `close()`.
+  const session = blogSession(site, { files, keepOpen: true, ...(options.cache === undefined ? {} : { cache: options.cache }) })
+  const initial = await build(site, {
+    session,
+    reporter,
     ...(options.resolver === undefined ? {} : { resolver: options.resolver }),
+  }).catch(async (error: unknown) => {
+    await session.close()
+    throw error
   })
-  const initial = await build(site, { renderer, reporter })
+  const { renderer } = initial
+  const { cache } = renderer
   const documents = new Map(initial.documents.map((document) => [document.file, document]))
   const events = new EventEmitter()
   // Rebuilds and failures, in order, for `next()`.
@@ -204,7 +208,7 @@ export async function watch(site: Site, options: WatchOptions = {}): Promise<Wat
       if (timer) clearTimeout(timer)
       await watcher.close()
       await running
-      if (ownCache) await cache.close()
+      await session.close()
     },
   }
 }

@@ -23,6 +23,7 @@ import { resolve } from "node:path"
 import { type CacheConfig, type CreateCacheOptions, createCache, normalizeCacheConfig, resolveCacheConfig } from "./config.js"
 import { BadOptionError } from "./errors.js"
 import { FileHasher, type Recheck } from "./file-hasher.js"
+import { formatBytes, formatMs } from "./format.js"
 import type { KeyPart } from "./key.js"
 import { type MemoContext, type MemoEntry, type MemoOptions, type MemoResult, memoize } from "./memo.js"
 import { type MemoSyncOptions, Preloaded } from "./memo-sync.js"
@@ -102,6 +103,13 @@ interface BuildInit {
   readonly previous: BuildManifest | undefined
   readonly prefetched: number
   readonly preloaded: Preloaded | undefined
+}
+
+function summaryOptions(options: FinishOptions): { bytes?: number; elapsedMs?: number } {
+  return {
+    ...(options.bytes === undefined ? {} : { bytes: options.bytes }),
+    ...(options.elapsedMs === undefined ? {} : { elapsedMs: options.elapsedMs }),
+  }
 }
 
 /** One build of a session. */
@@ -308,7 +316,14 @@ export class BuildSession {
     const label = this.options.label ?? "sitecache"
     const base = { stats: build.stats, prefetched: build.prefetched, preloaded: build.preloaded, rejected: build.rejected }
     if (!build.enabled) {
-      const line = `${label}: off (no cache read or written)`
+      const { stats } = build
+      // A tool that went through the null cache knows how many documents it rendered: say it, and the time.
+      const elapsed = options.elapsedMs ?? performance.now() - stats.startedAt
+      const bytes = options.bytes === undefined ? "" : `, ${formatBytes(options.bytes)}`
+      const line =
+        stats.documents === 0
+          ? `${label}: off (no cache read or written)`
+          : `${label}: ${stats.documents} documents, cache off (nothing read or written)${bytes}, ${formatMs(elapsed)}`
       this.log(line)
       return { enabled: false, line, ...base }
     }
@@ -326,13 +341,21 @@ export class BuildSession {
     } finally {
       if (!this.options.keepOpen) await this.close()
     }
-    const line = stats.summary({
-      label,
-      ...(options.bytes === undefined ? {} : { bytes: options.bytes }),
-      ...(options.elapsedMs === undefined ? {} : { elapsedMs: options.elapsedMs }),
-    })
+    const line = stats.summary({ label, ...summaryOptions(options) })
     this.log(line)
     return { enabled: true, line, ...base, run }
+  }
+
+  /**
+   * End the build in progress without recording it (it failed): every start
+   * of it is over, and the cache the session opened is closed unless `keepOpen`.
+   */
+  async abort(): Promise<void> {
+    if (this.#active === 0) return
+    this.#active = 0
+    this.#build = undefined
+    this.#opening = undefined
+    if (!this.options.keepOpen) await this.close()
   }
 
   /** Close the cache if the session opened it (a given cache is left open). Idempotent. */

@@ -96,8 +96,23 @@ describe("BuildSession", () => {
     const report = await builds.finish()
     expect(report?.enabled).toBe(false)
     expect(report?.run).toBeUndefined()
-    expect(lines).toEqual(["sitecache: off (no cache read or written)"])
+    expect(lines).toEqual([report?.line])
+    expect(report?.line).toMatch(/^sitecache: 2 documents, cache off \(nothing read or written\), [\d.]+ m?s$/)
     expect(existsSync(join(root, "node_modules"))).toBe(false)
+    // A build that did nothing through the cache says only that it was off.
+    await builds.start()
+    expect((await builds.finish())?.line).toBe("sitecache: off (no cache read or written)")
+  })
+
+  it("abort ends a failed build without recording it, and closes what it opened", async () => {
+    const builds = session([])
+    await render(builds, { "a.md": "A" })
+    await builds.abort()
+    expect(builds.current).toBeUndefined()
+    expect(await builds.finish()).toBeUndefined()
+    const cache = await createCache({ backend: "fs", root })
+    expect(await readRuns(cache, "test")).toEqual([])
+    await cache.close()
   })
 
   it("lets overlapping starts share one build: the last finish records it", async () => {
