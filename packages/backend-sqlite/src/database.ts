@@ -240,6 +240,17 @@ function whyUnwritable(path: string): Error | undefined {
   return undefined
 }
 
+/** Why a missing database cannot be created: the cache is not opened, and nothing is created. */
+function whyNotCreatable(path: string, unwritable: Error): string {
+  const cause = unwritable.cause
+  if (errorCode(cause) === "ENOTDIR") {
+    let dir = dirname(path)
+    while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir)
+    return `${dir} is a file, not a directory: point the option at a directory (it is created when missing)`
+  }
+  return `its directory is not writable (${describeCause(cause)})`
+}
+
 /** Largest database copied into memory when it cannot be read in place. */
 const MAX_MEMORY_COPY = 512 * 1024 * 1024
 
@@ -339,9 +350,13 @@ export function openDatabase(Database: DatabaseConstructor, options: OpenDatabas
   const unwritable = whyUnwritable(options.path)
   if (unwritable !== undefined) {
     if (!existsSync(options.path)) {
-      throw new BadOptionError(options.pathOption, `cannot create the database ${options.path}: ${unwritable.message}`, {
-        cause: unwritable,
-      })
+      throw new BadOptionError(
+        options.pathOption,
+        `cannot create the database ${options.path}: ${whyNotCreatable(options.path, unwritable)}`,
+        {
+          cause: unwritable,
+        },
+      )
     }
     return openForReading(Database, options, unwritable)
   }

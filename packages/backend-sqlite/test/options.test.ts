@@ -59,10 +59,12 @@ describe("sqlite: options", () => {
   it("names the directory it cannot create (and `sqlite.path` when that names the file)", async () => {
     const dir = scratch()
     writeFileSync(join(dir, "a-file"), "")
-    await expect(createCache({ backend: "sqlite", dir: join(dir, "a-file", "cache") })).rejects.toMatchObject({
-      code: "SITECACHE_BAD_OPTION",
-      option: "dir",
-    })
+    const refused = createCache({ backend: "sqlite", dir: join(dir, "a-file", "cache") })
+    await expect(refused).rejects.toMatchObject({ code: "SITECACHE_BAD_OPTION", option: "dir" })
+    // It says what happens: the cache is refused, not opened with its writes dropped.
+    const message = await refused.catch((error: Error) => error.message)
+    expect(message).toContain(`${join(dir, "a-file")} is a file, not a directory`)
+    expect(message).not.toMatch(/dropped/)
     await expect(
       createCache({ backend: "sqlite", dir, sqlite: { path: join(dir, "a-file", "cache.db") } }),
     ).rejects.toMatchObject({ code: "SITECACHE_BAD_OPTION", option: "sqlite.path" })
