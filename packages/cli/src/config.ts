@@ -27,6 +27,7 @@ import { readdir, readFile } from "node:fs/promises"
 import { dirname, isAbsolute, join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import {
+  BACKENDS,
   type BackendName,
   BadOptionError,
   type CacheConfig,
@@ -69,6 +70,41 @@ export interface ConfigLookup {
   readonly flags: readonly string[]
   /** Environment variables that did (`SITECACHE_BACKEND`, ...). */
   readonly env: readonly string[]
+}
+
+/** The backends a command can look at (`memory` lives inside a build, `null` stores nothing). */
+const COMMAND_BACKENDS = ["fs", "sqlite", "redis"] as const
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i]
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    row = next
+  }
+  return row[b.length] ?? 0
+}
+
+/** Refuse a backend name no build knows, listing the ones this command looks at (`memory` and `null` get their own message). */
+function checkBackendNames(value: unknown, option: string): void {
+  const names = typeof value === "string" ? value.split(",").map((name) => name.trim()) : Array.isArray(value) ? value : [value]
+  for (const name of names) {
+    if ((BACKENDS as readonly unknown[]).includes(name)) continue
+    const meant = typeof name === "string" ? COMMAND_BACKENDS.find((known) => editDistance(known, name) <= 2) : undefined
+    throw new BadOptionError(
+      option,
+      `unknown backend ${JSON.stringify(name)}${meant === undefined ? "" : ` (did you mean \`${meant}\`?)`}; expected fs, sqlite or redis`,
+    )
+  }
+}
+
+/** A configuration mistake in a file's values names the file (flags and variables are named by the option itself). */
+export function namingFile<T>(error: T, source: ConfigSource | undefined): T {
+  if (!(error instanceof BadOptionError) || source === undefined || /^(--|SITECACHE_)/.test(error.option)) return error
+  if (!error.message.includes(source.file)) error.message = `${error.message} (from ${source.file})`
+  return error
 }
 
 /** Redis timeouts of this command (ms), unless the configuration sets them. */
@@ -197,7 +233,10 @@ export async function loadConfig(input: LoadConfigInput): Promise<CliConfig> {
   // Flags and environment through core, as every adapter applies them.
   const argv: string[] = []
   const backendFlag = flag(values, "cache-backend")
-  if (backendFlag !== undefined) argv.push("--cache-backend", backendFlag)
+  if (backendFlag !== undefined) {
+    checkBackendNames(backendFlag, "--cache-backend")
+    argv.push("--cache-backend", backendFlag)
+  }
   const dirFlag = flag(values, "cache-dir")
   if (dirFlag !== undefined) argv.push("--cache-dir", resolve(cwd, dirFlag))
   const redisFlag = flag(values, "redis-url")
@@ -205,18 +244,33 @@ export async function loadConfig(input: LoadConfigInput): Promise<CliConfig> {
   const env = { ...input.env }
   // The command looks at the configured backend even when builds run with the cache off.
   delete env.SITECACHE
-  const merged = resolveCacheConfig({ config: base, argv, env })
+  if (env.SITECACHE_BACKEND) checkBackendNames(env.SITECACHE_BACKEND, "SITECACHE_BACKEND")
+  if (fileConfig.backend !== undefined) {
+    try {
+      checkBackendNames(fileConfig.backend, "backend")
+    } catch (error) {
+      throw namingFile(error, found?.source)
+    }
+  }
+  let merged: CacheConfig
+  let resolved: ResolvedCacheConfig
+  let config: CacheConfig
+  try {
+    merged = resolveCacheConfig({ config: base, argv, env })
+    // A build gives Redis 1 s per command and fails open; this command scans the
+    // whole namespace and fails on a fault, so it waits longer unless told otherwise.
+    const usesRedis = [merged.backend].flat().includes("redis")
+    const redis = usesRedis ? { ...REDIS_PATIENCE, ...merged.redis } : merged.redis
+    config = { ...merged, ...(redis === undefined ? {} : { redis }), mode: "read-write", strict: true }
+    resolved = normalizeCacheConfig(config)
+  } catch (error) {
+    throw namingFile(error, found?.source)
+  }
   const lookup: ConfigLookup = {
     root,
     flags: ["cache-backend", "cache-dir", "redis-url"].filter((name) => values[name] !== undefined).map((name) => `--${name}`),
     env: ["SITECACHE_BACKEND", "SITECACHE_DIR", "SITECACHE_REDIS_URL"].filter((name) => Boolean(env[name])),
   }
-  // A build gives Redis 1 s per command and fails open; this command scans the
-  // whole namespace and fails on a fault, so it waits longer unless told otherwise.
-  const usesRedis = [merged.backend].flat().includes("redis")
-  const redis = usesRedis ? { ...REDIS_PATIENCE, ...merged.redis } : merged.redis
-  const config: CacheConfig = { ...merged, ...(redis === undefined ? {} : { redis }), mode: "read-write", strict: true }
-  const resolved = normalizeCacheConfig(config)
 
   const where = found === undefined ? "" : ` (from ${found.source.file})`
   const listed = Array.isArray(resolved.backend) ? resolved.backend : [resolved.backend as BackendName]

@@ -15,7 +15,7 @@ import { explain } from "./commands/explain.js"
 import { type InspectRequest, inspect, inspectRequest } from "./commands/inspect.js"
 import { prune, pruneRequest } from "./commands/prune.js"
 import { verify } from "./commands/verify.js"
-import { loadConfig } from "./config.js"
+import { loadConfig, namingFile } from "./config.js"
 import { commandMode, notFoundMessage, type OpenedTarget, openTargets } from "./open.js"
 import { type CliIO, type CommandContext, printJson } from "./output.js"
 
@@ -39,7 +39,12 @@ async function run(command: CommandName, context: CommandContext): Promise<numbe
     if (!warnings.has(message)) io.stderr.write(`warning: ${message}\n`)
     warnings.add(message)
   }
-  const found = await openTargets(cli, commandMode(command, values), onWarning)
+  let found: Awaited<ReturnType<typeof openTargets>>
+  try {
+    found = await openTargets(cli, commandMode(command, values), onWarning)
+  } catch (error) {
+    throw namingFile(error, cli.source)
+  }
   const opened: OpenedTarget[] = found.opened
   try {
     if (opened.length === 0) {

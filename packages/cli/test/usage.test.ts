@@ -1,9 +1,11 @@
 /** The command line itself: help, usage mistakes and configuration lookup, with exit codes. */
 
+import { spawn } from "node:child_process"
 import { createFsCache } from "@sitecache/backend-fs"
+import { childNodeArgs } from "@sitecache/conformance"
 import { beforeAll, describe, expect, it } from "vitest"
 import { COMMANDS, type CommandName } from "../src/args.js"
-import { sitecache, sitecacheBinary, tempProject, writeFiles } from "./helpers.js"
+import { BIN, sitecache, sitecacheBinary, tempProject, writeFiles } from "./helpers.js"
 
 const commands = Object.keys(COMMANDS) as CommandName[]
 
@@ -17,6 +19,24 @@ it("the binary: a real `sitecache` process on a real cache prints its report and
   expect(run.stderr).toBe("")
   expect(run.code).toBe(0)
   expect(run.json()).toMatchObject({ checked: 1, ok: 1, damaged: 0 })
+})
+
+it("a reader that goes away (`sitecache inspect | head -1`): the binary exits 0 quietly, as Unix tools do", async () => {
+  const root = await tempProject()
+  const cache = await createFsCache({ dir: `${root}/build-cache` })
+  for (let i = 0; i < 40; i++) await cache.put(`page-${i}`, `<p>${"x".repeat(100 * i)}</p>`)
+  await cache.close()
+  // The pipe's reader is gone before the command writes anything: every write fails with EPIPE.
+  const args = ["inspect", "--cache-backend", "fs", "--cache-dir", "build-cache", "--top", "40"]
+  const run = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [...childNodeArgs(), BIN, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
+    child.stdout.destroy()
+    let stderr = ""
+    child.stderr.on("data", (chunk: Buffer) => void (stderr += chunk.toString()))
+    child.on("error", reject)
+    child.on("close", (code) => resolve({ code, stderr }))
+  })
+  expect(run).toEqual({ code: 0, stderr: "" })
 })
 
 describe("exit codes and messages", () => {
@@ -77,7 +97,14 @@ describe("usage mistakes exit with code 2", () => {
     [["prune", "--max-size"], /argument missing/],
     [["inspect", "--top", "-3"], /Option '--top' argument is ambiguous. Did you forget to specify the option argument/],
     [["inspect", "--top", "many"], /bad value for `--top`: expected a whole number/],
-    [["inspect", "--cache-backend", "mongo"], /bad option `--cache-backend`: unknown backend "mongo"/],
+    [
+      ["inspect", "--cache-backend", "mongo"],
+      /bad option `--cache-backend`: unknown backend "mongo"; expected fs, sqlite or redis$/m,
+    ],
+    [
+      ["inspect", "--cache-backend", "sqllite"],
+      /unknown backend "sqllite" \(did you mean `sqlite`\?\); expected fs, sqlite or redis$/m,
+    ],
     [["inspect", "--cache-backend", "memory"], /the configured cache is `memory`: it lives only inside a build process/],
     [["inspect", "--cache-backend", "null"], /the configured cache is off/],
   ])("%j", async (argv, message) => {
@@ -112,6 +139,20 @@ describe("configuration lookup", () => {
     expect((await sitecache(["inspect"], { cwd: root, env: { SITECACHE_BACKEND: "memory" } })).stderr).toMatch(/is `memory`/)
     const flagged = await sitecache(["inspect", "--cache-backend", "null"], { cwd: root, env: { SITECACHE_BACKEND: "memory" } })
     expect(flagged.stderr).toMatch(/is off/)
+  })
+
+  it.each([
+    [{ backend: "sqllite" }, "backend", /unknown backend "sqllite" \(did you mean `sqlite`\?\); expected fs, sqlite or redis/],
+    [{ backend: "sqlite", maxSize: "lots" }, "maxSize", /expected a size/],
+    [{ backend: "sqlite", sqlite: { busyTimeout: "soon" } }, "sqlite.busyTimeout", /expected a number of ms/],
+  ])("names the config file in a bad value: %j", async (config, option, message) => {
+    const other = await tempProject()
+    await writeFiles(other, { "sitecache.config.json": JSON.stringify(config) })
+    const run = await sitecache(["inspect", "--root", other])
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain(`bad option \`${option}\``)
+    expect(run.stderr).toMatch(message)
+    expect(run.stderr).toContain(`(from ${other}/sitecache.config.json)`)
   })
 
   it("reports an unreadable config file", async () => {
