@@ -24,7 +24,7 @@ import { BadOptionError, describeCause } from "@sitecache/core"
 import type { Database, DatabaseConstructor } from "./load.js"
 import type { QuickCheck } from "./options.js"
 import { APPLICATION_ID, markOf, moveAside, walApplicationId } from "./ownership.js"
-import { createSchema, emptyInMemory, PREFIX_INDEX, SCHEMA_VERSION, setPragmas } from "./schema.js"
+import { createSchema, emptyInMemory, SCHEMA_VERSION, setPragmas } from "./schema.js"
 
 export interface OpenDatabaseOptions {
   readonly path: string
@@ -146,17 +146,6 @@ export function quickCheck(db: Database): string | undefined {
   } catch (error) {
     if (isCorruptError(error)) return describeCause(error)
     throw error
-  }
-}
-
-/** Add the prefix index to a database made before it existed; a lock held elsewhere leaves it for another time. */
-function ensurePrefixIndex(db: Database): void {
-  const present = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'entries_by_prefix'").pluck().get()
-  if (present !== undefined) return
-  try {
-    db.exec(PREFIX_INDEX)
-  } catch (error) {
-    if (!isBusyError(error)) throw error
   }
 }
 
@@ -400,7 +389,6 @@ export function openDatabase(Database: DatabaseConstructor, options: OpenDatabas
         continue
       }
       setPragmas(db)
-      if (verdict.kind === "ok") ensurePrefixIndex(db)
       return { db, file }
     } catch (error) {
       if (db.open) db.close()

@@ -21,33 +21,21 @@ async function twoEntriesUnderV1(dir: string) {
 }
 
 describe("sqlite: size, age and orphans", () => {
-  it("counts orphans from an index by prefix, which a database made without it gets when opened for writing", async () => {
+  it("counts orphans from an index by prefix, not by reading every row", async () => {
     const dir = scratch()
     const cache = await twoEntriesUnderV1(dir)
     await cache.close()
-    const plan = (db: Database.Database) =>
-      (
-        db.prepare("EXPLAIN QUERY PLAN SELECT count(*), total(size) FROM entries WHERE prefix != ?").all(Buffer.alloc(16)) as {
-          detail: string
-        }[]
-      ).map((row) => row.detail)
-    // As the first release made it: no such index.
-    const db = new Database(join(dir, "cache.db"))
-    expect(plan(db).join()).toMatch(/COVERING INDEX entries_by_prefix/)
-    db.exec("DROP INDEX entries_by_prefix")
+    const db = new Database(join(dir, "cache.db"), { readonly: true })
+    const plan = (
+      db.prepare("EXPLAIN QUERY PLAN SELECT count(*), total(size) FROM entries WHERE prefix != ?").all(Buffer.alloc(16)) as {
+        detail: string
+      }[]
+    ).map((row) => row.detail)
     db.close()
+    expect(plan.join()).toMatch(/COVERING INDEX entries_by_prefix/)
     const reader = await createSqliteCache({ dir, keyPrefix: "v2", mode: "read-only" })
     expect(await reader.inspect()).toMatchObject({ entryCount: 2, orphanedCount: 2 })
     await reader.close()
-    const check = new Database(join(dir, "cache.db"), { readonly: true })
-    expect(plan(check).join()).not.toMatch(/entries_by_prefix/)
-    check.close()
-    const writer = await createSqliteCache({ dir, keyPrefix: "v2" })
-    expect(await writer.inspect()).toMatchObject({ entryCount: 2, orphanedCount: 2 })
-    await writer.close()
-    const after = new Database(join(dir, "cache.db"), { readonly: true })
-    expect(plan(after).join()).toMatch(/COVERING INDEX entries_by_prefix/)
-    after.close()
   })
 
   it("records hits and access times without a write per read, at persist()", async () => {
