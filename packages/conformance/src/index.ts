@@ -1,5 +1,5 @@
 /**
- * `@sitecache/conformance`: the invariants of the cache contract (DESIGN §2),
+ * `@sitecache/conformance`: the invariants of the cache contract (docs/architecture.md),
  * run against any backend from a one-line test:
  *
  * ```ts

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
 import type { Harness } from "../target.js"
 
-/** Every type of DESIGN §2, with the expected prototype checked (`toStrictEqual`). */
+/** Every type the cache contract stores (docs/architecture.md), with the expected prototype checked (`toStrictEqual`). */
 export function roundTripValues(): [string, unknown][] {
   const random = new Uint8Array(4 * 1024 * 1024)
   for (let i = 0; i < random.length; i += 4096) random[i] = (i * 2654435761) & 0xff
