@@ -7,8 +7,9 @@
 import { writeFile } from "node:fs/promises"
 import { relative } from "node:path"
 import { normalizeCacheConfig, SitecacheError } from "@sitecache/core"
+import { parseBlogArgs, UsageError } from "./args.js"
 import { build } from "./build.js"
-import { flagValue, loadSite } from "./config.js"
+import { loadSite } from "./config.js"
 import { defaultReporter } from "./reporter.js"
 
 const USAGE = `usage: blog [options]
@@ -28,49 +29,24 @@ cache (see sitecache's resolveCacheConfig; SITECACHE=off and friends work too):
   --cache-dir <dir>        where the cache lives (default node_modules/.cache/sitecache)
 `
 
-const FLAGS_WITH_VALUES = [
-  "--content",
-  "--out",
-  "--config",
-  "--report",
-  "--cache",
-  "--cache-backend",
-  "--cache-dir",
-  "--redis-url",
-]
-const SWITCHES = ["--watch", "--verbose", "--quiet", "--no-cache", "--help", "-h"]
-
-function checkArguments(argv: readonly string[]): void {
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string
-    if (SWITCHES.includes(arg)) continue
-    const flag = FLAGS_WITH_VALUES.find((name) => arg === name || arg.startsWith(`${name}=`))
-    if (flag === undefined) throw new UsageError(`unknown argument \`${arg}\``)
-    if (arg === flag) i++
-  }
-}
-
-class UsageError extends Error {}
-
 export async function main(argv: readonly string[]): Promise<number> {
   const args = argv.filter((arg) => arg !== "--")
-  if (args.includes("--help") || args.includes("-h")) {
-    process.stdout.write(USAGE)
-    return 0
-  }
   try {
-    checkArguments(args)
+    const flags = parseBlogArgs(args)
+    if (flags.help) {
+      process.stdout.write(USAGE)
+      return 0
+    }
     const site = await loadSite({ argv: args, env: process.env })
-    const reporter = defaultReporter({ verbose: args.includes("--verbose"), quiet: args.includes("--quiet") })
+    const reporter = defaultReporter({ verbose: flags.verbose === true, quiet: flags.quiet === true })
     const cacheConfig = normalizeCacheConfig(site.cache)
     const where = relative(process.cwd(), site.contentDir) || "."
     const cacheName =
       cacheConfig.mode === "off"
         ? "off"
         : `${[cacheConfig.backend].flat().join("+")} in ${relative(process.cwd(), cacheConfig.dir) || "."}`
-    if (!args.includes("--quiet"))
-      reporter.line(`blog: ${where} → ${relative(process.cwd(), site.outDir) || "."} (cache: ${cacheName})`)
-    if (args.includes("--watch")) {
+    if (!flags.quiet) reporter.line(`blog: ${where} → ${relative(process.cwd(), site.outDir) || "."} (cache: ${cacheName})`)
+    if (flags.watch) {
       const { watch } = await import("./watch.js")
       const watcher = await watch(site, { reporter })
       reporter.line("watching for changes (Ctrl-C to stop)")
@@ -83,7 +59,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0
     }
     const result = await build(site, { reporter })
-    const report = flagValue(args, "--report")
+    const report = flags.report
     if (report !== undefined) {
       await writeFile(
         report,

@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from "node:fs"
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path"
 import { pathToFileURL } from "node:url"
 import { BadOptionError, type CacheConfig, resolveCacheConfig } from "@sitecache/core"
+import { siteFlags } from "./args.js"
 
 export interface BlogConfig {
   /** The site's title (in every page's layout and the index). */
@@ -111,29 +112,12 @@ function checkConfig(raw: Record<string, unknown>, source: string): Partial<Blog
   return raw as Partial<BlogConfig>
 }
 
-/** Read `--flag value` or `--flag=value` (the last one wins). */
-export function flagValue(argv: readonly string[], flag: string): string | undefined {
-  let value: string | undefined
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string
-    if (arg === flag) {
-      const next = argv[i + 1]
-      if (next === undefined || next.startsWith("--")) throw new BadOptionError(flag, "expects a value")
-      value = next
-      i++
-    } else if (arg.startsWith(`${flag}=`)) {
-      value = arg.slice(flag.length + 1)
-    }
-  }
-  return value
-}
-
 /** Find and read the configuration, apply overrides and flags. */
 export async function loadSite(options: LoadSiteOptions = {}): Promise<Site> {
   const cwd = resolve(options.cwd ?? process.cwd())
   const argv = options.argv ?? []
-  const flagConfig = flagValue(argv, "--config")
-  const explicit = options.configFile ?? flagConfig
+  const flags = siteFlags(argv)
+  const explicit = options.configFile ?? flags.config
   let configFile: string | undefined
   if (explicit !== undefined) {
     configFile = resolve(cwd, explicit)
@@ -145,8 +129,8 @@ export async function loadSite(options: LoadSiteOptions = {}): Promise<Site> {
   const config: BlogConfig = { ...DEFAULT_CONFIG, ...fromFile, ...options.overrides }
   const root = configFile === undefined ? cwd : dirname(configFile)
   // `--content` and `--out` are relative to where the command runs.
-  const contentFlag = flagValue(argv, "--content")
-  const outFlag = flagValue(argv, "--out")
+  const contentFlag = flags.content
+  const outFlag = flags.out
   const inRoot = (path: string) => (isAbsolute(path) ? path : resolve(root, path))
   // Paths that go into plugin options stay relative to the root when they can, so the cache moves between checkouts.
   const fromRoot = (path: string) => {

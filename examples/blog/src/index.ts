@@ -17,10 +17,10 @@ export { BLOG_PACKAGE_ROOT, blogPipeline } from "./pipeline.js"
 export {
   type DocumentEvent,
   defaultReporter,
-  formatMessage,
   plainReporter,
   progressReporter,
   type Reporter,
+  reportMessages,
   silentReporter,
 } from "./reporter.js"
 export { type RebuildEvent, type Watcher, type WatchOptions, watch } from "./watch.js"

@@ -1,10 +1,12 @@
 /**
- * What a build prints. On a terminal: a progress bar redrawn in place, with
- * warnings above it. Otherwise: one plain line per document rendered (a miss;
- * hits too with `verbose`), and the warnings. Always: one summary line.
+ * What a build prints. On a terminal: a progress bar redrawn in place.
+ * Otherwise: one plain line per document rendered (a miss; hits too with
+ * `verbose`). Then the documents' messages (lint warnings), reported by
+ * `vfile-reporter` as every unified tool reports them, and one summary line.
  */
 import { formatMs } from "@sitecache/core"
-import type { VFile } from "vfile"
+import { VFile } from "vfile"
+import { reporter as vfileReporter } from "vfile-reporter"
 
 export type VFileMessage = VFile["messages"][number]
 
@@ -24,18 +26,38 @@ export interface Reporter {
   end(summary: string): void
 }
 
-/** Format one message like a linter does: `content/a.md:3:1-3:12  warning  Reason  rule  source`. */
-export function formatMessage(source: string, message: VFileMessage): string {
-  const place = message.place
-  const at =
-    place === undefined
-      ? ""
-      : "start" in place
-        ? `:${place.start.line}:${place.start.column}-${place.end.line}:${place.end.column}`
-        : `:${place.line}:${place.column}`
-  const level = message.fatal === true ? "error" : message.fatal === false ? "warning" : "info"
-  const origin = [message.ruleId, message.source].filter(Boolean).join("  ")
-  return `${source}${at}  ${level}  ${message.reason}${origin ? `  ${origin}` : ""}`
+/**
+ * The messages of `documents` as `vfile-reporter` reports them (a file's
+ * path, then a line per message: place, level, reason, rule, source; then the
+ * totals), or `""` when there are none.
+ */
+export function reportMessages(
+  documents: readonly Pick<DocumentEvent, "source" | "messages">[],
+  options: { color?: boolean } = {},
+): string {
+  const files = documents
+    .filter((document) => document.messages.length > 0)
+    .map((document) => {
+      const file = new VFile({ path: document.source })
+      file.messages.push(...document.messages)
+      return file
+    })
+  return files.length === 0 ? "" : vfileReporter(files, { ...(options.color === undefined ? {} : { color: options.color }) })
+}
+
+/** Collects the documents with messages until the next `flush`. */
+function messageCollector(): { add(event: DocumentEvent): void; flush(write: (text: string) => void): void } {
+  let pending: DocumentEvent[] = []
+  return {
+    add(event) {
+      if (event.messages.length > 0) pending.push(event)
+    },
+    flush(write) {
+      const report = reportMessages(pending)
+      pending = []
+      if (report !== "") write(report)
+    },
+  }
 }
 
 export function silentReporter(): Reporter {
@@ -44,15 +66,20 @@ export function silentReporter(): Reporter {
 
 export function plainReporter(options: { verbose?: boolean; write?: (text: string) => void } = {}): Reporter {
   const write = options.write ?? ((text: string) => process.stderr.write(`${text}\n`))
+  const messages = messageCollector()
   return {
     start() {},
     document(event) {
       if (!event.hit) write(`rendered ${event.source} (${formatMs(event.ms)})`)
       else if (options.verbose) write(`cached   ${event.source}`)
-      for (const message of event.messages) write(formatMessage(event.source, message))
+      messages.add(event)
     },
-    line: write,
+    line(text) {
+      messages.flush(write)
+      write(text)
+    },
     end(summary) {
+      messages.flush(write)
       write(summary)
     },
   }
@@ -66,6 +93,8 @@ export function progressReporter(stream: NodeJS.WriteStream = process.stderr): R
   let lastDraw = 0
   let current = ""
   const clear = () => stream.write("\r\x1b[2K")
+  const messages = messageCollector()
+  const write = (text: string) => stream.write(`${text}\n`)
   const draw = (force = false) => {
     const now = performance.now()
     if (!force && now - lastDraw < 50) return
@@ -91,19 +120,18 @@ export function progressReporter(stream: NodeJS.WriteStream = process.stderr): R
       done++
       if (event.hit) hits++
       current = event.source
-      if (event.messages.length > 0) {
-        clear()
-        for (const message of event.messages) stream.write(`${formatMessage(event.source, message)}\n`)
-      }
+      messages.add(event)
       draw(done === total)
     },
     line(text) {
       clear()
-      stream.write(`${text}\n`)
+      messages.flush(write)
+      write(text)
     },
     end(summary) {
       clear()
-      stream.write(`${summary}\n`)
+      messages.flush(write)
+      write(summary)
     },
   }
 }

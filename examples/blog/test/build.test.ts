@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { PackageResolver } from "@sitecache/unified"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { formatMessage } from "../src/index.js"
+import { reportMessages } from "../src/index.js"
 import { BACKENDS, builder, DOCUMENTS, hashTree, makeSite, misses, removeDir, tempDir, writeText } from "./helpers.js"
 
 const ALL = Object.keys(DOCUMENTS)
@@ -115,13 +115,17 @@ describe.each(BACKENDS)("the blog on the %s backend", (backend) => {
 
   it("a warning comes back from the cache as it was", async () => {
     const blog = builder(dir, backend)
-    const lines = (result: Awaited<ReturnType<typeof blog.build>>) =>
-      result.documents.flatMap((document) => document.messages.map((message) => formatMessage(document.source, message)))
+    const lines = (result: Awaited<ReturnType<typeof blog.build>>) => reportMessages(result.documents, { color: false })
     const cold = await blog.build()
     const warm = await blog.build()
-    expect(lines(cold)).toEqual([
-      "content/lint.md:3:1-3:20  warning  Heading levels should increase by one: expected h2, found h3  heading-increment  blog-lint",
-    ])
+    expect(lines(cold)).toBe(
+      [
+        "content/lint.md",
+        "3:1-3:20 warning Heading levels should increase by one: expected h2, found h3 heading-increment blog-lint",
+        "",
+        "⚠ 1 warning",
+      ].join("\n"),
+    )
     expect(lines(warm)).toEqual(lines(cold))
     const message = warm.documents.find((document) => document.source === "content/lint.md")?.messages[0]
     expect(message).toBeInstanceOf(Error)

@@ -31,11 +31,11 @@ it("builds with the configured SQLite cache; the warm build, in a new process, n
   expect(cold.code).toBe(0)
   expect(cold.stderr).toContain("rendered content/one.md")
   expect(cold.stderr).toMatch(/blog: 6 documents, 0 hits, 6 misses, 0\.0% hit rate/)
-  expect(cold.stderr).toContain("content/lint.md:3:1-3:20  warning  Heading levels should increase by one")
+  expect(cold.stderr).toMatch(/^content\/lint\.md\n3:1-3:20 +warning +Heading levels should increase by one/m)
   const warm = await blog(["--report", join(dir, "warm.json")], dir)
   expect(warm.code).toBe(0)
   expect(warm.stderr).toMatch(/blog: 6 documents, 6 hits, 0 misses, 100\.0% hit rate/)
-  expect(warm.stderr).toContain("content/lint.md:3:1-3:20  warning  Heading levels should increase by one")
+  expect(warm.stderr).toMatch(/^content\/lint\.md\n3:1-3:20 +warning +Heading levels should increase by one/m)
   expect(warm.stderr).not.toContain("rendered ")
   const report = JSON.parse(await readFile(join(dir, "warm.json"), "utf8")) as Record<string, unknown>
   expect(report).toMatchObject({ documents: 6, hits: 6, misses: 0, pipelineLoaded: false, backend: "sqlite" })
@@ -60,6 +60,15 @@ it("explains its flags, and refuses unknown ones and bad values", async () => {
     output.length = 0
     expect(await main(["--cache=sometimes"])).toBe(2)
     expect(output.join("")).toContain("bad option `--cache`")
+    output.length = 0
+    expect(await main(["--content"])).toBe(2)
+    expect(output.join("")).toContain("`--content` expects a value")
+    output.length = 0
+    expect(await main(["--out", "--quiet"])).toBe(2)
+    expect(output.join("")).toContain("`--out` expects a value")
+    output.length = 0
+    expect(await main(["stray"])).toBe(2)
+    expect(output.join("")).toContain("unexpected argument `stray`")
   } finally {
     stdout.mockRestore()
     stderr.mockRestore()
