@@ -2,7 +2,7 @@ import { createHash } from "node:crypto"
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { dirname, join, relative, sep } from "node:path"
-import { type BackendName, type Cache, createMemoryCache } from "@sitecache/core"
+import { type BackendName, type Cache, MemoryStore, StoreCache } from "@sitecache/core"
 import { BLOG_PACKAGE_ROOT, type BuildOptions, type BuildResult, build, loadSite, openCache, type Site } from "../src/index.js"
 
 /** Every backend the example is tested on. */
@@ -101,7 +101,9 @@ export async function writeText(path: string, text: string): Promise<void> {
  * between builds (it cannot outlive a process).
  */
 export function builder(dir: string, backend: TestBackend) {
-  const memory: Cache | undefined = backend === "memory" ? createMemoryCache() : undefined
+  // One memory store for the whole series, so that a read-only build (`--cache=read`) can open a view of it.
+  const store = backend === "memory" ? new MemoryStore() : undefined
+  const memory: Cache | undefined = store === undefined ? undefined : new StoreCache(store)
   const cacheArgs = backend === "memory" ? [] : ["--cache-backend", backend, "--cache-dir", join(dir, "cache")]
   return {
     async site(argv: readonly string[] = []): Promise<Site> {
@@ -112,10 +114,8 @@ export function builder(dir: string, backend: TestBackend) {
       const offOrRead = argv.some((arg) => arg === "--no-cache" || arg.startsWith("--cache="))
       // The memory cache stands for the configured one, unless the flags ask for another mode.
       if (memory !== undefined && !offOrRead) return build(site, { cache: memory, ...options })
-      if (memory !== undefined && argv.includes("--cache=read")) {
-        const { StoreCache } = await import("@sitecache/core")
-        const readOnly = new StoreCache((memory as InstanceType<typeof StoreCache>).store, { mode: "read-only" })
-        return build(site, { cache: readOnly, ...options })
+      if (store !== undefined && argv.includes("--cache=read")) {
+        return build(site, { cache: new StoreCache(store, { mode: "read-only" }), ...options })
       }
       return build(site, options)
     },
