@@ -12,8 +12,8 @@
  */
 import { randomUUID } from "node:crypto"
 import type { FileHandle } from "node:fs/promises"
-import { HEADER_SIZE, readEntryHeader } from "@sitecache/core"
-import { errorCode, type FileSystem, isLinkUnsupported, isMissing } from "./file-system.js"
+import { errorCode, HEADER_SIZE, readEntryHeader } from "@sitecache/core"
+import { type FileSystem, isLinkUnsupported, isMissing } from "./file-system.js"
 import { type DirectoryGuard, isNotAFile } from "./guard.js"
 import { DIR_MODE, FILE_MODE, READ_FLAGS, TEMP_FLAGS, TEMP_PREFIX } from "./layout.js"
 import { decodeStreamHeader } from "./stream.js"

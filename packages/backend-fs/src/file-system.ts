@@ -4,6 +4,7 @@
  * cacache's tests mock `fs`. Default: `node:fs`.
  */
 import * as nodeFs from "node:fs"
+import { errorCode } from "@sitecache/core"
 
 export type FileSystem = Pick<
   typeof nodeFs,
@@ -27,12 +28,6 @@ export type FileSystem = Pick<
 >
 
 export const nodeFileSystem: FileSystem = nodeFs
-
-/** The `code` of a Node.js system error, if any. */
-export function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code
-  return typeof code === "string" ? code : undefined
-}
 
 /** A path that does not exist (or whose directory is not one): a miss, not a fault. */
 export function isMissing(error: unknown): boolean {

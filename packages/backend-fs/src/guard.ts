@@ -24,7 +24,8 @@
  * who swaps one for a link while a build runs could as well write entries.
  */
 import type { Stats } from "node:fs"
-import { errorCode, type FileSystem, isMissing } from "./file-system.js"
+import { errorCode } from "@sitecache/core"
+import { type FileSystem, isMissing } from "./file-system.js"
 import { prefixOf, READ_FLAGS, shardOf } from "./layout.js"
 
 /** What a read of something that is not a regular file returns: an entry of no bytes, which no check passes. */

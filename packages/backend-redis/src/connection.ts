@@ -11,6 +11,7 @@
  * with the connection's last error. A connection that stops answering (the
  * ready check, or commands until the breaker opens) is dropped and made again.
  */
+import { errorCode } from "@sitecache/core"
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from "ioredis"
 import { CircuitBreaker } from "./breaker.js"
 import { DeadlineError, withDeadline } from "./deadline.js"
@@ -263,9 +264,9 @@ export class RedisConnection {
 
   #notConnected(cause?: unknown): RedisFaultError {
     const last = this.#connectionError
-    const code = (last as { code?: unknown } | undefined)?.code
+    const code = errorCode(last)
     const reason = last !== undefined ? messageOf(last) : cause !== undefined ? messageOf(cause) : `status ${this.client.status}`
-    return new RedisFaultError(`not connected (${reason})`, typeof code === "string" ? code : NOT_CONNECTED, {
+    return new RedisFaultError(`not connected (${reason})`, code ?? NOT_CONNECTED, {
       cause: cause ?? last,
     })
   }

@@ -10,6 +10,7 @@
  * its class, and ioredis' refusals to send (offline queue off, connection
  * closed, retries exhausted), which carry no code, by the connection's state.
  */
+import { errorCode } from "@sitecache/core"
 import { DeadlineError } from "./deadline.js"
 
 /**
@@ -39,12 +40,6 @@ export const NOT_CONNECTED = "ENOTCONNECTED"
 /** The message of any thrown value. */
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
-}
-
-/** A string `code` property (Node.js system errors, `DeadlineError`, `RedisFaultError`). */
-function codeOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code
-  return typeof code === "string" ? code : undefined
 }
 
 /**
@@ -79,7 +74,7 @@ export function classifyRedisError(error: unknown, context: FailureContext): Red
   if (error instanceof DeadlineError) {
     return new RedisFaultError(`no reply within ${error.ms} ms (\`commandTimeout\`)`, error.code, { cause: error })
   }
-  const code = codeOf(error)
+  const code = errorCode(error)
   if (code === NOT_CONNECTED || (code === undefined && !context.ready)) return context.notConnected(error)
   return new RedisFaultError(messageOf(error), code ?? "EREDIS", { cause: error })
 }

@@ -20,7 +20,7 @@ import {
   statSync,
 } from "node:fs"
 import { basename, dirname } from "node:path"
-import { BadOptionError, describeCause } from "@sitecache/core"
+import { BadOptionError, describeCause, errorCode } from "@sitecache/core"
 import type { Database, DatabaseConstructor } from "./load.js"
 import type { QuickCheck } from "./options.js"
 import { APPLICATION_ID, markOf, moveAside, walApplicationId } from "./ownership.js"
@@ -54,20 +54,15 @@ export interface OpenedDatabase {
 
 const CORRUPT_CODES = new Set(["SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_CORRUPT_INDEX", "SQLITE_CORRUPT_SEQUENCE"])
 
-function errorCode(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code
-  return typeof code === "string" ? code : ""
-}
-
 /** The file is damaged or is not a database. */
 export function isCorruptError(error: unknown): boolean {
-  const code = errorCode(error)
+  const code = errorCode(error) ?? ""
   return CORRUPT_CODES.has(code) || code.startsWith("SQLITE_CORRUPT")
 }
 
 /** Another connection holds a lock we need. */
 export function isBusyError(error: unknown): boolean {
-  const code = errorCode(error)
+  const code = errorCode(error) ?? ""
   return code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")
 }
 
@@ -276,7 +271,7 @@ function openForReading(Database: DatabaseConstructor, options: OpenDatabaseOpti
       : { ...opened, release: () => releaseReader(Database, options.path) }
   } catch (error) {
     if (db?.open) db.close()
-    const code = errorCode(error)
+    const code = errorCode(error) ?? ""
     if (!code.startsWith("SQLITE_CANTOPEN") && !code.startsWith("SQLITE_READONLY") && !code.startsWith("SQLITE_IOERR")) {
       throw error
     }

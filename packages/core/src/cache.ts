@@ -8,17 +8,10 @@
  */
 import { valueFault } from "./bounds.js"
 import { CACHE_OPTIONS, checkPrefix } from "./cache-options.js"
+import { describeCause, faultCause } from "./causes.js"
 import { type Codec, jsonOrV8Codec } from "./codec.js"
 import { decodeEntry, encodeEntry, FORMAT_VERSION, readEntryHeader } from "./entry.js"
-import {
-  BadOptionError,
-  CacheFaultError,
-  ClosedError,
-  CorruptEntryError,
-  describeCause,
-  SitecacheError,
-  UnserializableError,
-} from "./errors.js"
+import { BadOptionError, CacheFaultError, ClosedError, CorruptEntryError, SitecacheError, UnserializableError } from "./errors.js"
 import { type Key, type KeyLike, key, toKey } from "./key.js"
 import { checkOptions, nonNegativeOption } from "./options.js"
 import type { EntryId, EntryMeta, PruneOptions, PruneResult, Store } from "./store.js"
@@ -526,8 +519,7 @@ export class StoreCache implements Cache {
     this.#errors++
     const fault = error instanceof CacheFaultError ? error : new CacheFaultError(this.#name, operation, error)
     if (this.strict && mayThrow) throw fault
-    const code = (error as { code?: unknown } | null)?.code
-    const cause = typeof code === "string" ? code : error instanceof Error ? error.name : "unknown"
+    const cause = faultCause(error)
     // Per cause, not per operation: one outage fails gets, puts, deletes and the build's records alike.
     this.#warnOnce(
       `fault:${cause}`,

@@ -3,6 +3,7 @@
  * test, names the package (and option or backend) in its message, and keeps
  * the original error as `cause`.
  */
+import { describeCause } from "./causes.js"
 
 /** Stable error codes. */
 export type ErrorCode =
@@ -118,13 +119,4 @@ export class ClosedError extends SitecacheError {
   constructor(name: string, operation: string) {
     super("SITECACHE_CLOSED", `sitecache: cannot \`${operation}\` on ${name}: the cache is closed`)
   }
-}
-
-/** A short, single-line description of any thrown value. */
-export function describeCause(cause: unknown): string {
-  if (cause instanceof Error) {
-    const code = (cause as { code?: unknown }).code
-    return typeof code === "string" && !cause.message.includes(code) ? `${code}: ${cause.message}` : cause.message
-  }
-  return String(cause)
 }

@@ -1,5 +1,6 @@
 export { derivePrefix, StoreCache, type StoreCacheOptions } from "./cache.js"
 export { CACHE_OPTIONS } from "./cache-options.js"
+export { describeCause, errorCode, faultCause } from "./causes.js"
 export { type Codec, jsonOrV8Codec } from "./codec.js"
 export {
   BACKEND_PACKAGES,
@@ -41,7 +42,6 @@ export {
   CacheNotFoundError,
   ClosedError,
   CorruptEntryError,
-  describeCause,
   type ErrorCode,
   SitecacheError,
   UnserializableError,

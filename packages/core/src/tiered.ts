@@ -18,8 +18,8 @@
  *   written to a tier that outlives the process, or that others share.
  */
 
+import { describeCause, faultCause } from "./causes.js"
 import { readEntryHeader } from "./entry.js"
-import { describeCause } from "./errors.js"
 import type { Key } from "./key.js"
 import { MemoryStore } from "./memory.js"
 import type {
@@ -55,8 +55,7 @@ class TierFaultError extends Error {
   readonly code: string
   constructor(tier: string, cause: unknown) {
     super(`${tier}: ${describeCause(cause)}`, { cause })
-    const code = (cause as { code?: unknown } | null)?.code
-    this.code = typeof code === "string" ? code : cause instanceof Error ? cause.name : "unknown"
+    this.code = faultCause(cause)
   }
 }
 

@@ -58,6 +58,8 @@ it("pins the public exports of @sitecache/core", () => {
       "describeUnsound",
       "documentId",
       "encodeEntry",
+      "errorCode",
+      "faultCause",
       "fingerprint",
       "finishBuild",
       "formatBytes",
