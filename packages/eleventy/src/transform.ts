@@ -231,6 +231,8 @@ export class TransformCache {
     if (html) {
       const proto = value === null || typeof value !== "object" ? undefined : Object.getPrototypeOf(value)
       if (proto !== Object.prototype && proto !== null) return "not a stored page"
+      const keys = Object.keys(value as object)
+      if (keys.length !== 2 || !keys.includes("output") || !keys.includes("bundles")) return "not a stored page"
       const { output: page, bundles } = value as Record<string, unknown>
       const additions = toBundleAdditions(bundles)
       if (additions === undefined) return "not a stored page"

@@ -211,6 +211,23 @@ describe("@sitecache/eleventy on a real Eleventy build", () => {
     expect(report.hits).toBe(0)
   })
 
+  it("names a transform that no plugin added, and the ones there are, at the first build", async () => {
+    const copy = site()
+    const failed = await copy
+      .build({ sitecache: { cache: createMemoryCache(), transforms: ["htmlmni"] } })
+      .catch((error) => error)
+    const messages: string[] = []
+    for (
+      let error = failed;
+      error instanceof Error;
+      error = (error as { cause?: unknown; originalError?: unknown }).originalError ?? error.cause
+    )
+      messages.push(error.message)
+    expect(messages.join("\n")).toMatch(
+      /bad option `transforms`: no transform is named "htmlmni" \(the transforms are: .*"htmlmin"/,
+    )
+  })
+
   it("neither reads nor writes with SITECACHE=off", async () => {
     const copy = site()
     const cache = createMemoryCache()
