@@ -5,7 +5,7 @@
  * pruned and cleared. Each backend's test file calls `describeCli` once.
  */
 import { damageEntry } from "@sitecache/conformance"
-import { type CacheConfig, createCache, Key } from "@sitecache/core"
+import { type CacheConfig, createCache, Key, type RunSummary } from "@sitecache/core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type CliRun, type PopulatedSite, populateBlog, sitecache, tempProject } from "./helpers.js"
 
@@ -107,6 +107,15 @@ export function describeCli(target: CliTarget): void {
       expect(human.stdout).toMatch(/orphaned: 4 entries, .* under 1 older key prefix/)
       expect(human.stdout).toMatch(/recent builds of blog \(3 builds; the last one had 5 documents\)/)
       expect(human.stdout).toMatch(/over these builds: 15\.4% hit rate/)
+      // The last build's hits, timed step by step during the build (the blog renders through the unified adapter).
+      const last = (report.tools[0] as unknown as { runs: RunSummary[] }).runs.at(-1)
+      expect(last?.profile).toMatchObject({ hits: 2 })
+      for (const step of ["keyUs", "readUs", "depsUs", "restoreUs"] as const)
+        expect(last?.profile?.[step]).toBeGreaterThanOrEqual(0)
+      expect(last?.profile?.readUs).toBeGreaterThan(0)
+      expect(human.stdout).toMatch(
+        /where a hit's time went in the last build \(2 hits, per document\):\n {4}key [\d.]+ µs, entry read [\d.]+ µs \(store, checks, decode\), dependency check [\d.]+ µs, restore [\d.]+ µs: [\d.]+ µs in the cache\n {4}the whole build: [\d.]+ µs per document/,
+      )
       expect(human.stdout).toMatch(/largest entries:\n.*\n(.*\(orphaned\)\n)?.*posts\/big\.md\n/)
     })
 

@@ -169,7 +169,9 @@ export async function memoize<T>(
   compute: (context: MemoContext) => T | Promise<T>,
   options: MemoOptions = {},
 ): Promise<MemoResult<T>> {
+  const keyStarted = performance.now()
   const { key: entryKey, parts: named } = keyOf(parts)
+  const keyMs = performance.now() - keyStarted
   if (options.uncacheable !== undefined) {
     // Nothing to share or look up: the key cannot be trusted to say two computations are the same.
     const started = performance.now()
@@ -191,11 +193,13 @@ export async function memoize<T>(
     return shared
   }
   const started = performance.now()
-  const flight = lookupOrCompute(cache, entryKey, named, compute, options)
+  const timing = { readMs: 0, depsMs: 0 }
+  const flight = lookupOrCompute(cache, entryKey, named, compute, options, timing)
   flights.set(flightKey, flight as Promise<MemoResult<unknown>>)
   try {
     const result = await flight
     options.stats?.record(result, performance.now() - started, options.document)
+    if (result.hit) options.stats?.timeHit({ keyMs, ...timing })
     return result
   } finally {
     flights.delete(flightKey)
@@ -226,13 +230,19 @@ async function lookupOrCompute<T>(
   named: Record<string, string> | undefined,
   compute: (context: MemoContext) => T | Promise<T>,
   options: MemoOptions,
+  timing: { readMs: number; depsMs: number },
 ): Promise<MemoResult<T>> {
   const files = options.files ?? defaultFiles()
+  let phase = performance.now()
   const stored = await cache.get<unknown>(entryKey)
+  timing.readMs = performance.now() - phase
   const fault = stored === undefined ? undefined : entryFault(stored, options.validate)
   if (fault !== undefined) warnOnce(cache, options, fault)
   const found = fault === undefined ? (stored as MemoEntry<T> | undefined) : undefined
-  if (found !== undefined && (await depsUnchanged(found.deps, files))) {
+  phase = performance.now()
+  const unchanged = found !== undefined && (await depsUnchanged(found.deps, files))
+  timing.depsMs = performance.now() - phase
+  if (found !== undefined && unchanged) {
     return {
       value: found.value,
       key: entryKey,

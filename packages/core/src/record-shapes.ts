@@ -52,7 +52,12 @@ function isRunSummary(value: unknown): value is RunSummary {
     isOptionalString(manifest) &&
     ["durationMs", "documents", "hits", "misses", "uncacheable", "savedMs", "errors"].every((name) => isCount(value[name])) &&
     (value.bytesWritten === undefined || isCount(value.bytesWritten)) &&
-    (value.swept === undefined || (isRecord(value.swept) && isCount(value.swept.entries) && isCount(value.swept.bytes)))
+    (value.swept === undefined || (isRecord(value.swept) && isCount(value.swept.entries) && isCount(value.swept.bytes))) &&
+    (value.profile === undefined ||
+      (isRecord(value.profile) &&
+        ["hits", "keyUs", "readUs", "depsUs", "restoreUs"].every((name) =>
+          isCount((value.profile as Record<string, unknown>)[name]),
+        )))
   )
 }
 

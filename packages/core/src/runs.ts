@@ -29,6 +29,7 @@
  * put-if-absent); a reader racing a build may briefly see no record.
  */
 import { type KeyPart, key } from "./key.js"
+import { type HitProfile, hitProfile } from "./profile.js"
 import { manifestOf, runsOf, type StoredDocument, type StoredManifest, sweepRecordOf, toolsOf } from "./record-shapes.js"
 import { type BuildStats, type DocumentRecord, documentId, type Uncacheable } from "./stats.js"
 import { type SweepRecord, type SweepResult, sweepIfDue } from "./sweep.js"
@@ -60,6 +61,8 @@ export interface RunSummary {
   readonly manifest?: string
   /** What the sweep at the end of this build removed (entries unused for `maxIdle`); absent when none ran. */
   readonly swept?: SweepResult
+  /** Where a hit's time went, µs per hit (see `BuildStats.timing`); absent when the build had no timed hit. */
+  readonly profile?: HitProfile
 }
 
 /** What the build before the last one recorded of the documents that missed in the last one. */
@@ -367,6 +370,7 @@ export async function finishBuild(cache: Cache, stats: BuildStats, tool: string)
   countersAtLastFinish.set(cache, { errors: info.errors, bytesWritten })
   const keyPrefix = cache.keyPrefix.hex
   const uncacheable = [...stats.uncacheable.values()].reduce((a, b) => a + b, 0)
+  const profile = hitProfile(stats)
   const summary: RunSummary = {
     tool,
     startedAt: stats.startedAtDate.toISOString(),
@@ -380,6 +384,7 @@ export async function finishBuild(cache: Cache, stats: BuildStats, tool: string)
     errors: Math.max(0, info.errors - last.errors),
     ...(keyPrefix === undefined ? {} : { keyPrefix }),
     ...(swept === undefined ? {} : { swept }),
+    ...(profile === undefined ? {} : { profile }),
   }
   let digest: string | undefined
   if (stats.documentRecords.size > 0) {

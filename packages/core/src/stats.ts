@@ -93,6 +93,12 @@ export class BuildStats {
   computeMs = 0
   /** Results not cached, by `describeUncacheable` of their reason. */
   readonly uncacheable = new Map<string, number>()
+  /**
+   * Where the hits' time went, summed over them (ms): making the key, reading
+   * the entry (store read, checks, decode), checking dependencies, and the
+   * adapter's restore (adapters that time it). For `sitecache inspect`.
+   */
+  readonly timing = { hits: 0, keyMs: 0, readMs: 0, depsMs: 0, restoreMs: 0 }
   /** `documentId` → what this build saw of the document (memoize calls with a `document` option). */
   readonly documentRecords = new Map<string, DocumentRecord>()
 
@@ -115,6 +121,14 @@ export class BuildStats {
       this.computeMs += computeMs
     }
     if (result.uncacheable !== undefined) this.countUncacheable(result.uncacheable)
+  }
+
+  /** Add one hit's timings (memoize calls it). */
+  timeHit(timing: { keyMs: number; readMs: number; depsMs: number }): void {
+    this.timing.hits++
+    this.timing.keyMs += timing.keyMs
+    this.timing.readMs += timing.readMs
+    this.timing.depsMs += timing.depsMs
   }
 
   /** Count a result that was not cached (`record` does it for memoized ones). */

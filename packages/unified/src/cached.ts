@@ -366,6 +366,7 @@ class Engine {
     }
     let value = result.value
     if (!ran) {
+      const restoring = performance.now()
       // A hit is a fresh decode; a result shared with a concurrent identical call is that call's: copy it.
       if (!result.hit) value = copy(value)
       restore(value)
@@ -373,6 +374,7 @@ class Engine {
         file,
         result.deps.map((path) => this.#files.absolute(path)),
       )
+      if (result.hit && stats !== undefined) stats.timing.restoreMs += performance.now() - restoring
     }
     // The content hash the key took: of the text (memoize hashed it), or the bytes' own.
     const contentHex = typeof content === "string" ? result.parts?.content : content?.bytes

@@ -11,7 +11,7 @@ import {
   type SweepRecord,
 } from "@sitecache/core"
 import { parseCount } from "../args.js"
-import { type CommandContext, count, formatDuration, percent, print, printJson, shortTime, table } from "../output.js"
+import { type CliIO, type CommandContext, count, formatDuration, percent, print, printJson, shortTime, table } from "../output.js"
 import { Largest, livePrefixes, readToolRecords, selectTool, storedEntries } from "../scan.js"
 import type { Target } from "./target.js"
 
@@ -286,6 +286,8 @@ export async function inspect(
         `  over these builds: ${percent(r.hits, r.documents)} hit rate, ~${formatMs(r.savedMs)} saved, ` +
           `${formatBytes(r.bytesWritten)} written, ${count(r.errors, "error")}`,
       )
+      const last = entry.runs.at(-1)
+      if (last !== undefined) printProfile(io, last)
     }
   }
 
@@ -307,4 +309,26 @@ export async function inspect(
     for (const line of table(["size", "key", "document"], rows)) print(io, line)
   }
   return 0
+}
+
+/**
+ * Where the last build's hits spent their time, per document, beside the
+ * build's whole time per document: whether the cache or the site is the cost.
+ */
+function printProfile(io: CliIO, run: RunSummary): void {
+  const profile = run.profile
+  if (profile === undefined || run.documents === 0) return
+  const us = (value: number) => `${value.toFixed(1)} µs`
+  const own = profile.keyUs + profile.readUs + profile.depsUs + profile.restoreUs
+  const perDocument = (run.durationMs * 1000) / run.documents
+  print(io, `  where a hit's time went in the last build (${count(profile.hits, "hit")}, per document):`)
+  print(
+    io,
+    `    key ${us(profile.keyUs)}, entry read ${us(profile.readUs)} (store, checks, decode), ` +
+      `dependency check ${us(profile.depsUs)}, restore ${us(profile.restoreUs)}: ${us(own)} in the cache`,
+  )
+  print(
+    io,
+    `    the whole build: ${us(perDocument)} per document (the rest is the site's: reading sources, rendering misses, writing pages)`,
+  )
 }
