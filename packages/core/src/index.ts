@@ -100,6 +100,7 @@ export {
   parseSize,
 } from "./options.js"
 export { manifestKeys, prefetchFromManifest } from "./prefetch.js"
+export { type HitProfile, hitProfile } from "./profile.js"
 export {
   type BuildManifest,
   buildRecords,

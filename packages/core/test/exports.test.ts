@@ -66,6 +66,7 @@ it("pins the public exports of @sitecache/core", () => {
       "formatMs",
       "framedBytes",
       "hashBytes",
+      "hitProfile",
       "installedVersion",
       "jsonOrV8Codec",
       "key",
