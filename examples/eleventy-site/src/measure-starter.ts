@@ -1,7 +1,7 @@
 /**
  * One build of a starter-like site (src/generate-starter.ts), for the
  * benchmark and for finding where a build goes: run in its own process
- * (`node --conditions=source --import tsx src/measure-starter.ts '<json>'`)
+ * (`node --conditions=@sitecache/source --import tsx src/measure-starter.ts '<json>'`)
  * from the site's folder; prints one JSON line: the whole build, the time
  * inside the markdown library's `render`, inside each transform, and the
  * cache's report.
