@@ -12,7 +12,6 @@
 import { createHash } from "node:crypto"
 import { readdirSync, readFileSync, statSync } from "node:fs"
 import { join, relative } from "node:path"
-import type { BackendName } from "@sitecache/core"
 import { build, loadSite, silentReporter } from "example-blog"
 
 export interface BuildReport {
@@ -48,7 +47,7 @@ const warnings: string[] = []
 process.on("warning", (warning) => {
   if (warning.name === "SitecacheWarning") warnings.push(warning.message)
 })
-const site = await loadSite({ cwd: root, overrides: { cache: { backend: backend as BackendName, dir } } })
+const site = await loadSite({ cwd: root, overrides: { cache: { backend, dir } } })
 const result = await build(site, { reporter: silentReporter() })
 // Warnings are emitted on the next tick.
 await new Promise((resolve) => setImmediate(resolve))

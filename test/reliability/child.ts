@@ -14,17 +14,17 @@
  * - `probe <backend> <dir> <keys-json>`: read the given keys, try to put,
  *   delete, persist and clear; prints what happened.
  *
- * Caches are opened as `createCache` opens them (the backend's `createStore`
- * under a `StoreCache`), with the backends imported statically so the
- * bundle needs no loader.
+ * Caches are opened as `createCache` opens them (the backend's descriptor,
+ * through core's `openBackend`), with the backends imported statically so
+ * the bundle needs no loader.
  */
 import { existsSync, writeSync } from "node:fs"
 import * as fsBackend from "@sitecache/backend-fs"
 import * as sqliteBackend from "@sitecache/backend-sqlite"
-import { type BackendModule, normalizeCacheConfig, StoreCache } from "@sitecache/core"
+import { type Backend, openBackend, type StoreCache } from "@sitecache/core"
 import { contentHashOf, keyOf, random, sizeOf, valueFor } from "./values.js"
 
-const BACKENDS: Readonly<Record<string, BackendModule>> = { fs: fsBackend, sqlite: sqliteBackend }
+const BACKENDS: Readonly<Record<string, Backend>> = { fs: fsBackend.backend, sqlite: sqliteBackend.backend }
 
 /** One line on stdout, written synchronously: it is in the pipe before the next step begins. */
 function line(text: string): void {
@@ -32,16 +32,16 @@ function line(text: string): void {
 }
 
 async function open(backend: string, dir: string, strict: boolean, warnings: string[]): Promise<StoreCache> {
-  const module = BACKENDS[backend]
-  if (module === undefined) throw new Error(`unknown backend ${backend}`)
-  const config = normalizeCacheConfig({ backend: backend as "fs" | "sqlite", dir, strict })
+  const descriptor = BACKENDS[backend]
+  if (descriptor === undefined) throw new Error(`unknown backend ${backend}`)
   // A store reports what happens when it opens (a database moved aside) as a process warning: count those too.
   process.on("warning", (warning) => {
     if (warning.name === "SitecacheWarning") warnings.push(warning.message)
   })
-  return new StoreCache(await module.createStore(config), {
+  return openBackend(descriptor, {
+    dir,
     strict,
-    onWarning: (message) => {
+    onWarning: (message: string) => {
       warnings.push(message)
       writeSync(2, `warning: ${message}\n`)
     },

@@ -2,11 +2,11 @@ import { createHash } from "node:crypto"
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { dirname, join, relative, sep } from "node:path"
-import { type BackendName, type Cache, MemoryStore, StoreCache } from "@sitecache/core"
+import { type Cache, MemoryStore, StoreCache } from "@sitecache/core"
 import { BLOG_PACKAGE_ROOT, type BuildOptions, type BuildResult, build, loadSite, openCache, type Site } from "../src/index.js"
 
 /** Every backend the example is tested on. */
-export const BACKENDS = ["memory", "fs", "sqlite"] as const satisfies readonly BackendName[]
+export const BACKENDS = ["memory", "fs", "sqlite"] as const
 export type TestBackend = (typeof BACKENDS)[number]
 
 /** The test site's documents: which layout and which partials each one uses is what the tests check. */

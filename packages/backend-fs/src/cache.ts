@@ -1,25 +1,11 @@
 /**
- * `createFsCache(options)` (a `FsCache`: the cache contract plus streams and
- * `clean()`), and `createStore(config)` for `createCache({ backend: "fs" })`.
+ * `FsCache`: the cache contract plus streams and `clean()` (opened by
+ * `createFsCache`, see backend.ts).
  */
-import { join, resolve } from "node:path"
 import type { Readable } from "node:stream"
-import {
-  CacheNotFoundError,
-  CorruptEntryError,
-  checkOptions,
-  DEFAULT_MAX_SIZE,
-  describeCause,
-  type KeyLike,
-  type ResolvedCacheConfig,
-  StoreCache,
-  type StoreCacheOptions,
-  type StoreContext,
-} from "@sitecache/core"
-import { nodeFileSystem } from "./file-system.js"
-import { ROOT_NAME } from "./layout.js"
-import { checkDir, checkMaxSize, FS_CACHE_OPTIONS, FS_OPTIONS, type FsBackendOptions, withFsDefaults } from "./options.js"
-import { type EntryWriteStream, FsStore, type OpenForReadOptions } from "./store.js"
+import { CorruptEntryError, describeCause, type KeyLike, StoreCache, type StoreCacheOptions } from "@sitecache/core"
+import type { FsBackendOptions } from "./options.js"
+import type { EntryWriteStream, FsStore, OpenForReadOptions } from "./store.js"
 
 export interface FsCacheOptions extends Omit<StoreCacheOptions, "ttl">, FsBackendOptions {
   /** Cache directory. Default `node_modules/.cache/sitecache` below the current directory. */
@@ -136,46 +122,4 @@ export class FsCache extends StoreCache {
       // Best effort, like the removal of a corrupt value entry.
     }
   }
-}
-
-/**
- * Open a filesystem cache.
- *
- * @example
- * const cache = await createFsCache({ dir: ".cache/site", maxSize: "1 GB" })
- */
-export async function createFsCache(options: FsCacheOptions = {}): Promise<FsCache> {
-  const checked = checkOptions(options, FS_CACHE_OPTIONS)
-  const { dir, maxSize, ttl, fsync: _fsync, tempMaxAge: _tempMaxAge, fileSystem: _fileSystem, ...cacheOptions } = options
-  const store = new FsStore({
-    dir: dir === undefined ? join(process.cwd(), "node_modules", ".cache", "sitecache") : resolve(checked.dir as string),
-    maxSize: maxSize === undefined ? DEFAULT_MAX_SIZE : (checked.maxSize as number),
-    readOnly: cacheOptions.mode === "read-only",
-    ...(cacheOptions.clock === undefined ? {} : { clock: cacheOptions.clock }),
-    ...withFsDefaults(checked),
-  })
-  return new FsCache(store, { ...cacheOptions, ...(ttl === undefined ? {} : { ttl: checked.ttl as number }) })
-}
-
-/**
- * The store behind `createCache({ backend: "fs" })`; backend options come from
- * `config.fs`. With `context.create` false, a directory without a cache
- * (no `fs-v1` in it) is `CacheNotFoundError`, and nothing is created.
- */
-export function createStore(config: ResolvedCacheConfig, context: StoreContext = {}): FsStore {
-  const backend = withFsDefaults(checkOptions(config.fs ?? {}, FS_OPTIONS, "fs."))
-  const maxSize = checkMaxSize(config.maxSize) ?? DEFAULT_MAX_SIZE
-  const dir = checkDir(config.dir)
-  if (context.create === false) {
-    const root = join(resolve(dir), ROOT_NAME)
-    const stat = (backend.fileSystem ?? nodeFileSystem).statSync(root, { throwIfNoEntry: false })
-    if (stat?.isDirectory() !== true) throw new CacheNotFoundError("fs", root)
-  }
-  return new FsStore({
-    dir,
-    maxSize,
-    readOnly: config.mode === "read-only",
-    ...(context.clock === undefined ? {} : { clock: context.clock }),
-    ...backend,
-  })
 }

@@ -3,7 +3,7 @@
  * message names the option as the user wrote it (`fs.fsync` through
  * `createCache`, `fsync` through `createFsCache`).
  */
-import { BadOptionError, CACHE_OPTIONS, type OptionSchema, optionChecks } from "@sitecache/core"
+import { BadOptionError, type OptionSchema, optionChecks } from "@sitecache/core"
 import type { FileSystem } from "./file-system.js"
 
 export interface FsBackendOptions {
@@ -35,20 +35,11 @@ function checkFileSystem(value: unknown, option: string): FileSystem {
   return value as FileSystem
 }
 
-/** The schema of `FsBackendOptions` (see core's `checkOptions`): the `fs` object of `createCache`, and part of `createFsCache`'s. */
+/** The schema of `FsBackendOptions` (see core's `checkOptions`): the `fs` object of `createCache`, and part of `createFsCache`'s options. */
 export const FS_OPTIONS: OptionSchema = {
   fsync: optionChecks.boolean,
   tempMaxAge: optionChecks.duration,
   fileSystem: checkFileSystem,
-}
-
-/** The schema of `createFsCache`'s options: the cache's, the directory and size, and the backend's own. */
-export const FS_CACHE_OPTIONS: OptionSchema = {
-  ...CACHE_OPTIONS,
-  dir: optionChecks.string,
-  maxSize: optionChecks.size,
-  ttl: optionChecks.duration,
-  ...FS_OPTIONS,
 }
 
 /** `FsBackendOptions` checked by `FS_OPTIONS` (see `checkOptions`), with their defaults. */
@@ -58,18 +49,4 @@ export function withFsDefaults(checked: Readonly<Record<string, unknown>>): Chec
     tempMaxAge: (checked.tempMaxAge as number | undefined) ?? DEFAULT_TEMP_MAX_AGE,
     ...(checked.fileSystem === undefined ? {} : { fileSystem: checked.fileSystem as FileSystem }),
   }
-}
-
-export function checkMaxSize(value: unknown): number | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    throw new BadOptionError("maxSize", `expected bytes > 0, got ${String(value)}`)
-  }
-  return Math.floor(value)
-}
-
-export function checkDir(value: unknown): string {
-  if (typeof value !== "string" || value === "")
-    throw new BadOptionError("dir", `expected a non-empty path, got ${JSON.stringify(value)}`)
-  return value
 }

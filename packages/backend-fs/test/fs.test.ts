@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from "n
 import { join } from "node:path"
 import { createCache } from "@sitecache/core"
 import { afterEach, describe, expect, it } from "vitest"
-import { createFsCache, createStore, type FsCache } from "../src/index.js"
+import { createFsCache, type FsCache } from "../src/index.js"
 import { decodeIndex } from "../src/index-file.js"
 import { countingFileSystem, filesBelow, injectFaults, persistedView, removeAll, scratch, systemError } from "./helpers.js"
 
@@ -79,12 +79,14 @@ describe("layout", () => {
     expect(await cache.put("k", { v: 1 })).toBe(true)
     expect(await cache.get("k")).toEqual({ v: 1 })
     await cache.close()
-    expect(() => createStore({ backend: "fs", mode: "read-write", dir, root: dir, strict: false, fs: { nope: 1 } })).toThrow(
-      expect.objectContaining({ option: "fs.nope" }),
-    )
-    expect(() => createStore({ backend: "fs", mode: "read-write", dir, root: dir, strict: false, fs: { fsync: "yes" } })).toThrow(
-      expect.objectContaining({ option: "fs.fsync" }),
-    )
+    await expect(createCache({ backend: "fs", dir, fs: { nope: 1 } }, { resolveFrom: import.meta.url })).rejects.toMatchObject({
+      option: "fs.nope",
+    })
+    await expect(
+      createCache({ backend: "fs", dir, fs: { fsync: "yes" } }, { resolveFrom: import.meta.url }),
+    ).rejects.toMatchObject({
+      option: "fs.fsync",
+    })
     await expect(createFsCache({ dir, tempMaxAge: "soon" })).rejects.toMatchObject({ option: "tempMaxAge" })
     await expect(createFsCache({ dir, maxSize: "lots" })).rejects.toMatchObject({ option: "maxSize" })
   })

@@ -4,28 +4,20 @@ import { createCache, key, readEntryHeader } from "@sitecache/core"
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { describeWithRedis, type RedisServer, startRedisServer } from "../../../test/support/redis.js"
-import {
-  CircuitBreaker,
-  createRedisCache,
-  createStore,
-  KeyLayout,
-  loadIoredis,
-  RedisStore,
-  resolveRedisOptions,
-} from "../src/index.js"
+import { CircuitBreaker, createRedisCache, KeyLayout, loadIoredis, RedisStore, resolveRedisOptions } from "../src/index.js"
 
 const packageRoot = fileURLToPath(new URL("..", import.meta.url))
 const secret = "0123456789abcdef0123456789abcdef"
 
 describe("options", () => {
   it("refuses a short secret at creation, naming `redis.secret` (config) or `secret` (createRedisCache)", async () => {
-    const config = { backend: "redis", mode: "read-write", dir: "", root: "", strict: false } as const
-    await expect(createStore({ ...config, redis: { secret: "short" } })).rejects.toMatchObject({
+    const open = { resolveFrom: import.meta.url }
+    await expect(createCache({ backend: "redis", redis: { secret: "short" } }, open)).rejects.toMatchObject({
       code: "SITECACHE_BAD_OPTION",
       option: "redis.secret",
     })
     await expect(createRedisCache({ secret: "x".repeat(31) })).rejects.toMatchObject({ option: "secret" })
-    await expect(createStore({ ...config, secret: "y".repeat(32), redis: { secret } })).rejects.toMatchObject({
+    await expect(createCache({ backend: "redis", secret: "y".repeat(32), redis: { secret } }, open)).rejects.toMatchObject({
       option: "redis.secret",
     })
   })

@@ -1,27 +1,11 @@
 /**
- * Opening the SQLite backend: from a `createCache` configuration
- * (`createStore`), or from typed options (`createSqliteCache`).
+ * Opening a SQLite store on one database file (see backend.ts for the
+ * backend's descriptor and `createSqliteCache`).
  */
-import { existsSync } from "node:fs"
-import { isAbsolute, join, resolve } from "node:path"
-import {
-  type Cache,
-  CacheNotFoundError,
-  checkOptions,
-  DEFAULT_MAX_SIZE,
-  type EntryId,
-  type PruneResult,
-  type ResolvedCacheConfig,
-  type Store,
-  StoreCache,
-  type StoreCacheOptions,
-  type StoreContext,
-  type StoredEntry,
-  type StoreStats,
-} from "@sitecache/core"
+import type { EntryId, PruneResult, Store, StoredEntry, StoreStats } from "@sitecache/core"
 import { isBusyError, type NotUsed, notUsedMessage, type OpenedDatabase, openDatabase } from "./database.js"
 import { loadBetterSqlite3 } from "./load.js"
-import { checkSqliteOptions, DEFAULT_BUSY_TIMEOUT, type QuickCheck, SQLITE_CACHE_OPTIONS, type SqliteOptions } from "./options.js"
+import { DEFAULT_BUSY_TIMEOUT, type QuickCheck } from "./options.js"
 import { SqliteStore } from "./store.js"
 
 export interface OpenSqliteStoreOptions {
@@ -104,76 +88,6 @@ async function openWaiting<T>(open: () => T, busyTimeout: number): Promise<T> {
       if (!isBusyError(error) || attempt >= OPEN_TRIES) throw error
       await new Promise((resolve) => setTimeout(resolve, Math.min(busyTimeout, 50) * Math.random()))
     }
-  }
-}
-
-/**
- * For `createCache({ backend: "sqlite", dir, maxSize, sqlite: { path, busyTimeout, quickCheck } })`.
- * The database is `<dir>/cache.db` unless `sqlite.path` names another file.
- * With `context.create` false, a missing file is `CacheNotFoundError` (before
- * `better-sqlite3` is loaded), and nothing is created.
- */
-export async function createStore(config: ResolvedCacheConfig, context: StoreContext = {}): Promise<Store> {
-  const sqlite = checkSqliteOptions(config.sqlite ?? {}, "sqlite.")
-  const path = sqlite.path === undefined ? join(config.dir, "cache.db") : resolve(config.root, sqlite.path)
-  if (context.create === false && !existsSync(path)) throw new CacheNotFoundError("sqlite", path)
-  return openSqliteStore({
-    path,
-    pathOption: sqlite.path === undefined ? "dir" : "sqlite.path",
-    readOnly: config.mode === "read-only",
-    root: config.root,
-    maxSize: config.maxSize ?? DEFAULT_MAX_SIZE,
-    ...(sqlite.busyTimeout === undefined ? {} : { busyTimeout: sqlite.busyTimeout }),
-    ...(sqlite.quickCheck === undefined ? {} : { quickCheck: sqlite.quickCheck }),
-    ...(context.clock === undefined ? {} : { clock: context.clock }),
-    ...(context.onWarning === undefined ? {} : { onWarning: context.onWarning }),
-  })
-}
-
-export interface SqliteCacheOptions extends StoreCacheOptions, SqliteOptions {
-  /** Cache directory: the database is `<dir>/cache.db`. Default `node_modules/.cache/sitecache` under the current directory. */
-  readonly dir?: string
-  /** Evict least recently used entries past this size: bytes, or `"500 MB"`. Default 1 GiB (`DEFAULT_MAX_SIZE`). */
-  readonly maxSize?: number | string
-}
-
-/**
- * A cache on one SQLite database file.
- *
- * @example
- * const cache = await createSqliteCache({ dir: "node_modules/.cache/sitecache", maxSize: "1 GB" })
- */
-export async function createSqliteCache(options: SqliteCacheOptions = {}): Promise<StoreCache & Cache> {
-  // Every option, the cache's included, is checked before the database is opened.
-  const sqlite = checkOptions(options, SQLITE_CACHE_OPTIONS) as SqliteOptions & { dir?: string; maxSize?: number }
-  const {
-    dir: _dir,
-    maxSize: _maxSize,
-    path: _path,
-    busyTimeout: _busyTimeout,
-    quickCheck: _quickCheck,
-    ...cacheOptions
-  } = options
-  const bytes = sqlite.maxSize
-  const directory = sqlite.dir === undefined ? join(process.cwd(), "node_modules", ".cache", "sitecache") : resolve(sqlite.dir)
-  const file =
-    sqlite.path === undefined ? join(directory, "cache.db") : isAbsolute(sqlite.path) ? sqlite.path : resolve(sqlite.path)
-  const store = await openSqliteStore({
-    path: file,
-    pathOption: sqlite.path === undefined ? "dir" : "path",
-    readOnly: cacheOptions.mode === "read-only",
-    maxSize: bytes ?? DEFAULT_MAX_SIZE,
-    ...(sqlite.busyTimeout === undefined ? {} : { busyTimeout: sqlite.busyTimeout }),
-    ...(sqlite.quickCheck === undefined ? {} : { quickCheck: sqlite.quickCheck }),
-    ...(cacheOptions.clock === undefined ? {} : { clock: cacheOptions.clock }),
-    ...(cacheOptions.onWarning === undefined ? {} : { onWarning: cacheOptions.onWarning }),
-  })
-  try {
-    return new StoreCache(store, cacheOptions)
-  } catch (error) {
-    // A bad cache option (`ttl`, `mode`, …): close the database we just opened.
-    await store.close()
-    throw error
   }
 }
 

@@ -3,7 +3,7 @@
  * throws `BadOptionError` naming the option (`sqlite.busyTimeout` through
  * `createCache`, `busyTimeout` through `createSqliteCache`).
  */
-import { BadOptionError, CACHE_OPTIONS, checkOptions, type OptionSchema, optionChecks } from "@sitecache/core"
+import { BadOptionError, type OptionSchema, optionChecks } from "@sitecache/core"
 
 /** When `PRAGMA quick_check` runs at open. */
 export type QuickCheck = "auto" | "always" | "never"
@@ -42,17 +42,4 @@ export const SQLITE_OPTIONS: OptionSchema = {
     return value
   },
   quickCheck: optionChecks.oneOf(QUICK_CHECKS),
-}
-
-/** The schema of `createSqliteCache`'s options: the cache's, the directory and size, and the database's own. */
-export const SQLITE_CACHE_OPTIONS: OptionSchema = {
-  ...CACHE_OPTIONS,
-  dir: optionChecks.string,
-  maxSize: optionChecks.size,
-  ...SQLITE_OPTIONS,
-}
-
-/** Check `SqliteOptions`; `prefix` is how the user spelled their parent (`sqlite.`). */
-export function checkSqliteOptions(raw: Readonly<Record<string, unknown>>, prefix: string): SqliteOptions {
-  return checkOptions(raw, SQLITE_OPTIONS, prefix) as SqliteOptions
 }

@@ -6,9 +6,10 @@ it("pins the public exports of @sitecache/backend-sqlite", () => {
     "APPLICATION_ID",
     "DEFAULT_BUSY_TIMEOUT",
     "SCHEMA_VERSION",
+    "SQLITE_OPTIONS",
     "SqliteStore",
+    "backend",
     "createSqliteCache",
-    "createStore",
     "openSqliteStore",
   ])
 })

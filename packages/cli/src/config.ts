@@ -27,15 +27,14 @@ import { readdir, readFile } from "node:fs/promises"
 import { dirname, isAbsolute, join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import {
-  BACKENDS,
-  type BackendName,
+  BackendMissingError,
   BadOptionError,
   type CacheConfig,
   type CacheMode,
-  cacheSecret,
   createCache,
   normalizeCacheConfig,
   type ResolvedCacheConfig,
+  resolveBackends,
   resolveCacheConfig,
   type StoreCache,
 } from "@sitecache/core"
@@ -55,8 +54,10 @@ export interface CliConfig {
   readonly config: CacheConfig
   /** Where the configuration file came from, if any. */
   readonly source?: ConfigSource
-  /** The persistent tiers this command works on (one, unless `clear`/`prune` on tiers). */
-  readonly backends: readonly BackendName[]
+  /** The persistent tiers this command works on (one, unless `clear`/`prune` on tiers), as `backend` names them. */
+  readonly backends: readonly string[]
+  /** The secret a build of the whole configuration signs every tier with (`secret`, or a tier's own, as Redis' `redis.secret`). */
+  readonly secret?: string | Uint8Array
   /** Whether a flag, the environment or a file named the backend (else it is the default, `fs`). */
   readonly backendGiven: boolean
   /** What was looked at, for people: the flags and variables set, and the files tried. */
@@ -87,11 +88,26 @@ function editDistance(a: string, b: string): number {
   return row[b.length] ?? 0
 }
 
-/** Refuse a backend name no build knows, listing the ones this command looks at (`memory` and `null` get their own message). */
-function checkBackendNames(value: unknown, option: string): void {
+/** The backends a build knows without a package of its own: core's. */
+const CORE_BACKENDS: readonly unknown[] = ["memory", "null"]
+
+/**
+ * Refuse a backend name no build knows, listing the ones this command looks
+ * at (`memory` and `null` get their own message). Any other installed backend
+ * package (a name or a module) is found the way a build finds it.
+ */
+async function checkBackendNames(value: unknown, option: string, root: string): Promise<void> {
   const names = typeof value === "string" ? value.split(",").map((name) => name.trim()) : Array.isArray(value) ? value : [value]
   for (const name of names) {
-    if ((BACKENDS as readonly unknown[]).includes(name)) continue
+    if (CORE_BACKENDS.includes(name) || (COMMAND_BACKENDS as readonly unknown[]).includes(name)) continue
+    if (typeof name === "string" && name !== "") {
+      try {
+        await resolveBackends({ backend: name, root }, { resolveFrom: import.meta.url })
+        continue
+      } catch (error) {
+        if (!(error instanceof BackendMissingError || (error instanceof BadOptionError && error.option === "backend"))) throw error
+      }
+    }
     const meant = typeof name === "string" ? COMMAND_BACKENDS.find((known) => editDistance(known, name) <= 2) : undefined
     throw new BadOptionError(
       option,
@@ -234,7 +250,7 @@ export async function loadConfig(input: LoadConfigInput): Promise<CliConfig> {
   const argv: string[] = []
   const backendFlag = flag(values, "cache-backend")
   if (backendFlag !== undefined) {
-    checkBackendNames(backendFlag, "--cache-backend")
+    await checkBackendNames(backendFlag, "--cache-backend", root)
     argv.push("--cache-backend", backendFlag)
   }
   const dirFlag = flag(values, "cache-dir")
@@ -244,10 +260,10 @@ export async function loadConfig(input: LoadConfigInput): Promise<CliConfig> {
   const env = { ...input.env }
   // The command looks at the configured backend even when builds run with the cache off.
   delete env.SITECACHE
-  if (env.SITECACHE_BACKEND) checkBackendNames(env.SITECACHE_BACKEND, "SITECACHE_BACKEND")
+  if (env.SITECACHE_BACKEND) await checkBackendNames(env.SITECACHE_BACKEND, "SITECACHE_BACKEND", root)
   if (fileConfig.backend !== undefined) {
     try {
-      checkBackendNames(fileConfig.backend, "backend")
+      await checkBackendNames(fileConfig.backend, "backend", root)
     } catch (error) {
       throw namingFile(error, found?.source)
     }
@@ -260,7 +276,7 @@ export async function loadConfig(input: LoadConfigInput): Promise<CliConfig> {
     // A build gives Redis 1 s per command and fails open; this command scans the
     // whole namespace and fails on a fault, so it waits longer unless told otherwise.
     const usesRedis = [merged.backend].flat().includes("redis")
-    const redis = usesRedis ? { ...REDIS_PATIENCE, ...merged.redis } : merged.redis
+    const redis = usesRedis ? { ...REDIS_PATIENCE, ...(merged.redis as object | undefined) } : merged.redis
     config = { ...merged, ...(redis === undefined ? {} : { redis }), mode: "read-write", strict: true }
     resolved = normalizeCacheConfig(config)
   } catch (error) {
@@ -272,35 +288,50 @@ export async function loadConfig(input: LoadConfigInput): Promise<CliConfig> {
     env: ["SITECACHE_BACKEND", "SITECACHE_DIR", "SITECACHE_REDIS_URL"].filter((name) => Boolean(env[name])),
   }
 
+  const backendGiven = merged.backend !== undefined
   const where = found === undefined ? "" : ` (from ${found.source.file})`
-  const listed = Array.isArray(resolved.backend) ? resolved.backend : [resolved.backend as BackendName]
-  if (listed.includes("null")) {
+  // With no backend configured, the command looks for each local cache (see open.ts): none need be installed.
+  let resolvedBackends: Awaited<ReturnType<typeof resolveBackends>> | undefined
+  try {
+    resolvedBackends = backendGiven ? await resolveBackends(config, { resolveFrom: import.meta.url }) : undefined
+  } catch (error) {
+    throw namingFile(error, found?.source)
+  }
+  const tiers = resolvedBackends?.tiers
+  const secret = resolvedBackends === undefined ? resolved.secret : resolvedBackends.secret
+  const listed = tiers ?? [{ spec: resolved.backend as string, backend: { name: resolved.backend as string, persistent: true } }]
+  if (listed.some(({ backend }) => backend.name === "null")) {
     throw new BadOptionError("backend", `the configured cache is off (backend \`null\`)${where}: there is nothing to look at`)
   }
-  const persistent = listed.filter((name) => name !== "memory")
+  const persistent = listed.filter(({ backend }) => backend.persistent)
   if (persistent.length === 0) {
     throw new BadOptionError(
       "backend",
-      `the configured cache is \`memory\`${where}: it lives only inside a build process; configure fs, sqlite or redis`,
+      `the configured cache is \`${listed.map(({ backend }) => backend.name).join(", ")}\`${where}: it lives only inside a build process; configure fs, sqlite or redis`,
     )
   }
   const tier = flag(values, "tier")
-  let backends: BackendName[]
+  let backends: string[]
   if (tier !== undefined) {
-    if (!(persistent as string[]).includes(tier)) {
-      throw new UsageError(`bad value for \`--tier\`: expected one of ${persistent.join(", ")}, got ${JSON.stringify(tier)}`)
+    const chosen = persistent.find(({ spec, backend }) => backend.name === tier || spec === tier)
+    if (chosen === undefined) {
+      throw new UsageError(
+        `bad value for \`--tier\`: expected one of ${persistent.map(({ backend }) => backend.name).join(", ")}, got ${JSON.stringify(tier)}`,
+      )
     }
-    backends = [tier as BackendName]
+    backends = [chosen.spec]
   } else {
     // Every entry lands in the last tier; `clear` and `prune` work on all of them.
-    backends = input.allTiers ? persistent : [persistent[persistent.length - 1] as BackendName]
+    const specs = persistent.map(({ spec }) => spec)
+    backends = input.allTiers ? specs : [specs[specs.length - 1] as string]
   }
   return {
     resolved,
     config,
     backends,
-    backendGiven: merged.backend !== undefined,
+    backendGiven,
     lookup,
+    ...(secret === undefined ? {} : { secret }),
     ...(found === undefined ? {} : { source: found.source }),
   }
 }
@@ -313,38 +344,15 @@ export async function loadConfig(input: LoadConfigInput): Promise<CliConfig> {
  */
 export function openCache(
   cli: CliConfig,
-  backend: BackendName,
+  backend: string,
   mode: CacheMode,
   onWarning: (message: string) => void,
 ): Promise<StoreCache> {
   // A store evicts past its `maxSize` when it writes. This command removes only what it is asked to: without a
   // `maxSize` in its configuration it does not know the build's (which may be set in code), so it enforces none.
   const unbounded = mode !== "read-only" && cli.config.maxSize === undefined ? { maxSize: Number.MAX_SAFE_INTEGER } : {}
-  const secret = cacheSecret(cli.resolved)
   return createCache(
-    { ...cli.config, ...unbounded, backend, mode, ...(secret === undefined ? {} : { secret }) },
+    { ...cli.config, ...unbounded, backend, mode, ...(cli.secret === undefined ? {} : { secret: cli.secret }) },
     { resolveFrom: import.meta.url, onWarning, create: false },
   )
-}
-
-/** Where a cache lives, for people: a path, or a Redis URL without its password, and namespace. */
-export function describeLocation(cache: StoreCache, backend: BackendName, resolved: ResolvedCacheConfig): string {
-  const store = cache.store as unknown as Record<string, unknown>
-  for (const property of ["location", "file", "path", "filename"]) {
-    const value = store[property]
-    if (typeof value === "string" && value !== "") return value
-  }
-  if (backend === "redis") {
-    const url = resolved.redis?.url ?? "redis://127.0.0.1:6379"
-    let shown = url
-    try {
-      const parsed = new URL(url)
-      if (parsed.password) parsed.password = "***"
-      shown = parsed.toString()
-    } catch {}
-    const namespace = typeof store.namespace === "string" ? store.namespace : (resolved.redis?.namespace ?? "sitecache")
-    return `${shown} (namespace ${namespace})`
-  }
-  if (typeof store.dir === "string") return store.dir
-  return resolved.dir
 }

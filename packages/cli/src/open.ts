@@ -11,10 +11,10 @@
  * usually is. When none is there, the message says where it looked and how
  * to point the command at the cache.
  */
-import { BackendMissingError, type BackendName, type CacheMode, CacheNotFoundError, type StoreCache } from "@sitecache/core"
+import { BackendMissingError, type CacheMode, CacheNotFoundError, type StoreCache } from "@sitecache/core"
 import type { CommandName } from "./args.js"
 import type { Target } from "./commands/target.js"
-import { type CliConfig, describeLocation, openCache } from "./config.js"
+import { type CliConfig, openCache } from "./config.js"
 
 export interface OpenedTarget {
   readonly cache: StoreCache
@@ -30,7 +30,7 @@ export interface OpenedTargets {
 }
 
 /** The local backends looked for, in order, when no configuration names one. */
-const LOCAL_BACKENDS: readonly BackendName[] = ["fs", "sqlite"]
+const LOCAL_BACKENDS: readonly string[] = ["fs", "sqlite"]
 
 /** The mode a command opens the cache in: read-only unless it removes entries. */
 export function commandMode(command: CommandName, values: Readonly<Record<string, unknown>>): CacheMode {
@@ -44,11 +44,10 @@ export async function openTargets(cli: CliConfig, mode: CacheMode, onWarning: (m
   const opened: OpenedTarget[] = []
   const missing: CacheNotFoundError[] = []
   const unavailable: BackendMissingError[] = []
-  const attempt = async (backend: BackendName, probing: boolean): Promise<void> => {
+  const attempt = async (backend: string, probing: boolean): Promise<void> => {
     try {
       const cache = await openCache(cli, backend, mode, onWarning)
-      const location = describeLocation(cache, backend, cli.resolved)
-      opened.push({ cache, target: { backend, location, ...(cli.source ? { source: cli.source } : {}) } })
+      opened.push({ cache, target: { backend, location: cache.location, ...(cli.source ? { source: cli.source } : {}) } })
     } catch (error) {
       if (error instanceof CacheNotFoundError) missing.push(error)
       else if (probing && error instanceof BackendMissingError) unavailable.push(error)

@@ -40,11 +40,12 @@ export class BadOptionError extends SitecacheError {
 /** A backend's package (or its host library) is not installed. */
 export class BackendMissingError extends SitecacheError {
   readonly packageName: string
-  constructor(backend: string, packageName: string, options?: { cause?: unknown }) {
+  constructor(backend: string, packageName: string, options?: { cause?: unknown; message?: string }) {
     super(
       "SITECACHE_BACKEND_MISSING",
-      `sitecache: backend \`${backend}\` needs the package \`${packageName}\`, which is not installed: run \`pnpm add ${packageName}\` (or npm/yarn)`,
-      options,
+      options?.message ??
+        `sitecache: backend \`${backend}\` needs the package \`${packageName}\`, which is not installed: run \`pnpm add ${packageName}\` (or npm/yarn)`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
     )
     this.packageName = packageName
   }

@@ -1,24 +1,26 @@
+export {
+  BACKEND_COMMON_OPTIONS,
+  type Backend,
+  type BackendContext,
+  DEFAULT_MAX_SIZE,
+  defaultCacheDir,
+  openBackend,
+  type PreparedBackend,
+} from "./backend.js"
 export { derivePrefix, StoreCache, type StoreCacheOptions } from "./cache.js"
 export { CACHE_OPTIONS } from "./cache-options.js"
 export { describeCause, errorCode, faultCause } from "./causes.js"
 export { type Codec, jsonOrV8Codec } from "./codec.js"
 export {
-  BACKEND_PACKAGES,
-  BACKENDS,
-  type BackendModule,
-  type BackendName,
   type CacheConfig,
   type ConfigMode,
   type CreateCacheOptions,
-  cacheSecret,
   createCache,
-  DEFAULT_MAX_SIZE,
   normalizeCacheConfig,
-  type RedisConfig,
-  type ResolveCacheConfigInput,
+  type ResolvedBackends,
   type ResolvedCacheConfig,
-  resolveCacheConfig,
-  type StoreContext,
+  type ResolvedTier,
+  resolveBackends,
 } from "./config.js"
 export {
   CHECKSUM_SIZE,
@@ -56,6 +58,7 @@ export {
   type UnsoundPart,
   type ValueFingerprint,
 } from "./fingerprint.js"
+export { type ResolveCacheConfigInput, resolveCacheConfig } from "./flags.js"
 export { formatBytes, formatMs } from "./format.js"
 export { type AdapterIdentity, adapterIdentity } from "./identity.js"
 export { installedVersion } from "./installed.js"
@@ -85,11 +88,12 @@ export type { MemoSyncOptions } from "./memo-sync.js"
 export {
   createMemoryCache,
   createNullCache,
-  MEMORY_OPTIONS,
   type MemoryCacheOptions,
   MemoryStore,
   type MemoryStoreOptions,
+  memoryBackend,
   NullStore,
+  nullBackend,
 } from "./memory.js"
 export {
   checkOptions,

@@ -5,11 +5,11 @@
  * byte arrays are views of the bytes they were decoded from. Also the front
  * tier of a tiered cache.
  */
+import { type Backend, type BackendContext, locationOf, prepareDirect } from "./backend.js"
 import { StoreCache, type StoreCacheOptions } from "./cache.js"
-import { CACHE_OPTIONS } from "./cache-options.js"
 import { BadOptionError } from "./errors.js"
 import { Key } from "./key.js"
-import { checkOptions, type OptionSchema, sizeOption } from "./options.js"
+import { sizeOption } from "./options.js"
 import type { EntryId, EntryMeta, PruneOptions, PruneResult, Store, StoreStats, SweepOptions } from "./store.js"
 import type { Cache } from "./types.js"
 
@@ -171,21 +171,32 @@ function keyFromSlot(name: string): Key {
   return Key.fromHex(name.slice(32))
 }
 
-export interface MemoryCacheOptions extends StoreCacheOptions, MemoryStoreOptions {}
+export interface MemoryCacheOptions extends StoreCacheOptions, Pick<MemoryStoreOptions, "maxSize"> {}
 
-/** The schema of `MemoryStoreOptions` (see `checkOptions`). */
-export const MEMORY_OPTIONS: OptionSchema = { maxSize: sizeOption }
+/** The backend `memory`: a store in this process's memory, lost when it exits. */
+export const memoryBackend: Backend<MemoryStore> = {
+  name: "memory",
+  options: { maxSize: sizeOption },
+  defaultMaxSize: DEFAULT_MEMORY_SIZE,
+  persistent: false,
+  location: () => "this process's memory",
+  open: (context) => openMemoryStore(context),
+}
+
+function openMemoryStore(context: BackendContext): MemoryStore {
+  // As a front tier it keeps its own bound (`memory.maxSize`), not the one meant for the disk behind it.
+  const maxSize = (context.options.maxSize as number | undefined) ?? (context.tier ? undefined : context.maxSize)
+  // The store's access times go by the cache's clock, as sweeps do.
+  return new MemoryStore({
+    ...(maxSize === undefined ? {} : { maxSize }),
+    ...(context.clock === undefined ? {} : { clock: context.clock }),
+  })
+}
 
 /** A cache held in this process's memory. */
 export function createMemoryCache(options: MemoryCacheOptions = {}): StoreCache & Cache {
-  const { maxSize } = checkOptions(options, { ...CACHE_OPTIONS, ...MEMORY_OPTIONS }) as MemoryStoreOptions
-  const { maxSize: _, ...cacheOptions } = options
-  // The store's access times go by the cache's clock, as sweeps do.
-  const store = new MemoryStore({
-    ...(maxSize === undefined ? {} : { maxSize }),
-    ...(options.clock === undefined ? {} : { clock: options.clock }),
-  })
-  return new StoreCache(store, cacheOptions)
+  const { prepared, cacheOptions } = prepareDirect(memoryBackend, options)
+  return new StoreCache(openMemoryStore(prepared.context), { ...cacheOptions, location: locationOf([prepared]) })
 }
 
 /**
@@ -211,7 +222,17 @@ export class NullStore implements Store {
   close(): void {}
 }
 
+/** The backend `null`: stores nothing; what `--no-cache` and `mode: "off"` select. */
+export const nullBackend: Backend<NullStore> = {
+  name: "null",
+  options: {},
+  persistent: false,
+  location: () => "nowhere (caching off)",
+  open: () => new NullStore(),
+}
+
 /** A cache that stores nothing: `get` always misses, `put` returns `false`. */
 export function createNullCache(options: StoreCacheOptions = {}): StoreCache & Cache {
-  return new StoreCache(new NullStore(), options)
+  const { prepared, cacheOptions } = prepareDirect(nullBackend, options)
+  return new StoreCache(new NullStore(), { ...cacheOptions, location: locationOf([prepared]) })
 }

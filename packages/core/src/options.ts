@@ -53,7 +53,7 @@ function unknownOption(option: string, name: string, known: readonly string[], s
 }
 
 /** The known name within two edits (a swap of two neighbours counts as one) of `name`, if any. */
-function closestName(name: string, known: readonly string[]): string | undefined {
+export function closestName(name: string, known: readonly string[]): string | undefined {
   let best: string | undefined
   let bestDistance = 3
   for (const candidate of known) {

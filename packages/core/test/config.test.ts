@@ -45,22 +45,27 @@ describe("normalizeCacheConfig", () => {
 
   it("names the bad option", () => {
     const cases: [unknown, RegExp][] = [
-      [{ backend: "mongo" }, /`backend`: unknown backend "mongo"/],
-      [{ backend: ["memory", "nope"] }, /`backend\[1\]`/],
+      [{ backend: 42 }, /`backend`: expected a backend name/],
+      [{ backend: ["memory", ""] }, /`backend\[1\]`/],
       [{ backend: [] }, /`backend`/],
       [{ mode: "readonly" }, /`mode`/],
-      [{ maxsize: "1 GB" }, /`maxsize`: unknown option/],
+      [{ maxsize: "1 GB" }, /`maxsize`: unknown option \(did you mean `maxSize`\?\)/],
       [{ maxSize: "big" }, /`maxSize`/],
       [{ ttl: "forever" }, /`ttl`/],
       [{ dir: 42 }, /`dir`/],
-      [{ redis: "redis://x" }, /`redis`: expected an object/],
+      [{ redis: "redis://x" }, /`redis`: unknown option.*a backend's own options under its name/],
       [{ strict: "yes" }, /`strict`/],
-      [{ memory: { maxSize: "huge" } }, /`memory.maxSize`/],
+      [{ secret: "short" }, /`secret`: a secret needs at least 32 bytes/],
     ]
     for (const [config, message] of cases) {
       expect(() => normalizeCacheConfig(config as never)).toThrow(message)
       expect(() => normalizeCacheConfig(config as never)).toThrow(expect.objectContaining({ code: "SITECACHE_BAD_OPTION" }))
     }
+  })
+
+  it("keeps each backend's options object, by name, for that backend to check", () => {
+    const config = normalizeCacheConfig({ backend: "sqlite", sqlite: { busyTimeout: 5 }, redis: { url: "redis://h:1" } })
+    expect(config.backendOptions).toEqual({ sqlite: { busyTimeout: 5 }, redis: { url: "redis://h:1" } })
   })
 })
 
@@ -82,6 +87,34 @@ describe("createCache", () => {
     const writeOnly = await createCache({ backend: "memory", mode: "write-only" })
     expect(await writeOnly.put("k", 1)).toBe(true)
     expect(await writeOnly.get("k")).toBeUndefined()
+  })
+
+  it("checks each backend's options with that backend's schema, in use or not, naming the key", async () => {
+    await expect(createCache({ backend: "memory", memory: { maxSize: "huge" } })).rejects.toThrow(/`memory.maxSize`/)
+    await expect(createCache({ backend: "null", memory: { maxSzie: 1 } } as never)).rejects.toThrow(
+      expect.objectContaining({ option: "memory.maxSzie", message: expect.stringContaining("did you mean `memory.maxSize`?") }),
+    )
+    // An object under a name no installed backend has: a typo of an option or of a backend's name.
+    await expect(createCache({ backend: "memory", memroy: { maxSize: 1 } } as never)).rejects.toThrow(
+      expect.objectContaining({
+        option: "memroy",
+        message: expect.stringMatching(/did you mean `memory`\?.*no backend named "memroy"/),
+      }),
+    )
+  })
+
+  it("refuses a backend name nothing provides: a near miss suggests the installed one", async () => {
+    await expect(createCache({ backend: "memroy" })).rejects.toThrow(
+      expect.objectContaining({ option: "backend", message: expect.stringContaining('did you mean "memory"?') }),
+    )
+    await expect(createCache({ backend: ["memory", "mongo"] })).rejects.toThrow(
+      expect.objectContaining({ code: "SITECACHE_BACKEND_MISSING", packageName: "@sitecache/backend-mongo" }),
+    )
+    await expect(createCache({ backend: "./no/such/backend.js" })).rejects.toThrow(/Cannot find module|ERR_MODULE_NOT_FOUND/)
+    // A module that is no backend.
+    await expect(createCache({ backend: new URL("../src/format.ts", import.meta.url).href })).rejects.toThrow(
+      expect.objectContaining({ option: "backend", message: expect.stringContaining("is no sitecache backend") }),
+    )
   })
 
   it("names the package to install when a backend is missing", async () => {
@@ -128,7 +161,7 @@ describe("resolveCacheConfig", () => {
       dir: "/env",
       backend: "fs",
     })
-    expect(() => resolveCacheConfig({ argv: ["--cache-backend", "mongo"] })).toThrow(/`--cache-backend`/)
+    expect(() => resolveCacheConfig({ argv: ["--cache-backend", "fs,fs"] })).toThrow(/`--cache-backend\[1\]`/)
     expect(() => resolveCacheConfig({ argv: ["--cache-dir"] })).toThrow(/`--cache-dir`: expects a value/)
   })
 
@@ -158,9 +191,6 @@ describe("one validator for every way to open a cache", () => {
       expect(error, way).toBeInstanceOf(BadOptionError)
       expect((error as Error).message, way).toMatch(/unknown option \(did you mean `(maxSize|compressAbove|keyPrefix)`\?\)/)
     }
-    expect(() => normalizeCacheConfig({ memory: { maxSzie: 1 } } as never)).toThrow(
-      expect.objectContaining({ option: "memory.maxSzie", message: expect.stringContaining("did you mean `memory.maxSize`?") }),
-    )
     // Values are checked the same way too.
     expect(() => createMemoryCache({ maxSize: "lots" as never })).toThrow(/`maxSize`: expected a size/)
     expect(() => createMemoryCache({ mode: "readonly" as never })).toThrow(/`mode`: expected "read-write"/)

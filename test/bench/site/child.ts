@@ -23,7 +23,6 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join, relative, sep } from "node:path"
 import { deserialize, serialize } from "node:v8"
 import {
-  type BackendName,
   BuildKey,
   BuildStats,
   type Cache,
@@ -75,7 +74,7 @@ export interface ChildSpec {
    * of the peer (see `ChildResult.sitecacheInTurn`), its cache filled by an
    * untimed cold build first.
    */
-  readonly pairSitecache?: BackendName
+  readonly pairSitecache?: string
   /** Warm builds (and their pairs), when more than `repeat`: the comparisons the suite is for take more samples. */
   readonly warmRepeat?: number
   /**
@@ -332,7 +331,7 @@ async function pairFloor(): Promise<void> {
   if (spec.pairFloor === true && spec.real === undefined) pairedFloor.push((await floorBuild()).ms)
 }
 
-function cacheConfig(backend: BackendName | readonly BackendName[], dir = cacheDir): CacheConfig {
+function cacheConfig(backend: string | readonly string[], dir = cacheDir): CacheConfig {
   const namespace = `bench-site-${spec.config}-${site.config.title}`.replace(/[^a-z0-9]+/gi, "-").toLowerCase()
   return {
     backend,
@@ -344,7 +343,7 @@ function cacheConfig(backend: BackendName | readonly BackendName[], dir = cacheD
   }
 }
 
-function openSitecache(backend: BackendName | readonly BackendName[], dir = cacheDir): Promise<StoreCache> {
+function openSitecache(backend: string | readonly string[], dir = cacheDir): Promise<StoreCache> {
   return createCache(cacheConfig(backend, dir), {
     resolveFrom: import.meta.url,
     onWarning: (message) => {
@@ -359,7 +358,7 @@ function openSitecache(backend: BackendName | readonly BackendName[], dir = cach
  * loaded only on a miss).
  */
 async function sitecacheBuild(
-  backend: BackendName | readonly BackendName[],
+  backend: string | readonly string[],
   processor: ProcessorLike | undefined,
   kept: StoreCache | undefined,
   kind: "cold" | "warm",
@@ -390,7 +389,7 @@ async function emptySitecache(): Promise<void> {
   }
 }
 
-async function measureCacheBytes(backend: BackendName | readonly BackendName[], open?: StoreCache): Promise<number> {
+async function measureCacheBytes(backend: string | readonly string[], open?: StoreCache): Promise<number> {
   if (open !== undefined) return (await open.inspect()).size
   if (config.redis === true) {
     const cache = await openSitecache(backend)
@@ -408,7 +407,7 @@ async function measureCacheBytes(backend: BackendName | readonly BackendName[], 
  * build's writes), each followed by a floor build with `pairFloor`.
  */
 async function sitecacheRuns(
-  backend: BackendName | readonly BackendName[],
+  backend: string | readonly string[],
   processor: ProcessorLike | undefined,
   repeat: number,
 ): Promise<{ cold: number[]; warm: number[] }> {
@@ -429,7 +428,7 @@ async function sitecacheRuns(
 
 /** `repeat` warm builds on a warm cache, after one untimed one; keeps the last build's pages and the cache's size. */
 async function warmRuns(
-  backend: BackendName | readonly BackendName[],
+  backend: string | readonly string[],
   processor: ProcessorLike | undefined,
   repeat: number,
   kept?: StoreCache,
@@ -534,7 +533,7 @@ async function peerRuns(peer: NonNullable<Config["peer"]>): Promise<{ cold: numb
  * (the cache is warm from the last repetition): open, fingerprint, the
  * store's raw reads, `cache.get`, the adapter's `process`, `finishBuild`, close.
  */
-async function profileWarm(backend: BackendName | readonly BackendName[], processor: ProcessorLike): Promise<WarmProfile> {
+async function profileWarm(backend: string | readonly string[], processor: ProcessorLike): Promise<WarmProfile> {
   const paths = await listDocuments(site.contentDir)
   const sources = paths.map((path) => readFileSync(path, "utf8"))
   let started = performance.now()
@@ -621,7 +620,7 @@ switch (config.kind) {
     cold = await floor()
     break
   case "sitecache": {
-    const backend = config.backend as BackendName | readonly BackendName[]
+    const backend = config.backend as string | readonly string[]
     if (spec.real === "cold") {
       await emptySitecache()
       const first = await sitecacheBuild(backend, undefined, undefined, "cold")

@@ -1,5 +1,4 @@
 /** The configurations the site suite compares, in the order of its tables and chart. */
-import type { BackendName } from "@sitecache/core"
 import type { PeerName } from "./peers.js"
 
 export type ConfigKind = "uncached" | "floor" | "sitecache" | "peer"
@@ -9,7 +8,7 @@ export interface Config {
   readonly id: string
   readonly label: string
   readonly kind: ConfigKind
-  readonly backend?: BackendName | readonly BackendName[]
+  readonly backend?: string | readonly string[]
   readonly peer?: PeerName
   /** Needs the suite's Redis server. */
   readonly redis?: boolean
