@@ -105,7 +105,8 @@ async function checkBackendNames(value: unknown, option: string, root: string): 
         await resolveBackends({ backend: name, root }, { resolveFrom: import.meta.url })
         continue
       } catch (error) {
-        if (!(error instanceof BackendMissingError || (error instanceof BadOptionError && error.option === "backend"))) throw error
+        if (!(error instanceof BackendMissingError || (error instanceof BadOptionError && error.option === "backend")))
+          throw error
       }
     }
     const meant = typeof name === "string" ? COMMAND_BACKENDS.find((known) => editDistance(known, name) <= 2) : undefined

@@ -20,9 +20,10 @@
  * first opens, the last `finish` records and closes.
  */
 import { resolve } from "node:path"
-import { type CacheConfig, type CreateCacheOptions, createCache, normalizeCacheConfig, resolveCacheConfig } from "./config.js"
+import { type CacheConfig, type CreateCacheOptions, createCache, normalizeCacheConfig } from "./config.js"
 import { BadOptionError } from "./errors.js"
 import { FileHasher, type Recheck } from "./file-hasher.js"
+import { resolveCacheConfig } from "./flags.js"
 import { formatBytes, formatMs } from "./format.js"
 import type { KeyPart } from "./key.js"
 import { type MemoContext, type MemoEntry, type MemoOptions, type MemoResult, memoize } from "./memo.js"
