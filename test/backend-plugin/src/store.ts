@@ -10,6 +10,7 @@ import {
   type EntryId,
   type EntryMeta,
   Key,
+  type PruneOptions,
   type PruneResult,
   type Store,
   type StoredEntry,
@@ -168,6 +169,36 @@ export class JsonFileStore implements Store {
       this.#entries.delete(name)
       removedCount++
       removedSize += entry.bytes.length
+    }
+    if (removedCount > 0) this.#shared.dirty = true
+    return { removedCount, removedSize }
+  }
+
+  /** Expired entries always; then orphans, entries unused for `olderThan`, and the least recently used past `maxSize`. */
+  prune(options: PruneOptions): PruneResult {
+    if (this.#readOnly) return { removedCount: 0, removedSize: 0 }
+    let removedCount = 0
+    let removedSize = 0
+    const remove = (name: string, entry: Entry) => {
+      this.#entries.delete(name)
+      removedCount++
+      removedSize += entry.bytes.length
+    }
+    for (const [name, entry] of this.#entries) {
+      const expired = entry.expires !== 0 && entry.expires <= options.now
+      const orphan = options.orphans === true && entry.prefix !== options.prefix.hex
+      const unused = options.olderThan !== undefined && entry.accessed < options.now - options.olderThan
+      if (expired || orphan || unused) remove(name, entry)
+    }
+    if (options.maxSize !== undefined) {
+      let size = 0
+      for (const entry of this.#entries.values()) size += entry.bytes.length
+      const byUse = [...this.#entries].sort(([, a], [, b]) => a.accessed - b.accessed)
+      for (const [name, entry] of byUse) {
+        if (size <= options.maxSize) break
+        size -= entry.bytes.length
+        remove(name, entry)
+      }
     }
     if (removedCount > 0) this.#shared.dirty = true
     return { removedCount, removedSize }
