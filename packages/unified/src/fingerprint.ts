@@ -35,6 +35,7 @@ import { readFileSync, statSync } from "node:fs"
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import {
+  adapterIdentity,
   BadOptionError,
   type Cache,
   contentHash,
@@ -47,8 +48,9 @@ import {
 } from "@sitecache/core"
 import { PackageResolver, packageNameOf, type RememberedPackage } from "./packages.js"
 
-/** Version of this adapter and of its stored snapshot format: both invalidate every entry when they change. */
-export const ADAPTER_VERSION = "0.1.0"
+/** This adapter (its package's name and version) and its stored snapshot format: both invalidate every entry when they change. */
+const ADAPTER = adapterIdentity(new URL("../package.json", import.meta.url))
+export const ADAPTER_VERSION: string = ADAPTER.version
 export const SNAPSHOT_FORMAT = 2
 
 /** One plugin of a fingerprint. */
@@ -145,7 +147,7 @@ export class Fingerprinter {
     const unifiedDir =
       this.resolver.find("unified", this.root) ?? this.resolver.find("unified", dirname(fileURLToPath(import.meta.url)))
     const pipeline = key({
-      adapter: `@sitecache/unified@${ADAPTER_VERSION}/${SNAPSHOT_FORMAT}`,
+      adapter: `${ADAPTER.id}/${SNAPSHOT_FORMAT}`,
       unified: unifiedDir === undefined ? null : this.resolver.closure(unifiedDir),
       settings: settingsPrint.key,
       plugins: fingerprints.map((plugin) => plugin.hash),
