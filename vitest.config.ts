@@ -15,6 +15,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // One scratch folder for the run (TMPDIR), removed at its end: see test/support/run-temp.ts.
+    globalSetup: ["test/support/run-temp.ts"],
     execArgv: [`--conditions=${SOURCE}`],
   },
 })

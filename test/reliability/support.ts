@@ -5,14 +5,14 @@
  * tmpfs, a read-only remount).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
+import { chmodSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs"
 import { createRequire } from "node:module"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { childNodeArgs as tsxChildArgs } from "@sitecache/conformance"
 import { type CacheConfig, type CreateCacheOptions, createCache, type StoreCache } from "@sitecache/core"
 import { it } from "vitest"
+import { tempDir } from "../support/temp.js"
 
 /** Every local persistent backend; each suite runs against all of them. */
 export const BACKENDS = ["fs", "sqlite"] as const
@@ -30,16 +30,9 @@ export function openCache(
   return createCache({ backend, dir, ...config }, { resolveFrom: import.meta.url, ...options })
 }
 
-const scratchDirs: string[] = []
-process.on("exit", () => {
-  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true })
-})
-
-/** A fresh directory (removed when the test process exits). */
+/** A fresh directory, removed after the test that made it (see test/support/temp.ts). */
 export function scratchDir(label: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `sitecache-reliability-${label}-`))
-  scratchDirs.push(dir)
-  return dir
+  return tempDir(`reliability-${label}`)
 }
 
 // ---------------------------------------------------------------- child processes
@@ -234,20 +227,23 @@ export function canMount(): boolean {
 
 /**
  * Register a test that needs to mount filesystems. Where this process may
- * not mount, it registers one test that explains: it FAILS when `CI=true`
- * (CI runs as root and must run it) and passes with a message elsewhere.
- * Nothing is registered as skipped.
+ * not mount, the test is registered as skipped (it shows as a skip, never as
+ * a pass), and under `CI=true` (CI runs as root and must run it) one failing
+ * test says why.
  */
 export function itMounting(name: string, test: () => Promise<void>, timeout?: number): void {
   if (canMount()) {
     it(name, test, timeout)
     return
   }
-  it(`${name} (needs permission to mount a tmpfs)`, () => {
-    const message = `cannot mount a tmpfs here (run as root, as CI does): "${name}" did not run`
-    if (process.env.CI === "true") throw new Error(message)
-    console.warn(message)
-  })
+  const message = `cannot mount a tmpfs here (run as root, as CI does): "${name}" did not run`
+  console.warn(message)
+  it.skip(name, test, timeout)
+  if (process.env.CI === "true") {
+    it(`${name} (needs permission to mount a tmpfs)`, () => {
+      throw new Error(message)
+    })
+  }
 }
 
 /** Make every directory below `dir` 0755 and every file 0644 (readable, not writable, by others). */
