@@ -74,7 +74,11 @@ function childScript(
     const { timeouts } = cache.store.health
     const { errors } = await cache.inspect()
     await cache.close()
-    // Let whatever close() set going run its course (a zero-delay timer, a socket's close callback).
+    // Let the teardown close() started run its course, whatever the load: the client ends when its socket closes
+    // (a socket to a frozen server is destroyed on a zero-delay timer), and that close fails the ready check close()
+    // cut short, which disconnects once more on another zero-delay timer. Then those timers, and what they call.
+    const client = cache.store.client
+    for (let turn = 0; turn < 1000 && client.status !== "end"; turn++) await new Promise((resolve) => setImmediate(resolve))
     await new Promise((resolve) => setTimeout(resolve, 5))
     for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve))
     const alive = process.getActiveResourcesInfo().filter((type) => type !== "PipeWrap" && type !== "TTYWrap")
