@@ -114,7 +114,7 @@ export function describeCli(target: CliTarget): void {
         expect(last?.profile?.[step]).toBeGreaterThanOrEqual(0)
       expect(last?.profile?.readUs).toBeGreaterThan(0)
       expect(human.stdout).toMatch(
-        /where a hit's time went in the last build \(2 hits, per document\):\n {4}key [\d.]+ µs, entry read [\d.]+ µs \(store, checks, decode\), dependency check [\d.]+ µs, restore [\d.]+ µs: [\d.]+ µs in the cache\n {4}the whole build: [\d.]+ µs per document/,
+        /where a hit's time went in the last build \(2 hits, per document\):\n {4}key [\d.]+ (µs|ms), entry read [\d.]+ (µs|ms) \(store, checks, decode\), dependency check [\d.]+ (µs|ms), restore [\d.]+ (µs|ms): [\d.]+ (µs|ms) in the cache\n {4}the whole build: [\d.]+ (µs|ms) per document/,
       )
       expect(human.stdout).toMatch(/largest entries:\n.*\n(.*\(orphaned\)\n)?.*posts\/big\.md\n/)
     })

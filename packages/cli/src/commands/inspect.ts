@@ -318,7 +318,7 @@ export async function inspect(
 function printProfile(io: CliIO, run: RunSummary): void {
   const profile = run.profile
   if (profile === undefined || run.documents === 0) return
-  const us = (value: number) => `${value.toFixed(1)} µs`
+  const us = (value: number) => (value < 1000 ? `${value.toFixed(1)} µs` : `${(value / 1000).toFixed(2)} ms`)
   const own = profile.keyUs + profile.readUs + profile.depsUs + profile.restoreUs
   const perDocument = (run.durationMs * 1000) / run.documents
   print(io, `  where a hit's time went in the last build (${count(profile.hits, "hit")}, per document):`)
