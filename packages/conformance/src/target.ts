@@ -1,4 +1,5 @@
 import type { CacheMode, StoreCache } from "@sitecache/core"
+import { afterAll } from "vitest"
 
 /** How the suite opens a backend. */
 export interface OpenOptions {
@@ -56,6 +57,12 @@ export interface Harness {
   readonly target: ConformanceTarget
   /** A cache at a fresh location (closed and disposed after the test). */
   fresh(options?: Omit<OpenOptions, "location">): Promise<{ cache: StoreCache; location: string }>
+  /**
+   * One cache at a fresh location for a whole group (a `describe`): opened by
+   * the first call, closed and disposed after the group's last test. Call
+   * `lasting()` while the group is collected; each test then awaits `open()`.
+   */
+  lasting(): { open(): Promise<StoreCache> }
   /** Another cache on an existing location (closed after the test). */
   reopen(location: string, options?: Omit<OpenOptions, "location">): Promise<StoreCache>
   /** Close and dispose everything opened by the current test. */
@@ -73,6 +80,24 @@ export function createHarness(target: ConformanceTarget): Harness {
       const cache = await target.open({ ...options, location })
       open.push(cache)
       return { cache, location }
+    },
+    lasting() {
+      let opened: Promise<{ cache: StoreCache; location: string }> | undefined
+      afterAll(async () => {
+        if (opened === undefined) return
+        const { cache, location } = await opened
+        await cache.close()
+        await target.dispose?.(location)
+      })
+      return {
+        async open() {
+          opened ??= (async () => {
+            const location = await target.location()
+            return { cache: await target.open({ location }), location }
+          })()
+          return (await opened).cache
+        },
+      }
     },
     async reopen(location, options = {}) {
       const cache = await target.open({ ...options, location })
