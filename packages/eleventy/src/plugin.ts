@@ -81,7 +81,7 @@ export interface EleventyCacheReport {
   readonly savedMs: number
   /** Time spent inside the markdown library's `render` (lookups included), in ms. */
   readonly renderMs: number
-  /** Time spent inside the cached transforms (lookups included), in ms. */
+  /** Wall time during which a cached transform ran (lookups included; they run at once), in ms. */
   readonly transformMs: number
   /** Entries read at `eleventy.before` from the last build's manifest. */
   readonly prefetched: number

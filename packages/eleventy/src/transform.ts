@@ -89,6 +89,42 @@ function decoded(url: string): string {
   }
 }
 
+/**
+ * Time of transforms that run at once, each given an equal share of the
+ * time they overlap: Eleventy runs every page's transforms together, so the
+ * wall time of one includes all the others' (500 pages would "save" hours).
+ */
+class FairShare {
+  readonly #shares = new Map<number, number>()
+  #last = performance.now()
+  #next = 0
+
+  #tick(): void {
+    const now = performance.now()
+    const running = this.#shares.size
+    if (running > 0) {
+      const share = (now - this.#last) / running
+      for (const [id, total] of this.#shares) this.#shares.set(id, total + share)
+    }
+    this.#last = now
+  }
+
+  start(): number {
+    this.#tick()
+    const id = this.#next++
+    this.#shares.set(id, 0)
+    return id
+  }
+
+  /** The share of the wall time the run `id` had, in ms. */
+  stop(id: number): number {
+    this.#tick()
+    const total = this.#shares.get(id) ?? 0
+    this.#shares.delete(id)
+    return total
+  }
+}
+
 /** Pages that printed the build's time, as the summary line reports them. */
 export interface BuildDatePages {
   readonly pages: number
@@ -101,14 +137,17 @@ export class TransformCache {
   readonly #version: string | number | undefined
   readonly #plugins: () => Part
   readonly #journal: BundleJournal
+  readonly #clock = new FairShare()
   #build: Build | undefined
   #htmlPart: Part | undefined
   #contentMap: Key | undefined
   #pages = new Set<string>()
   #datedPages = new Set<string>()
   #uncachedDates = new Set<string>()
-  /** Time spent inside the cached transforms (lookups included) in this build, in ms. */
+  /** Wall time during which a cached transform ran (lookups included) in this build, in ms. */
   ms = 0
+  #running = 0
+  #runningSince = 0
 
   constructor(config: TransformConfig, version: string | number | undefined, plugins: () => Part) {
     this.#config = config
@@ -255,7 +294,7 @@ export class TransformCache {
   ): Promise<unknown> {
     const build = this.#build
     if (build === undefined || typeof content !== "string" || content === "") return callback.call(context, content, outputPath)
-    const started = performance.now()
+    if (this.#running++ === 0) this.#runningSince = performance.now()
     try {
       const written = typeof outputPath === "string" ? outputPath : context.outputPath
       const output = typeof written === "string" && written !== "" ? build.files.relative(written) : null
@@ -287,7 +326,14 @@ export class TransformCache {
       const url = typeof context.url === "string" ? context.url : ""
       const compute = async (memo: MemoContext): Promise<unknown> => {
         for (const path of sources) memo.dependOn(path)
-        const ran = () => Promise.resolve(callback.call(context, content, outputPath))
+        const ran = async () => {
+          const share = this.#clock.start()
+          try {
+            return await callback.call(context, content, outputPath)
+          } finally {
+            memo.took(this.#clock.stop(share))
+          }
+        }
         const { value, additions } =
           html === undefined ? { value: await ran(), additions: [] } : await this.#journal.record(url, ran)
         if (typeof value !== "string") {
@@ -318,7 +364,7 @@ export class TransformCache {
       if (dates.length === 0 || result.uncacheable !== undefined) return stored.output
       return unmask(stored.output, dates) ?? callback.call(context, content, outputPath)
     } finally {
-      this.ms += performance.now() - started
+      if (--this.#running === 0) this.ms += performance.now() - this.#runningSince
     }
   }
 }
