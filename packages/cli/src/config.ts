@@ -56,6 +56,8 @@ export interface CliConfig {
   readonly source?: ConfigSource
   /** The persistent tiers this command works on (one, unless `clear`/`prune` on tiers), as `backend` names them. */
   readonly backends: readonly string[]
+  /** The backend's own name of each of `backends` given as a module (`./my-backend.js` → `jsonfile`). */
+  readonly names: Readonly<Record<string, string>>
   /** The secret a build of the whole configuration signs every tier with (`secret`, or a tier's own, as Redis' `redis.secret`). */
   readonly secret?: string | Uint8Array
   /** Whether a flag, the environment or a file named the backend (else it is the default, `fs`). */
@@ -330,6 +332,7 @@ export async function loadConfig(input: LoadConfigInput): Promise<CliConfig> {
     resolved,
     config,
     backends,
+    names: Object.fromEntries(persistent.map(({ spec, backend }) => [spec, backend.name])),
     backendGiven,
     lookup,
     ...(secret === undefined ? {} : { secret }),

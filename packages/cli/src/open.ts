@@ -47,7 +47,8 @@ export async function openTargets(cli: CliConfig, mode: CacheMode, onWarning: (m
   const attempt = async (backend: string, probing: boolean): Promise<void> => {
     try {
       const cache = await openCache(cli, backend, mode, onWarning)
-      opened.push({ cache, target: { backend, location: cache.location, ...(cli.source ? { source: cli.source } : {}) } })
+      const target = { backend: cli.names[backend] ?? backend, location: cache.location }
+      opened.push({ cache, target: { ...target, ...(cli.source ? { source: cli.source } : {}) } })
     } catch (error) {
       if (error instanceof CacheNotFoundError) missing.push(error)
       else if (probing && error instanceof BackendMissingError) unavailable.push(error)

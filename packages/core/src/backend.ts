@@ -232,7 +232,7 @@ export function prepareDirect(backend: Backend, options: object): { prepared: Pr
  */
 export function openBackend<S extends Store, C extends StoreCache>(backend: Backend<S, C>, options: object = {}): Promise<C> {
   try {
-    const { prepared, cacheOptions } = prepareDirect(backend as unknown as Backend, options)
+    const { prepared, cacheOptions } = prepareDirect(backend, options)
     return openPrepared([prepared], cacheOptions) as Promise<C>
   } catch (error) {
     return Promise.reject(error)

@@ -91,6 +91,8 @@ export interface Store {
   readonly name: string
   /** A network store (Redis): a tiered store writes it behind a queue, not at once. */
   readonly remote?: boolean
+  /** The size bound it enforces, in bytes (least recently used entries go past it); none where the engine bounds itself. */
+  readonly maxSize?: number | undefined
   /** Called by each `StoreCache` built on this store, in its constructor. */
   attach?(owner: StoreOwner): void
   /** The raw stored bytes, or `undefined`. */

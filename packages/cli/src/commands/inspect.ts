@@ -68,7 +68,7 @@ export interface Limits {
 }
 
 async function limitsOf(cache: StoreCache): Promise<Limits> {
-  const maxSize = (cache.store as { readonly maxSize?: unknown }).maxSize
+  const maxSize = cache.store.maxSize
   const sweep = (await readSweep(cache)) ?? null
   return {
     maxSize: typeof maxSize === "number" ? maxSize : null,
