@@ -138,3 +138,88 @@ export class WaitingSignal {
     return waiting
   }
 }
+
+/**
+ * How one store waits for locks: retrying a busy operation (`retryWhileBusy`),
+ * trying only once while a lock it gave up on stays stuck, and leaving the
+ * lock to waiting writers for a turn after each commit.
+ */
+export class LockWaits {
+  readonly #path: string
+  readonly #busyTimeout: number
+  readonly #waiting: WaitingSignal
+  /** A wait ran out on a stuck lock: try once, without waiting, until a read (or a write) gets through. */
+  readonly #degraded = { read: false, write: false }
+  /** After a commit while others wait: when this writer may take the lock again (0: at once). */
+  #turnEnds = 0
+
+  constructor(path: string, busyTimeout: number) {
+    this.#path = path
+    this.#busyTimeout = busyTimeout
+    this.#waiting = new WaitingSignal(path)
+  }
+
+  /** Whether this writer owes the others a turn before its next write. */
+  get owesTurn(): boolean {
+    return this.#turnEnds > performance.now()
+  }
+
+  /** Let the other writers have the lock for a moment before taking it again. */
+  async takeTurn(): Promise<void> {
+    await sleep(this.#turnEnds - performance.now())
+    this.#turnEnds = 0
+  }
+
+  /** A read went through. */
+  read(): void {
+    this.#degraded.read = false
+  }
+
+  /** A write transaction committed: owe a turn when others wait. */
+  committed(): void {
+    this.#degraded.write = false
+    if (this.#waiting.othersWaiting()) this.#turnEnds = performance.now() + TURN_MS
+  }
+
+  /**
+   * After `first`, a busy error of a first attempt: retry `attempt` until it
+   * goes through, or throw a busy error saying how long it waited. `giveUp`
+   * sees the last error first (a damaged file is recovered from).
+   */
+  async retry<T>(
+    kind: "read" | "write",
+    first: unknown,
+    attempt: () => T,
+    options: Pick<LockWait, "progress" | "stopped"> & {
+      readonly isBusy: (error: unknown) => boolean
+      readonly giveUp: (last: unknown) => void
+    },
+  ): Promise<T> {
+    if (this.#degraded[kind]) throw this.#busyError(first, 0)
+    const outcome = await retryWhileBusy(attempt, first, options.isBusy, {
+      busyTimeout: this.#busyTimeout,
+      progress: options.progress,
+      stopped: options.stopped,
+      ...(kind === "write" ? { onBusy: () => this.#waiting.signal() } : {}),
+    })
+    if (outcome.ok) {
+      this.#degraded[kind] = false
+      return outcome.value
+    }
+    // Stop waiting only for a lock that is stuck: when others committed meanwhile, this was contention.
+    if (outcome.stuck) this.#degraded[kind] = true
+    options.giveUp(outcome.last)
+    throw this.#busyError(outcome.last, outcome.waited)
+  }
+
+  #busyError(last: unknown, waited: number): Error {
+    const why =
+      waited === 0
+        ? "still locked since an earlier operation gave up waiting"
+        : `gave up after ${Math.round(waited)} ms (\`sqlite.busyTimeout\` ${this.#busyTimeout} ms without a commit by anyone, or ${QUEUE_FACTOR} times that in all)`
+    const message = last instanceof Error ? last.message : String(last)
+    return Object.assign(new Error(`${this.#path} is locked by another process; ${why}: ${message}`, { cause: last }), {
+      code: "SQLITE_BUSY",
+    })
+  }
+}

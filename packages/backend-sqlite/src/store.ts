@@ -1,8 +1,8 @@
 /**
- * `SqliteStore`: the `Store` of the SQLite backend (schema in schema.ts). One
- * class past 400 lines: its reads, writes, maintenance and fault handling
- * share one connection, its statements and their state (pending access
- * records, the lock state), which splitting would pass around.
+ * `SqliteStore`: the `Store` of the SQLite backend (schema in schema.ts). Its
+ * parts: access.ts (access records, written in batches), locks.ts (waiting
+ * for locks, and taking turns), maintenance.ts (eviction, prune, sweep),
+ * recovery.ts (a database damaged while in use).
  *
  * Reads are one prepared `SELECT` each.
  *
@@ -19,7 +19,7 @@
  * `changes`), so it holds across processes.
  *
  * Hits and access times are kept in memory and written with the next write
- * transaction, or at `persist()`, so a warm `get` never writes.
+ * transaction, or at `persist()`, so a warm `get` never writes (access.ts).
  *
  * Locks: waiting for another process's lock is asynchronous, and gives up
  * only on a lock that nobody makes progress under (see locks.ts). Past the
@@ -28,7 +28,6 @@
  * waiting (one try each) until one gets through: a database locked for
  * minutes costs one bounded wait, not one per operation.
  */
-import { statSync } from "node:fs"
 import {
   type EntryId,
   type EntryMeta,
@@ -40,16 +39,14 @@ import {
   type StoreStats,
   type SweepOptions,
 } from "@sitecache/core"
-import { isBusyError, isCorruptError, type OpenedDatabase, quickCheck } from "./database.js"
+import { AccessRecords } from "./access.js"
+import { isBusyError, isCorruptError, type OpenedDatabase } from "./database.js"
 import type { Database } from "./load.js"
-import { QUEUE_FACTOR, retryWhileBusy, sleep, TURN_MS, WaitingSignal } from "./locks.js"
-import { moveAside } from "./ownership.js"
+import { LockWaits } from "./locks.js"
+import { evictLeastRecentlyUsed, pruneEntries, sweepEntries } from "./maintenance.js"
+import { recoverFromDamage } from "./recovery.js"
 import { prepare, type Statements } from "./statements.js"
 
-/** Write access records once this many reads are pending. */
-const TOUCH_FLUSH = 10_000
-/** Drop access records beyond this many when the database cannot take them. */
-const TOUCH_CAP = 100_000
 /** Rows read per page by `entries()`. */
 const PAGE = 128
 /** Past `maxSize`, evict down to this share of it, so eviction (a sort of the access table) is rare. */
@@ -71,12 +68,6 @@ export interface SqliteStoreOptions {
   readonly warn: (message: string, cause: unknown) => void
 }
 
-function sum(values: readonly number[]): number {
-  let total = 0
-  for (const value of values) total += value
-  return total
-}
-
 export class SqliteStore implements Store {
   readonly name: string
   readonly path: string
@@ -90,14 +81,9 @@ export class SqliteStore implements Store {
   #release: OpenedDatabase["release"]
   #sql: Statements
   #readMany: (ids: readonly EntryId[]) => (Uint8Array | undefined)[]
-  /** Entries read since the last write transaction, for `hits` and `accessed`. */
-  #touched: number[] = []
+  readonly #access = new AccessRecords()
   #flushSoon: NodeJS.Immediate | undefined
-  /** A wait for a lock ran out on a stuck lock: try once, without waiting, until a read (or a write) gets through. */
-  #degraded = { read: false, write: false }
-  /** After a commit while others wait: when this writer may take the lock again (0: at once). */
-  #turnEnds = 0
-  #waiting: WaitingSignal
+  readonly #locks: LockWaits
   /** Why this process cannot write the file (a read-only filesystem, permissions): every write throws it. */
   #unwritable: Error | undefined
   /** Why the database could not be reopened after damage: every operation throws it. */
@@ -114,7 +100,7 @@ export class SqliteStore implements Store {
     this.#unwritable = opened.unwritable
     this.readOnly = options.readOnly || opened.unwritable !== undefined
     this.#clock = options.clock ?? Date.now
-    this.#waiting = new WaitingSignal(options.path)
+    this.#locks = new LockWaits(options.path, options.busyTimeout)
     this.#db = opened.db
     this.#file = opened.file
     this.#release = opened.release
@@ -132,9 +118,9 @@ export class SqliteStore implements Store {
     } catch (error) {
       return this.#afterFault("read", error, () => this.#select(id))
     }
-    this.#degraded.read = false
+    this.#locks.read()
     if (row === undefined) return undefined
-    if (!this.readOnly && this.#touched.push(row[0]) >= TOUCH_FLUSH) this.#scheduleFlush()
+    if (!this.readOnly && this.#access.note(row[0])) this.#scheduleFlush()
     return row[1]
   }
 
@@ -149,7 +135,7 @@ export class SqliteStore implements Store {
   #select(id: EntryId): Uint8Array | undefined {
     const row = this.#sql.get.get(id.prefix.bytes, id.key.bytes) as [number, Uint8Array] | undefined
     if (row === undefined) return undefined
-    if (!this.readOnly && this.#touched.push(row[0]) >= TOUCH_FLUSH) this.#scheduleFlush()
+    if (!this.readOnly && this.#access.note(row[0])) this.#scheduleFlush()
     return row[1]
   }
 
@@ -193,7 +179,7 @@ export class SqliteStore implements Store {
   /** Run `run` in a write transaction of its own, waiting for the lock when another process holds it. */
   #write<T>(run: () => T): T | Promise<T> {
     if (this.#unwritable !== undefined) throw this.#unwritable
-    if (this.#turnEnds > performance.now()) return this.#afterTurn(run)
+    if (this.#locks.owesTurn) return this.#afterTurn(run)
     try {
       return this.#transact(run)
     } catch (error) {
@@ -203,8 +189,7 @@ export class SqliteStore implements Store {
 
   /** Let the other writers have the lock for a moment before taking it again. */
   async #afterTurn<T>(run: () => T): Promise<T> {
-    await sleep(this.#turnEnds - performance.now())
-    this.#turnEnds = 0
+    await this.#locks.takeTurn()
     return this.#write(run)
   }
 
@@ -220,7 +205,8 @@ export class SqliteStore implements Store {
     try {
       result = run()
       this.#writeTouched()
-      if (this.maxSize !== undefined) this.#evictLeastRecentlyUsed(this.maxSize, Math.floor(this.maxSize * EVICT_TO))
+      if (this.maxSize !== undefined)
+        this.#evictions += evictLeastRecentlyUsed(this.#sql, this.maxSize, Math.floor(this.maxSize * EVICT_TO))
       this.#sql.commit.run()
     } catch (error) {
       if (this.#db.inTransaction) {
@@ -233,8 +219,7 @@ export class SqliteStore implements Store {
       this.#checkDamage(error)
       throw error
     }
-    this.#degraded.write = false
-    if (this.#waiting.othersWaiting()) this.#turnEnds = performance.now() + TURN_MS
+    this.#locks.committed()
     return result
   }
 
@@ -252,50 +237,20 @@ export class SqliteStore implements Store {
 
   /** Access records into the open transaction. */
   #writeTouched(): void {
-    if (this.#touched.length === 0) return
-    const touched = this.#touched
-    this.#touched = []
-    // Entry ids read since the last commit (an id deleted and reused meanwhile only misplaces a hint).
-    const hits = new Map<number, number>()
-    for (const entry of touched) hits.set(entry, (hits.get(entry) ?? 0) + 1)
-    const now = this.#clock()
-    for (const [entry, count] of hits) this.#sql.touch.run(now, count, entry)
+    this.#access.writeInto(this.#sql.touch, this.#clock())
   }
 
   /** Access records alone: one short transaction; `wait` for the lock or try once. */
   #flushTouched(wait: boolean): void | Promise<void> {
-    if (this.readOnly || this.#touched.length === 0) return
+    if (this.readOnly || this.#access.pending === 0) return
     const flush = () => this.#transact(() => undefined)
     try {
       flush()
     } catch (error) {
-      if (this.#touched.length > TOUCH_CAP) this.#touched = this.#touched.slice(-TOUCH_CAP)
+      this.#access.trim()
       if (wait) return this.#afterFault("write", error, flush)
       throw error
     }
-  }
-
-  /** When more than `limit` bytes are stored, remove least recently used entries until at most `target` remain. */
-  #evictLeastRecentlyUsed(limit: number, target = limit): number {
-    const totals = this.#sql.totals.get() as { count: number; size: number }
-    let total = totals.size
-    if (total <= limit) return 0
-    let removed = 0
-    while (total > target) {
-      // Enough rows for the excess at the average entry size, and then some.
-      const average = Math.max(1, totals.size / Math.max(1, totals.count))
-      const wanted = Math.ceil((total - target) / average) * 2 + 16
-      const rows = this.#sql.leastRecentlyUsed.all(wanted) as { entry: number; size: number }[]
-      if (rows.length === 0) break
-      for (const row of rows) {
-        if (total <= target) break
-        this.#sql.deleteRow.run(row.entry)
-        total -= row.size
-        removed++
-      }
-    }
-    this.#evictions += removed
-    return removed
   }
 
   // --- maintenance --------------------------------------------------------
@@ -326,52 +281,30 @@ export class SqliteStore implements Store {
   }
 
   clear(): void | Promise<void> {
-    this.#touched = []
+    this.#access.clear()
     return this.#write(() => {
       this.#db.exec("DELETE FROM entries; DELETE FROM access; UPDATE totals SET entry_count = 0, total_size = 0")
       this.#db.pragma("incremental_vacuum")
     })
   }
 
+  /** See maintenance.ts. */
   prune(options: PruneOptions): PruneResult | Promise<PruneResult> {
     return this.#write((): PruneResult => {
       // Access records first, so `olderThan` sees this process's reads.
       this.#writeTouched()
-      const removed: number[] = []
-      if (options.olderThan !== undefined)
-        removed.push(...(this.#sql.deleteOlder.all(options.now - options.olderThan) as number[]))
-      if (options.orphans === true) removed.push(...(this.#sql.deleteOrphans.all(options.prefix.bytes) as number[]))
-      removed.push(...(this.#sql.deleteExpired.all(options.now) as number[]))
-      let removedCount = removed.length
-      let removedSize = sum(removed)
-      if (options.maxSize !== undefined) {
-        const before = (this.#sql.totals.get() as { size: number }).size
-        removedCount += this.#evictLeastRecentlyUsed(options.maxSize)
-        removedSize += before - (this.#sql.totals.get() as { size: number }).size
-      }
-      this.#db.pragma("incremental_vacuum")
-      return { removedCount, removedSize }
+      const { evicted, ...result } = pruneEntries(this.#db, this.#sql, options)
+      this.#evictions += evicted
+      return result
     })
   }
 
-  /**
-   * Remove the entries of every prefix but `keep` whose access record is older
-   * than `unusedSince`: one pass over the access table (three integers a row)
-   * and a lookup by id of each candidate; no value is read.
-   */
+  /** See maintenance.ts. */
   sweep(options: SweepOptions): PruneResult | Promise<PruneResult> {
     return this.#write((): PruneResult => {
       // Access records first, so this process's reads count as use.
       this.#writeTouched()
-      const keep = options.keep.map((prefix) => prefix.bytes)
-      const sizes = this.#db
-        .prepare(
-          `DELETE FROM entries WHERE id IN (SELECT entry FROM access WHERE accessed < ?) AND prefix NOT IN (${keep.map(() => "?").join(", ")}) RETURNING size`,
-        )
-        .pluck()
-        .all(options.unusedSince, ...keep) as number[]
-      if (sizes.length > 0) this.#db.pragma("incremental_vacuum")
-      return { removedCount: sizes.length, removedSize: sum(sizes) }
+      return sweepEntries(this.#db, options)
     })
   }
 
@@ -412,36 +345,17 @@ export class SqliteStore implements Store {
 
   /**
    * After `error` from a first attempt: wait for the lock and retry `attempt`
-   * (see locks.ts), or move a damaged database aside. Always a promise.
+   * (see locks.ts), or recover from a damaged database. Always a promise.
    */
   async #afterFault<T>(kind: "read" | "write", error: unknown, attempt: () => T): Promise<T> {
     this.#usable()
     this.#checkDamage(error)
     if (!isBusyError(error)) throw error
-    if (this.#degraded[kind]) throw this.#busyError(error, 0)
-    const outcome = await retryWhileBusy(attempt, error, isBusyError, {
-      busyTimeout: this.busyTimeout,
+    return this.#locks.retry(kind, error, attempt, {
+      isBusy: isBusyError,
       progress: () => this.#dataVersion(),
       stopped: () => this.#closed,
-      ...(kind === "write" ? { onBusy: () => this.#waiting.signal() } : {}),
-    })
-    if (outcome.ok) {
-      this.#degraded[kind] = false
-      return outcome.value
-    }
-    // Stop waiting only for a lock that is stuck: when others committed meanwhile, this was contention.
-    if (outcome.stuck) this.#degraded[kind] = true
-    this.#checkDamage(outcome.last)
-    throw this.#busyError(outcome.last, outcome.waited)
-  }
-
-  #busyError(last: unknown, waited: number): Error {
-    const why =
-      waited === 0
-        ? "still locked since an earlier operation gave up waiting"
-        : `gave up after ${Math.round(waited)} ms (\`sqlite.busyTimeout\` ${this.busyTimeout} ms without a commit by anyone, or ${QUEUE_FACTOR} times that in all)`
-    return Object.assign(new Error(`${this.path} is locked by another process; ${why}: ${describe(last)}`, { cause: last }), {
-      code: "SQLITE_BUSY",
+      giveUp: (last) => this.#checkDamage(last),
     })
   }
 
@@ -459,69 +373,30 @@ export class SqliteStore implements Store {
     if (this.#lost !== undefined) throw this.#lost
   }
 
-  /**
-   * A read or write found the file damaged: when `quick_check` agrees, move it
-   * aside and start over with an empty database. The operation itself still
-   * fails (a miss or a dropped write).
-   */
+  /** A read or write found the file damaged: see recovery.ts. The operation itself still fails. */
   #checkDamage(error: unknown): void {
     if (!isCorruptError(error) || this.#closed || this.readOnly || this.#lost !== undefined) return
-    let problem: string | undefined
-    try {
-      problem = quickCheck(this.#db)
-    } catch (checkError) {
-      problem = describe(checkError)
-    }
-    if (problem === undefined) return
-    this.#touched = []
-    try {
-      if (this.#db.inTransaction) this.#sql.rollback.run()
-    } catch {
-      // Nothing to roll back.
-    }
-    this.#db.close()
-    // Another process may have replaced the file already: then only reopen.
-    let aside: string | undefined
-    try {
-      const current = statSafe(this.path)
-      if (current !== undefined && this.#file !== undefined && current.dev === this.#file.dev && current.ino === this.#file.ino) {
-        aside = moveAside(this.path)
-      }
-    } catch {
-      // Another process moved it first.
-    }
-    let opened: OpenedDatabase
-    try {
-      opened = this.#options.reopen()
-    } catch (reopenError) {
-      this.#lost = reopenError
-      this.#options.warn(
-        `sitecache: sqlite: ${this.path} is damaged (${problem})${aside === undefined ? "" : `; moved it aside to ${aside}`}, and could not be opened again (${describe(reopenError)}); going on without the cache`,
-        error,
-      )
+    const outcome = recoverFromDamage(error, {
+      db: this.#db,
+      path: this.path,
+      file: this.#file,
+      reopen: this.#options.reopen,
+      warn: this.#options.warn,
+    })
+    if (outcome === undefined) return
+    this.#access.clear()
+    if ("lost" in outcome) {
+      this.#lost = outcome.lost
       return
     }
+    this.#use(outcome.opened)
+  }
+
+  #use(opened: OpenedDatabase): void {
     this.#db = opened.db
     this.#file = opened.file
     this.#sql = prepare(this.#db)
     this.#readMany = this.#db.transaction((ids: readonly EntryId[]) => ids.map((id) => this.#select(id)))
     this.#db.pragma("busy_timeout = 0")
-    this.#options.warn(
-      `sitecache: sqlite: ${this.path} is damaged (${problem})${aside === undefined ? "" : `; moved it aside to ${aside}`}; starting with an empty cache`,
-      error,
-    )
-  }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
-
-function statSafe(path: string): { dev: number; ino: number } | undefined {
-  try {
-    const stat = statSync(path)
-    return { dev: stat.dev, ino: stat.ino }
-  } catch {
-    return undefined
   }
 }
