@@ -6,6 +6,7 @@ import { readdirSync } from "node:fs"
 import { basename, dirname, join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { type Bench, createBench, writeReport } from "./harness.js"
+import { ensureSqlite3, SQLITE3_SUITES } from "./peers.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const args = process.argv.slice(2).filter((arg) => arg !== "--")
@@ -27,6 +28,8 @@ if (suites.length === 0) {
   console.error(`bench: no suite matches ${wanted.join(", ")}`)
   process.exit(2)
 }
+
+if (suites.some((suite) => SQLITE3_SUITES.includes(suite))) ensureSqlite3()
 
 console.log(`sitecache bench: ${suites.join(", ")}${smoke ? " (smoke)" : ""}, median of ${repeat}, node ${process.version}`)
 const results: Record<string, unknown> = {}
