@@ -129,9 +129,20 @@ export async function loadBackend(spec: string, options: LoadBackendOptions): Pr
       : isAbsolute(spec) || spec.startsWith(".")
         ? resolve(options.root, spec)
         : undefined
-    if (path !== undefined) return importResolved(path, spec, options.option)
+    if (path !== undefined) {
+      try {
+        return await importResolved(path, spec, options.option)
+      } catch (error) {
+        if (!isNotFound(error)) throw error
+        throw new BadOptionError(options.option, `no backend module at ${path}`, { cause: error })
+      }
+    }
     const { file, error } = resolvePackage(spec, options)
-    if (file === undefined) throw new BackendMissingError(spec, spec, { cause: error })
+    if (file === undefined)
+      throw new BackendMissingError(spec, spec, {
+        cause: error,
+        message: `sitecache: backend \`${spec}\` is not installed: no package \`${spec}\` was found; install it (\`pnpm add ${spec}\`), or give \`${options.option}\` its module path`,
+      })
     return importResolved(file, spec, options.option)
   }
   let firstError: unknown

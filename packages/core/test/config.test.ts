@@ -110,7 +110,18 @@ describe("createCache", () => {
     await expect(createCache({ backend: ["memory", "mongo"] })).rejects.toThrow(
       expect.objectContaining({ code: "SITECACHE_BACKEND_MISSING", packageName: "@sitecache/backend-mongo" }),
     )
-    await expect(createCache({ backend: "./no/such/backend.js" })).rejects.toThrow(/Cannot find module|ERR_MODULE_NOT_FOUND/)
+    await expect(createCache({ backend: "./no/such/backend.js", root: "/project" })).rejects.toThrow(
+      expect.objectContaining({
+        option: "backend",
+        message: expect.stringContaining("no backend module at /project/no/such/backend.js"),
+      }),
+    )
+    await expect(createCache({ backend: "@nobody/no-such-backend" })).rejects.toThrow(
+      expect.objectContaining({
+        code: "SITECACHE_BACKEND_MISSING",
+        message: expect.stringContaining("no package `@nobody/no-such-backend`"),
+      }),
+    )
     // A module that is no backend.
     await expect(createCache({ backend: new URL("../src/format.ts", import.meta.url).href })).rejects.toThrow(
       expect.objectContaining({ option: "backend", message: expect.stringContaining("is no sitecache backend") }),

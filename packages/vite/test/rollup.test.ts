@@ -123,9 +123,8 @@ describe("cacheTransforms as a Rollup plugin", () => {
 
   it("names a bad option when the plugins are wrapped", () => {
     expect(() => cacheTransforms(shout() as Plugin, { cacheConfig: { bogus: 1 } as never })).toThrow(/bad option `bogus`/)
-    expect(() => cacheTransforms(shout() as Plugin, { cacheConfig: { backend: "floppy" as never } })).toThrow(
-      /bad option `backend`/,
-    )
+    // A backend name is checked when the cache opens (any installed backend package may provide it); its type at once.
+    expect(() => cacheTransforms(shout() as Plugin, { cacheConfig: { backend: 42 as never } })).toThrow(/bad option `backend`/)
     expect(() => cacheTransforms(shout() as Plugin, { include: 42 as never })).toThrow(/bad option `include`/)
     expect(() => cacheTransforms(shout() as Plugin, { version: {} as never })).toThrow(/bad option `version`/)
   })
