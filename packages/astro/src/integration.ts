@@ -148,7 +148,6 @@ export function sitecache(options: SitecacheAstroOptions = {}): AstroIntegration
   const cacheConfig = checkOptions(options)
   let root = resolve(typeof options.root === "string" ? options.root : process.cwd())
   let session: Session | undefined
-  let astroConfig: AstroConfig | undefined
   let logger: AstroIntegrationLogger | undefined
   let anchorList: Anchor[] = []
   const shared = new Map<Step, Shared>()
@@ -180,21 +179,31 @@ export function sitecache(options: SitecacheAstroOptions = {}): AstroIntegration
     anchors: () => anchorList,
     warn,
     shared(step) {
-      let found = shared.get(step)
-      if (found !== undefined) return found
+      return shared.get(step) as Shared
+    },
+  }
+
+  /**
+   * The key parts every file of a step shares, taken once the configuration
+   * is final (`astro:config:done`) and before anything renders: Astro's
+   * configuration objects are changed later in a build (Shiki's registry adds the
+   * aliases of each language it loads to `markdown.shikiConfig.langAlias` when it first
+   * highlights), so a fingerprint taken at a step's first file would depend
+   * on which files rendered before it.
+   */
+  const takeShared = (config: AstroConfig) => {
+    for (const step of STEPS) {
       const owner = packageDir(step.owner, root)
       const tools: Record<string, string | null> = { [step.owner]: installedVersion(step.owner, root) }
       for (const name of step.packages) tools[name] = owner === undefined ? null : installedVersion(name, owner)
-      const print = fingerprint(configOf(step, astroConfig as AstroConfig, root, options))
+      const print = fingerprint(configOf(step, config, root, options))
       const [unsound] = print.unsound
-      found = {
+      shared.set(step, {
         tools,
         config: print.key,
         ...(unsound === undefined ? {} : { uncacheable: { step: step.label, reason: describeUnsound(unsound, "option") } }),
-      }
-      shared.set(step, found)
-      return found
-    },
+      })
+    }
   }
 
   const vitePlugin = {
@@ -219,7 +228,6 @@ export function sitecache(options: SitecacheAstroOptions = {}): AstroIntegration
 
   const start = async () => {
     if (session === undefined) return
-    shared.clear()
     await session.start()
   }
 
@@ -237,7 +245,7 @@ export function sitecache(options: SitecacheAstroOptions = {}): AstroIntegration
       hits: open?.stats.hits ?? 0,
       misses: open?.stats.misses ?? 0,
       savedMs: open?.stats.savedMs ?? 0,
-      stepMs: open?.busy.ms ?? 0,
+      stepMs: end.stepMs,
       rejected: open?.rejected ?? 0,
       warnings,
       unwrapped: [...unwrapped],
@@ -275,8 +283,8 @@ export function sitecache(options: SitecacheAstroOptions = {}): AstroIntegration
         updateConfig({ vite: { plugins: [vitePlugin] }, markdown: { shikiConfig: { transformers: [wholeLines] } } })
       },
       "astro:config:done": ({ config, logger: astroLogger }) => {
-        astroConfig = config
         logger = astroLogger
+        if (session !== undefined) takeShared(config)
       },
       "astro:build:start": start,
       "astro:build:done": finish,

@@ -102,6 +102,8 @@ export interface SessionOptions {
 export interface SessionEnd {
   readonly enabled: boolean
   readonly line: string
+  /** Wall time inside the steps the integration caches (lookups included when on). */
+  readonly stepMs: number
   readonly open?: OpenSession
   readonly run?: RunSummary
 }
@@ -112,12 +114,18 @@ export class Session {
   #opening: Promise<OpenSession | null> | undefined
   #owned = false
   #files: FileHasher | undefined
+  #offTime: BusyTime | null = null
 
   constructor(options: SessionOptions) {
     this.#options = options
   }
 
   /** The open session, or `null` when the cache is off or no build is running. */
+  /** While a build runs with the cache off: the wall time of the steps it would cache. */
+  get offTime(): BusyTime | null {
+    return this.#offTime
+  }
+
   get current(): OpenSession | null {
     return this.#open
   }
@@ -131,7 +139,10 @@ export class Session {
   async #start(): Promise<OpenSession | null> {
     const { root, env, argv } = this.#options
     const config = resolveCacheConfig({ config: { root, ...this.#options.config }, env, argv })
-    if (config.mode === "off") return null
+    if (config.mode === "off") {
+      this.#offTime = new BusyTime()
+      return null
+    }
     this.#owned = this.#options.cache === undefined
     const cache = this.#options.cache ?? (await createCache(config))
     if (this.#files === undefined) this.#files = new FileHasher({ root })
@@ -142,11 +153,19 @@ export class Session {
 
   /** Record the build, close the cache if the session opened it, and say what the build did. */
   async finish(): Promise<SessionEnd> {
-    if (this.#opening === undefined) return { enabled: false, line: "sitecache: no build ran" }
+    if (this.#opening === undefined) return { enabled: false, line: "sitecache: no build ran", stepMs: 0 }
     const open = await this.#opening
     this.#opening = undefined
     this.#open = null
-    if (open === null) return { enabled: false, line: "sitecache: off (no cache read or written)" }
+    if (open === null) {
+      const ms = this.#offTime?.ms ?? 0
+      this.#offTime = null
+      return {
+        enabled: false,
+        line: `sitecache: off (no cache read or written; ${Math.round(ms)} ms in the steps it caches)`,
+        stepMs: ms,
+      }
+    }
     let run: RunSummary | undefined
     try {
       run = await finishBuild(open.cache, open.stats, TOOL)
@@ -155,6 +174,6 @@ export class Session {
     }
     const inside = `${Math.round(open.busy.ms)} ms in cached steps`
     const rejected = open.rejected > 0 ? `, ${open.rejected} unusable entries replaced` : ""
-    return { enabled: true, line: `${open.stats.summary()} (${inside}${rejected})`, open, run }
+    return { enabled: true, line: `${open.stats.summary()} (${inside}${rejected})`, stepMs: open.busy.ms, open, run }
   }
 }

@@ -47,8 +47,18 @@ export function wrapStep(plugin: Record<string, unknown>, step: Step, context: S
 function cachedHook(original: Handler, step: Step, context: StepContext): Handler {
   return async function cachedStep(this: unknown, ...args: unknown[]) {
     const open = context.session.current
-    const file = open === null ? undefined : step.file(args)
-    if (open === null || file === undefined) return original.apply(this, args)
+    const file = step.file(args)
+    if (file === undefined) return original.apply(this, args)
+    if (open === null) {
+      const off = context.session.offTime
+      if (off === null) return original.apply(this, args)
+      off.enter()
+      try {
+        return await original.apply(this, args)
+      } finally {
+        off.leave()
+      }
+    }
     const started = performance.now()
     open.busy.enter()
     try {

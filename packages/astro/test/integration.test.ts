@@ -23,6 +23,7 @@ describe("sitecache() in astro build", () => {
   it("renders cold, restores warm with the same pages, and is off with SITECACHE=off", async () => {
     const off = await site.build({ cache, env: { SITECACHE: "off" } })
     expect(off.report).toMatchObject({ enabled: false, hits: 0, misses: 0 })
+    expect(off.report.stepMs).toBeGreaterThan(0)
     const cold = await site.build({ cache })
     expect(cold.report).toMatchObject({ enabled: true, hits: 0, misses: 3, unwrapped: [] })
     const warm = await site.build({ cache })
