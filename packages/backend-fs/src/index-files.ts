@@ -36,6 +36,12 @@ export class IndexFiles {
   #indexStamp: string | undefined
   /** The journal this process applied (its inode), and up to which byte. */
   #applied: { ino: bigint; offset: number } | undefined
+  /**
+   * A replay stopped before the journal's end: a damaged batch (a writer that
+   * ran out of space mid-append), after which no batch is read, or one being
+   * appended. Either way the next `persist()` compacts.
+   */
+  #journalDamaged = false
 
   constructor(options: IndexFilesOptions) {
     this.#fs = options.fs
@@ -82,7 +88,7 @@ export class IndexFiles {
    */
   shouldCompact(pendingCount: number): boolean {
     const index = this.#fs.lstatSync(this.#index, { throwIfNoEntry: false })
-    if (index === undefined) return true
+    if (index === undefined || this.#journalDamaged) return true
     const journal = this.#fs.lstatSync(this.#journal, { throwIfNoEntry: false })?.size ?? 0
     return journal + pendingCount * 61 > Math.max(JOURNAL_MIN, index.size)
   }
@@ -99,6 +105,10 @@ export class IndexFiles {
         offset += written
       }
       if (this.#fsync) this.#fs.fsyncSync(fd)
+    } catch (error) {
+      // Part of the batch may be in the journal, and no batch after it would be read.
+      this.#journalDamaged = true
+      throw error
     } finally {
       this.#fs.closeSync(fd)
     }
@@ -144,12 +154,14 @@ export class IndexFiles {
     }
     this.#indexStamp = this.#stampIndex()
     this.#applied = undefined
+    this.#journalDamaged = false
   }
 
   /** Forget what was read (the root was replaced by `clear()`). */
   forget(): void {
     this.#indexStamp = undefined
     this.#applied = undefined
+    this.#journalDamaged = false
   }
 
   #readIndex(): View | undefined {
@@ -194,7 +206,9 @@ export class IndexFiles {
         length += n
       }
       if (from > length) return
-      this.#applied = { ino: stat.ino, offset: replayJournal(bytes.subarray(0, length), view, from) }
+      const offset = replayJournal(bytes.subarray(0, length), view, from)
+      this.#applied = { ino: stat.ino, offset }
+      if (offset < length) this.#journalDamaged = true
     } catch {
       // An unreadable journal is only lost recency.
     } finally {

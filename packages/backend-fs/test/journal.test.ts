@@ -87,7 +87,7 @@ describe("persist() costs what the build did, not the size of the cache", () => 
     expect(existsSync(journal)).toBe(false)
   })
 
-  it("a damaged or half-written batch is ignored, and what came before it is kept", async () => {
+  it("a damaged or half-written batch is ignored, what came before it is kept, and the next persist() compacts", async () => {
     const dir = await written(10)
     const first = await createFsCache({ dir })
     await first.get("k3")
@@ -100,6 +100,9 @@ describe("persist() costs what the build did, not the size of the cache", () => 
     expect(persistedView(dir).get(relOf(probe, "k3"))?.hits).toBe(1)
     expect((await probe.inspect()).entryCount).toBe(10)
     expect(await probe.get("k3")).toBe("value 3")
+    await probe.persist()
+    expect(existsSync(journal)).toBe(false)
+    expect(decodeIndex(readFileSync(join(dir, "fs-v1", "index")))?.get(relOf(probe, "k3"))?.hits).toBe(2)
   })
 
   it("two processes appending at once lose nothing", async () => {
