@@ -19,7 +19,7 @@ import Eleventy from "@11ty/eleventy"
 import { describeDocument } from "@sitecache/core"
 import { type EleventyCacheReport, HTML_TRANSFORMER, type SitecacheOptions } from "@sitecache/eleventy"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { starterConfig, starterDirectories } from "../src/starter.js"
+import { type StarterConfig, starterConfig, starterDirectories } from "../src/starter.js"
 
 const starter = join(import.meta.dirname, "../starter")
 
@@ -41,6 +41,7 @@ class StarterSite {
   static #sites = 0
   readonly root = mkdtempSync(join(tmpdir(), "sitecache-starter-"))
   readonly id = ++StarterSite.#sites
+  pathPrefix: string | undefined
   #builds = 0
 
   constructor() {
@@ -81,7 +82,11 @@ class StarterSite {
             },
           },
     )
-    ;(globalThis as Record<symbol, unknown>)[Symbol.for(CONFIGURE)] = configure
+    ;(globalThis as Record<symbol, unknown>)[Symbol.for(CONFIGURE)] = (eleventyConfig: StarterConfig) => {
+      configure(eleventyConfig)
+      // What `--pathprefix` sets: no plugin's option, and read by HtmlBasePlugin when it runs.
+      return this.pathPrefix === undefined ? {} : { pathPrefix: this.pathPrefix }
+    }
     // Run from the site's folder with relative paths, as `npx @11ty/eleventy` does: with an absolute input path,
     // Eleventy 3.1 builds the feed plugin's virtual template with an empty collection.
     const cwd = process.cwd()
@@ -178,10 +183,12 @@ describe.each(CONFIGURATIONS)("the starter-like site, $name", ({ options, pages 
     site.edit("_includes/partials/cache-rule.md", (text) => text.replace("The rule.", "The one rule."))
     await step("include edited")
     await step("output folder emptied", `${output}-clean`)
+    site.pathPrefix = "/docs/"
+    await step("path prefix changed")
   }, 240_000)
   afterAll(() => site.remove())
 
-  it.each(["cold", "warm", "document edited", "include edited", "output folder emptied"])(
+  it.each(["cold", "warm", "document edited", "include edited", "output folder emptied", "path prefix changed"])(
     "writes the uncached build's files: %s",
     (name) => {
       const { reference, files } = steps[name] as (typeof steps)[string]
@@ -229,6 +236,16 @@ describe.each(CONFIGURATIONS)("the starter-like site, $name", ({ options, pages 
   it("writes again the images a stored page names, when they are gone from the output folder", () => {
     const emptied = (steps["output folder emptied"] as (typeof steps)[string]).report
     expect(misses(emptied)).toEqual(pages(`${output}-clean`, ["blog/images/index.html"]))
+  })
+
+  it("renders every page again for another path prefix, which HtmlBasePlugin writes into links", () => {
+    const { report, files } = steps["path prefix changed"] as (typeof steps)[string]
+    expect(misses(report)).toEqual(
+      pages(
+        output,
+        [...files.keys()].filter((path) => /\.(html|xml)$/.test(path)),
+      ).sort(),
+    )
   })
 
   it("says how many pages print the build date", () => {

@@ -10,7 +10,8 @@
  * input, and its key and entry say so:
  * - its posthtml plugins and URL callbacks (their sources and options);
  * - the site's input path → URL map (`eleventy.contentMap`), which
- *   `InputPathToUrlTransformPlugin` rewrites links with;
+ *   `InputPathToUrlTransformPlugin` rewrites links with, and the path prefix
+ *   (`--pathprefix`), which `HtmlBasePlugin` reads;
  * - the local files the page's `src`/`srcset` attributes name, as
  *   dependencies (an image that changes misses);
  * - and files it writes: an entry whose output names a local file its input
@@ -54,6 +55,7 @@ export interface TransformConfig {
   readonly transforms?: Record<string, TransformCallback>
   readonly htmlTransformer?: HtmlTransformerLike
   readonly directories?: { readonly input?: string; readonly output?: string }
+  readonly pathPrefix?: string
   getNamespacedName?(name: string): string
   /** Added by the bundle plugin (`addBundle`). */
   getBundleManagers?(): Readonly<Record<string, { addToPage(pageUrl: string, code?: unknown, bucket?: unknown): unknown }>>
@@ -320,6 +322,8 @@ export class TransformCache {
         output: inSite,
         url: typeof context.url === "string" ? context.url : null,
         baseHref: context.baseHref,
+        // `--pathprefix` is no plugin's option, and HtmlBasePlugin reads it when it runs.
+        pathPrefix: this.#config.pathPrefix,
         buildDates: dates.length > 0 ? dates.length : undefined,
         content: dates.length > 0 ? mask(content, dates) : content,
       }
