@@ -88,6 +88,8 @@ describe.each(BACKENDS)("the blog on the %s backend", (backend) => {
   it("--no-cache renders everything, reads nothing and writes nothing", async () => {
     const blog = builder(dir, backend)
     const off = await blog.build(["--no-cache"])
+    expect(off.summary).toMatch(/^blog: 6 documents, cache off \(nothing read or written\), [\d.]+ KiB, [\d.]+ m?s$/)
+    expect(off.run).toBeUndefined()
     expect(off.stats.hits).toBe(0)
     expect(off.stats.misses).toBe(ALL.length)
     expect(off.cache?.puts).toBe(0)
