@@ -52,7 +52,7 @@ export const TEMP_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_E
 export const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0)
 
 export const PREFIX_DIR = /^[0-9a-f]{32}$/
-export const SHARD_DIR = /^[0-9a-f]{2}$/
+const SHARD_DIR = /^[0-9a-f]{2}$/
 export const ENTRY_FILE = /^[0-9a-f]{30}(?:\.stream)?$/
 
 /**

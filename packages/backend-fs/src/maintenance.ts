@@ -141,7 +141,7 @@ export function clean(keeper: Housekeeper, olderThan: number): number {
   return removed
 }
 
-export function removeEmptyDirectories(keeper: Housekeeper): void {
+function removeEmptyDirectories(keeper: Housekeeper): void {
   const list = (rel: string) => keeper.files.list(rel)
   for (const shardRel of [...shardDirectories(list)]) removeDirectoryIfEmpty(keeper, shardRel)
   for (const prefix of list("")) if (PREFIX_DIR.test(prefix)) removeDirectoryIfEmpty(keeper, prefix)

@@ -8,7 +8,7 @@
 import type { Statement } from "./load.js"
 
 /** Write access records once this many reads are pending. */
-export const TOUCH_FLUSH = 10_000
+const TOUCH_FLUSH = 10_000
 /** Drop access records beyond this many when the database cannot take them. */
 const TOUCH_CAP = 100_000
 

@@ -21,15 +21,15 @@ import { statSync, utimesSync, writeFileSync } from "node:fs"
 /** Pause between two tries for a lock, in ms (jittered). */
 const LOCK_POLL_MS = 1
 /** While others commit, wait up to this many times `busyTimeout` in all. */
-export const QUEUE_FACTOR = 30
+const QUEUE_FACTOR = 30
 /** Pause of a writer that just committed, when others wait, before it takes the lock again, in ms. */
-export const TURN_MS = 5
+const TURN_MS = 5
 /** A `-waiting` file touched this recently means another writer is waiting, in ms. */
 const WAITING_FRESH_MS = 50
 /** A waiting writer touches the `-waiting` file at most this often, and a writer looks at it at most this often, in ms. */
 const WAITING_TOUCH_MS = 5
 
-export function sleep(ms: number): Promise<void> {
+function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
@@ -59,7 +59,7 @@ export type WaitOutcome<T> =
  * Retry `attempt` while it throws a busy error (`isBusy`), as the file comment
  * says. Any other error is thrown at once.
  */
-export async function retryWhileBusy<T>(
+async function retryWhileBusy<T>(
   attempt: () => T,
   first: unknown,
   isBusy: (error: unknown) => boolean,
@@ -96,7 +96,7 @@ export async function retryWhileBusy<T>(
 }
 
 /** The `-waiting` file next to the database: writers tell each other that they wait (see the file comment). */
-export class WaitingSignal {
+class WaitingSignal {
   readonly #file: string
   /** When this process last touched the file (ms since the epoch). */
   #signalled = 0

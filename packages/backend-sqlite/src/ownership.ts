@@ -111,7 +111,7 @@ export function markOf(path: string): Mark {
 }
 
 /** Whether the database at `path` (with its WAL, if any) carries sitecache's mark. */
-export function isSitecacheDatabase(path: string): boolean {
+function isSitecacheDatabase(path: string): boolean {
   return markOf(path).kind === "sitecache"
 }
 

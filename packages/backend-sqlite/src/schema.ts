@@ -35,7 +35,7 @@ import { APPLICATION_ID } from "./ownership.js"
 
 export const SCHEMA_VERSION = 1
 
-export const SCHEMA = `
+const SCHEMA = `
 CREATE TABLE entries (
   id INTEGER PRIMARY KEY,
   prefix BLOB NOT NULL,
