@@ -77,7 +77,9 @@ function resolvePackage(specifier: string, options: LoadBackendOptions): { file?
   let lastError: unknown
   for (const base of bases(options)) {
     try {
-      return { file: createRequire(base).resolve(specifier) }
+      const file = createRequire(base).resolve(specifier)
+      // A name that is also one of Node's modules (`fs`) resolves to it, not to a file: no backend.
+      if (isAbsolute(file)) return { file }
     } catch (error) {
       if (!isNotFound(error)) throw error
       lastError = error

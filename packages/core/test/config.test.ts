@@ -128,6 +128,12 @@ describe("createCache", () => {
     )
   })
 
+  it("a backend name that is also one of Node's modules (`fs`) is never that module", async () => {
+    const error = await createCache({ backend: "fs", root: "/" }, { resolveFrom: "/nonexistent/x.js" }).catch((e: unknown) => e)
+    if (error instanceof StoreCache) await error.close()
+    else expect(error).toMatchObject({ code: "SITECACHE_BACKEND_MISSING", packageName: "@sitecache/backend-fs" })
+  })
+
   it("names the package to install when a backend is missing", async () => {
     // The core package depends on no backend; resolve from a directory that has none.
     const error = await createCache({ backend: "redis", root: "/" }, { resolveFrom: "/nonexistent/x.js" }).catch(
