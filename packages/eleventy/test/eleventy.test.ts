@@ -277,3 +277,65 @@ describe("options", () => {
     expect(transforms.late).not.toBe(late)
   })
 })
+
+describe("the build session across builds of one process", () => {
+  /** A markdown library and the hooks Eleventy would call, without Eleventy. */
+  function host(options: SitecacheOptions) {
+    const events = new Map<string, (argument: Record<string, unknown>) => unknown>()
+    const library: { render(source: string, env?: unknown): string } = { render: (source) => `<p>${source}</p>` }
+    let renders = 0
+    const plain = library.render
+    library.render = (source, env) => {
+      renders++
+      return plain(source, env)
+    }
+    sitecache(
+      {
+        amendLibrary(_name, amend) {
+          amend(library as never)
+        },
+        addTransform() {},
+        on(event, callback) {
+          events.set(event, callback as never)
+        },
+      },
+      { log: false, ...options },
+    )
+    return {
+      renders: () => renders,
+      async build(runMode: string, sources: readonly string[]): Promise<string[]> {
+        await events.get("eleventy.before")?.({ runMode })
+        const html = sources.map((source, i) => library.render(source, { page: { inputPath: `./content/page-${i}.md` } }))
+        await events.get("eleventy.after")?.({ runMode })
+        return html
+      },
+    }
+  }
+
+  it("keeps an opened cache open while Eleventy watches, so the next build hits without reading it again", async () => {
+    const root = mkdtempSync(join(tmpdir(), "sitecache-eleventy-watch-"))
+    try {
+      let last: EleventyCacheReport | undefined
+      const eleventy = host({ root, backend: "memory", onBuildEnd: (report) => void (last = report) })
+      expect(await eleventy.build("watch", ["one", "two"])).toEqual(["<p>one</p>", "<p>two</p>"])
+      expect(eleventy.renders()).toBe(2)
+      expect(await eleventy.build("watch", ["one", "two", "three"])).toEqual(["<p>one</p>", "<p>two</p>", "<p>three</p>"])
+      expect(eleventy.renders()).toBe(3)
+      expect({ hits: last?.hits, misses: last?.misses }).toEqual({ hits: 2, misses: 1 })
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+
+  it("closes the cache it opened after a one-off build: an in-memory cache starts over", async () => {
+    const root = mkdtempSync(join(tmpdir(), "sitecache-eleventy-build-"))
+    try {
+      const eleventy = host({ root, backend: "memory" })
+      await eleventy.build("build", ["one"])
+      await eleventy.build("build", ["one"])
+      expect(eleventy.renders()).toBe(2)
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+})
