@@ -14,6 +14,7 @@ import { dirname, join, relative, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import {
   BadOptionError,
+  BuildSession,
   type BuildStats,
   type Cache,
   type CacheConfig,
@@ -27,11 +28,11 @@ import {
   type Uncacheable,
 } from "@sitecache/core"
 import type { AstroConfig, AstroIntegration, AstroIntegrationLogger } from "astro"
-import { Session } from "./session.js"
 import { wholeLines } from "./shiki.js"
 import { STEPS, type Step, shapeProblem } from "./steps.js"
 import { type Anchor, anchors } from "./stored.js"
-import { type StepContext, wrapStep } from "./wrap.js"
+import { BusyTime, FairShare } from "./timing.js"
+import { type CurrentBuild, type StepContext, wrapStep } from "./wrap.js"
 
 /** This package, as it appears in every key: a new release of the integration starts cold. */
 export const ADAPTER: string = (() => {
@@ -147,7 +148,8 @@ function configOf(step: Step, config: AstroConfig, root: string, options: Siteca
 export function sitecache(options: SitecacheAstroOptions = {}): AstroIntegration {
   const cacheConfig = checkOptions(options)
   let root = resolve(typeof options.root === "string" ? options.root : process.cwd())
-  let session: Session | undefined
+  let session: BuildSession | undefined
+  let current: CurrentBuild | undefined
   let logger: AstroIntegrationLogger | undefined
   let anchorList: Anchor[] = []
   const shared = new Map<Step, Shared>()
@@ -169,15 +171,12 @@ export function sitecache(options: SitecacheAstroOptions = {}): AstroIntegration
   }
 
   const context: StepContext = {
-    get session() {
-      return session as Session
-    },
+    current: () => current,
     get root() {
       return root
     },
     adapter: ADAPTER,
     anchors: () => anchorList,
-    warn,
     shared(step) {
       return shared.get(step) as Shared
     },
@@ -226,40 +225,52 @@ export function sitecache(options: SitecacheAstroOptions = {}): AstroIntegration
     },
   }
 
+  let command: "build" | "dev" = "build"
+
   const start = async () => {
-    if (session === undefined) return
-    await session.start()
+    if (session === undefined || current !== undefined) return
+    const build = await session.start()
+    current = { build: build.enabled ? build : undefined, busy: new BusyTime(), shares: new FairShare() }
   }
 
   const finish = async () => {
-    if (session === undefined) return
-    const end = await session.finish()
+    if (session === undefined || current === undefined) return
+    const { busy } = current
+    current = undefined
+    // A dev server renders what is asked for: the records of the pages it did not see are kept for the next one.
+    const report = await session.finish({ incremental: command === "dev" })
+    if (report === undefined) return
+    const stepMs = busy.ms
+    const line = report.enabled
+      ? `${report.line} (${Math.round(stepMs)} ms in cached steps${report.rejected > 0 ? `, ${report.rejected} unusable entries replaced` : ""})`
+      : `sitecache: off (no cache read or written; ${Math.round(stepMs)} ms in the steps it caches)`
     const warnings = given
     given = []
     warned.clear()
-    log(end.line)
-    const open = end.open
+    log(line)
+    const { stats } = report
     await options.onBuildEnd?.({
-      enabled: end.enabled,
-      line: end.line,
-      hits: open?.stats.hits ?? 0,
-      misses: open?.stats.misses ?? 0,
-      savedMs: open?.stats.savedMs ?? 0,
-      stepMs: end.stepMs,
-      rejected: open?.rejected ?? 0,
+      enabled: report.enabled,
+      line,
+      hits: stats.hits,
+      misses: stats.misses,
+      savedMs: stats.savedMs,
+      stepMs,
+      rejected: report.rejected,
       warnings,
       unwrapped: [...unwrapped],
-      ...(open === undefined ? {} : { stats: open.stats }),
-      ...(end.run === undefined ? {} : { run: end.run }),
+      ...(report.enabled ? { stats } : {}),
+      ...(report.run === undefined ? {} : { run: report.run }),
     })
   }
 
   return {
     name: "sitecache",
     hooks: {
-      "astro:config:setup": ({ config, command, updateConfig, logger: astroLogger }) => {
+      "astro:config:setup": ({ config, command: astroCommand, updateConfig, logger: astroLogger }) => {
         logger = astroLogger
-        if (command !== "build" && command !== "dev") return
+        if (astroCommand !== "build" && astroCommand !== "dev") return
+        command = astroCommand
         if (options.root === undefined) root = fileURLToPath(config.root)
         // A configuration mistake (unknown option, bad value) throws now, naming the option.
         normalizeCacheConfig({ root, ...cacheConfig })
@@ -273,12 +284,16 @@ export function sitecache(options: SitecacheAstroOptions = {}): AstroIntegration
           return
         }
         anchorList = anchors({ astro: astroDir, root })
-        session = new Session({
+        session = new BuildSession({
+          tool: "astro",
           root,
           config: cacheConfig,
-          cache: options.cache,
+          ...(options.cache === undefined ? {} : { cache: options.cache }),
           env: options.env ?? process.env,
           argv: options.argv ?? process.argv.slice(2),
+          open: { resolveFrom: import.meta.url },
+          log: false,
+          warn: (line) => warn(line.replace(/^sitecache: /, "")),
         })
         updateConfig({ vite: { plugins: [vitePlugin] }, markdown: { shikiConfig: { transformers: [wholeLines] } } })
       },
@@ -286,10 +301,11 @@ export function sitecache(options: SitecacheAstroOptions = {}): AstroIntegration
         logger = astroLogger
         if (session !== undefined) takeShared(config)
       },
-      "astro:build:start": start,
-      "astro:build:done": finish,
-      "astro:server:setup": start,
-      "astro:server:done": finish,
+      // A build runs a dev server of its own to sync content: its server hooks are not the build's.
+      "astro:build:start": () => (command === "build" ? start() : undefined),
+      "astro:build:done": () => (command === "build" ? finish() : undefined),
+      "astro:server:setup": () => (command === "dev" ? start() : undefined),
+      "astro:server:done": () => (command === "dev" ? finish() : undefined),
     },
   }
 }

@@ -1,29 +1,36 @@
 /**
  * One wrapped hook of Astro's: each call for a file the step caches is
- * memoized under a key of named parts (so `sitecache explain` can tell which
- * changed): the adapter, the step, the versions of the packages that do the
- * work, a fingerprint of the configuration they read, the file's
- * project-relative path and its content.
+ * memoized in the build of core's session, under a key of named parts (so
+ * `sitecache explain` can tell which changed): the adapter, the step, the
+ * versions of the packages that do the work, a fingerprint of the
+ * configuration they read, the file's project-relative path and its content.
  */
 import { relative, sep } from "node:path"
-import { type Key, type KeyPart, type MemoResult, memoize, type Uncacheable } from "@sitecache/core"
-import type { Session } from "./session.js"
+import type { Build, Key, KeyPart, Uncacheable } from "@sitecache/core"
 import { type Handler, handlerOf, type Step } from "./steps.js"
 import { type Anchor, fromStored, invalidEntry, type StoredModule, toStored } from "./stored.js"
+import type { BusyTime, FairShare } from "./timing.js"
 
-/** What a wrapped hook reads of the build, computed once per build by the integration. */
+/** The build in progress, as a wrapped hook sees it. */
+export interface CurrentBuild {
+  /** `undefined` when the cache is off. */
+  readonly build: Build | undefined
+  /** Wall time inside the wrapped steps (lookups included when the cache is on). */
+  readonly busy: BusyTime
+  /** Shares of the wall time of the steps that ran (what a hit will save). */
+  readonly shares: FairShare
+}
+
+/** What a wrapped hook reads of the integration. */
 export interface StepContext {
-  readonly session: Session
+  /** The build in progress, or `undefined` between builds. */
+  current(): CurrentBuild | undefined
   readonly root: string
   readonly adapter: string
   /** The step's key parts that are the same for every file of a build, and whether the step can be cached. */
   shared(step: Step): { readonly tools: KeyPart; readonly config: Key; readonly uncacheable?: Uncacheable }
   anchors(): readonly Anchor[]
-  warn(line: string): void
 }
-
-/** A hook that returned nothing: the step does not handle that id; not stored, not counted. */
-const NO_OUTPUT = "no output"
 
 const wrapped = new WeakSet<object>()
 
@@ -46,22 +53,13 @@ export function wrapStep(plugin: Record<string, unknown>, step: Step, context: S
 
 function cachedHook(original: Handler, step: Step, context: StepContext): Handler {
   return async function cachedStep(this: unknown, ...args: unknown[]) {
-    const open = context.session.current
-    const file = step.file(args)
-    if (file === undefined) return original.apply(this, args)
-    if (open === null) {
-      const off = context.session.offTime
-      if (off === null) return original.apply(this, args)
-      off.enter()
-      try {
-        return await original.apply(this, args)
-      } finally {
-        off.leave()
-      }
-    }
-    const started = performance.now()
-    open.busy.enter()
+    const current = context.current()
+    const file = current === undefined ? undefined : step.file(args)
+    if (current === undefined || file === undefined) return original.apply(this, args)
+    const { build, busy, shares } = current
+    busy.enter()
     try {
+      if (build === undefined) return await original.apply(this, args)
       const input = await step.input(args, file)
       if (input === undefined) return await original.apply(this, args)
       const shared = context.shared(step)
@@ -76,56 +74,37 @@ function cachedHook(original: Handler, step: Step, context: StepContext): Handle
       }
       let output: unknown
       let computed = false
-      const lookup = () =>
-        memoize<StoredModule | null>(
-          open.cache,
-          parts,
-          async (memo) => {
-            computed = true
-            const share = open.shares.start()
-            try {
-              output = await original.apply(this, args)
-            } finally {
-              memo.took(open.shares.stop(share))
-            }
-            if (output === null || output === undefined) {
-              memo.uncacheable(NO_OUTPUT)
-              return null
-            }
-            const stored = toStored(output, context.anchors())
-            if ("stored" in stored) return stored.stored
-            memo.uncacheable({ step: step.label, reason: `its result is ${stored.uncacheable}` })
-            return null
-          },
-          { files: open.files, ...(shared.uncacheable === undefined ? {} : { uncacheable: shared.uncacheable }) },
-        )
-      let result: MemoResult<StoredModule | null> = await lookup()
-      if (!computed && result.value !== null) {
-        const invalid = invalidEntry(result.value)
-        if (invalid !== undefined) {
-          // A damaged or forged entry: a miss, one warning per build, a count; a fresh result replaces it.
-          if (open.rejected++ === 0)
-            context.warn(
-              `ignored a cache entry of ${document} that is not a valid module (${invalid}); it is rebuilt and replaced`,
-            )
-          await open.cache.delete(result.key)
-          result = await lookup()
-          if (!computed && result.value !== null && invalidEntry(result.value) !== undefined) {
+      const result = await build.memoize<StoredModule | null>(
+        parts,
+        async (memo) => {
+          computed = true
+          const share = shares.start()
+          try {
             output = await original.apply(this, args)
-            computed = true
+          } finally {
+            memo.took(shares.stop(share))
           }
-        }
-      }
-      if (result.uncacheable?.reason === NO_OUTPUT) return output
-      if (computed || result.value === null) {
-        open.stats.record({ ...result, hit: false }, performance.now() - started, document)
-        return computed ? output : await original.apply(this, args)
-      }
-      // A hit, or a result shared with a concurrent identical call.
-      open.stats.record(result.hit ? result : { ...result, hit: true, savedMs: 0 }, 0, document)
-      return fromStored(result.value, context.anchors())
+          const stored = toStored(output, context.anchors())
+          if ("stored" in stored) return stored.stored
+          memo.uncacheable({ step: step.label, reason: `its result is ${stored.uncacheable}` })
+          return null
+        },
+        {
+          document,
+          // A damaged or forged entry: a miss, one warning, a count; the page renders and its result replaces the entry.
+          validate: (value) => {
+            const invalid = invalidEntry(value)
+            if (invalid !== undefined) build.rejected++
+            return invalid
+          },
+          ...(shared.uncacheable === undefined ? {} : { uncacheable: shared.uncacheable }),
+        },
+      )
+      if (computed) return output
+      // A hit, or a result shared with a concurrent identical call that could not be stored.
+      return result.value === null ? await original.apply(this, args) : fromStored(result.value, context.anchors())
     } finally {
-      open.busy.leave()
+      busy.leave()
     }
   }
 }
