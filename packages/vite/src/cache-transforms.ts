@@ -126,6 +126,9 @@ function sessionPlugin(session: TransformSession, rootGiven: boolean): Plugin {
     async buildStart() {
       await session.start()
     },
+    buildEnd(error) {
+      if (error !== undefined) session.fail()
+    },
     async closeBundle() {
       await session.finish()
     },

@@ -34,6 +34,7 @@ export class TransformSession {
   #filter: ((id: string) => boolean) | undefined
   #filterRoot: string | undefined
   #current: Session | null = null
+  #failed = false
 
   constructor(options: CacheTransformsOptions) {
     this.options = options
@@ -91,7 +92,19 @@ export class TransformSession {
     if (this.#current?.build !== build) this.#current = build.enabled ? { build, transformTime: new BusyTime() } : null
   }
 
+  /** The build failed (Rollup's `buildEnd` with an error): its end is not recorded. */
+  fail(): void {
+    if (this.#current !== null || this.session.current !== undefined) this.#failed = true
+  }
+
   async finish(): Promise<void> {
+    if (this.#failed) {
+      // A failed build is not recorded (its manifest would miss the documents it never reached); the cache is closed.
+      this.#failed = false
+      this.#current = null
+      await this.session.abort()
+      return
+    }
     const current = this.#current
     const report = await this.session.finish()
     if (report === undefined) return

@@ -6,7 +6,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { BadOptionError, type Cache, createMemoryCache } from "@sitecache/core"
+import { BadOptionError, type Cache, createCache, createMemoryCache, readRuns } from "@sitecache/core"
 import { type Plugin as RollupPlugin, rollup } from "rollup"
 import type { Plugin } from "vite"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
@@ -277,6 +277,35 @@ describe("cacheTransforms as a Rollup plugin", () => {
     expect(() => cacheTransforms([shout()] as Plugin[], { include: [/x/, (() => true) as never] })).toThrow(BadOptionError)
     expect(() => cacheTransforms([shout()] as Plugin[], { include: [/x/, (() => true) as never] })).toThrow(/`include\[1\]`/)
     expect(() => cacheTransforms([shout()] as Plugin[], { exclude: "" })).toThrow(/`exclude`/)
+  })
+
+  it("does not record a build that failed, and closes the cache it opened; the next build records as usual", async () => {
+    const failing: RollupPlugin = {
+      name: "test-fail",
+      transform(_code, id) {
+        if (id.endsWith("c.txt")) throw new Error("cannot shout c")
+        return null
+      },
+    }
+    const cacheConfig = { backend: "fs", dir: join(root, "cache") } as const
+    const reports: TransformCacheReport[] = []
+    const options = { cacheConfig, root, log: false, onBuildEnd: (r: TransformCacheReport) => void reports.push(r) } as const
+    await expect(
+      rollup({
+        input: join(root, "main.js"),
+        plugins: cacheTransforms([shout(), failing] as Plugin[], options) as RollupPlugin[],
+      }),
+    ).rejects.toThrow(/cannot shout c/)
+    expect(reports).toEqual([])
+    const opened = await createCache({ ...cacheConfig, root })
+    expect(await readRuns(opened, "vite")).toEqual([])
+    await opened.close()
+    const bundle = await rollup({
+      input: join(root, "main.js"),
+      plugins: cacheTransforms([shout()] as Plugin[], options) as RollupPlugin[],
+    })
+    await bundle.close()
+    expect(reports.map((report) => report.run?.documents)).toEqual([3])
   })
 
   it("neither reads nor writes with SITECACHE=off", async () => {
