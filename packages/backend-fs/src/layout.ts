@@ -7,6 +7,7 @@
  *   fs-v1/                            the layout version: a future layout lives beside it
  *     index                           entry count, bytes, hits and last access (see index-file.ts)
  *     journal                         what builds did since the index was written (see journal.ts)
+ *     .tmp-journal-<uuid>             a journal being compacted into the index (or left by a killed compaction)
  *     <prefix: 32 hex>/               one directory per key prefix (format, codec, user prefix)
  *       <ab>/                         the first byte of the key, as two hex characters
  *         <rest of the key: 30 hex>   one entry: exactly the bytes of core's entry format
