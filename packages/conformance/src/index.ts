@@ -1,5 +1,5 @@
 /**
- * `@sitecache/conformance`: the invariants of the cache contract (docs/architecture.md),
+ * `@sitecache/conformance`: the invariants of the cache contract (docs/architecture.md, "The contracts"),
  * run against any backend from a one-line test:
  *
  * ```ts

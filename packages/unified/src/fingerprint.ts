@@ -1,6 +1,6 @@
 /**
  * The fingerprint of a processor: what, besides a document's content and
- * path, decides its output. It is built plugin by plugin (keys: see docs/architecture.md):
+ * path, decides its output. It is built plugin by plugin (docs/architecture.md, "Keys and prefixes"):
  *
  * - a plugin from a package: the package's name and installed version, and
  *   the versions of everything it depends on as installed for it (a

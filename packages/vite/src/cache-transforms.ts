@@ -16,7 +16,7 @@ export interface CacheTransformsOptions {
   /** An open cache to use (never closed by the adapter). Default: one opened from `cacheConfig`. */
   readonly cache?: Cache
   /**
-   * Configuration of the cache to open when a build starts (docs/architecture.md; `SITECACHE=off`,
+   * Configuration of the cache to open when a build starts (docs/architecture.md, "The life of a build"; `SITECACHE=off`,
    * `SITECACHE_BACKEND`, `--no-cache`... apply). Default `{}`: the `fs` backend
    * under `<root>/node_modules/.cache/sitecache`.
    */
