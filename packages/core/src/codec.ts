@@ -7,6 +7,17 @@
  */
 import { deserialize, serialize } from "node:v8"
 import { MAX_DEPTH } from "./bounds.js"
+import {
+  type Blob,
+  BlobKind,
+  type BlobMeta,
+  type Path,
+  placeBlobs,
+  TEXT_BLOB_CHARS,
+  textBlob,
+  withoutBlobs,
+  writeBlobs,
+} from "./codec-blobs.js"
 import { UnserializableError } from "./errors.js"
 
 export interface Codec {
@@ -46,7 +57,9 @@ const nodeMajor = process.versions.node.split(".")[0] ?? "0"
  *
  * Everything else (a `Map`, a `Date`, a shared reference, too much short
  * text) is v8's, whose wire format follows V8, so the Node.js major is part
- * of the codec's version (and so of the key prefix).
+ * of the codec's version (and so of the key prefix). Its long strings held in
+ * plain objects and arrays are taken out all the same and stored after the
+ * v8 bytes in their smallest encodings (see `encodeV8`).
  */
 export const jsonOrV8Codec: Codec = {
   id: 2,
@@ -57,7 +70,7 @@ export const jsonOrV8Codec: Codec = {
     const plain = encodePlain(value)
     if (plain !== undefined) return plain
     try {
-      return serialize(value)
+      return encodeV8(value)
     } catch (error) {
       throw new UnserializableError(
         `${(error as Error).message} (only data can be cached: no functions, symbols or class instances holding them)`,
@@ -66,7 +79,9 @@ export const jsonOrV8Codec: Codec = {
     }
   },
   decode(payload) {
-    return payload[0] === PLAIN || payload[0] === PLAIN_UTF16_HEAD ? decodePlain(payload) : deserialize(payload)
+    const format = payload[0]
+    if (format === PLAIN || format === PLAIN_UTF16_HEAD) return decodePlain(payload)
+    return format === V8_WITH_TEXT ? decodeV8WithText(payload) : deserialize(payload)
   },
 }
 
@@ -83,20 +98,13 @@ export const jsonOrV8Codec: Codec = {
  */
 const PLAIN = 0x01
 const PLAIN_UTF16_HEAD = 0x02
-
-/** How a blob after the head is read back. */
-const BlobKind = {
-  Uint8Array: 0,
-  Buffer: 1,
-  /** A string of ASCII characters, one byte each. */
-  Ascii: 2,
-  Utf8: 3,
-  Utf16: 4,
-} as const
-type BlobKind = (typeof BlobKind)[keyof typeof BlobKind]
-
-/** Strings at least this long are stored after the head, in their smallest encoding, instead of as JSON. */
-const TEXT_BLOB_CHARS = 512
+/**
+ * First byte of a v8 payload whose long strings were taken out (see
+ * `encodeV8`): `V8_WITH_TEXT`, the v8 bytes' length (u32 LE), the v8 bytes,
+ * the length of a UTF-8 JSON list of `[path, kind, length]` (u32 LE), the
+ * list, then each string in its smallest encoding.
+ */
+const V8_WITH_TEXT = 0x03
 
 /**
  * A value whose strings that stay in the head (shorter than
@@ -105,33 +113,11 @@ const TEXT_BLOB_CHARS = 512
  */
 const PLAIN_MAX_CHARS = 4 * 1024
 
-type Path = (string | number)[]
-type BlobMeta = [path: Path, kind: BlobKind, length: number]
-
-interface Blob {
-  readonly path: Path
-  readonly kind: BlobKind
-  /** The bytes (byte arrays) or the text (strings). */
-  readonly bytes?: Uint8Array
-  readonly text?: string
-  readonly length: number
-}
-
 /** What a walk of a value found: its blobs, and the characters of its short strings so far. */
 interface PlainScan {
   readonly blobs: Blob[]
   readonly seen: Set<object>
   chars: number
-}
-
-/** How `text` is stored after the head: the smallest encoding that reads back exactly. */
-function textBlob(path: Path, text: string): Blob {
-  const utf8 = Buffer.byteLength(text, "utf8")
-  if (utf8 === text.length) return { path: [...path], kind: BlobKind.Ascii, text, length: utf8 }
-  // A lone surrogate has no UTF-8 form (it would come back as U+FFFD): UTF-16 keeps it.
-  if (utf8 < text.length * 2 && (text as unknown as { isWellFormed(): boolean }).isWellFormed())
-    return { path: [...path], kind: BlobKind.Utf8, text, length: utf8 }
-  return { path: [...path], kind: BlobKind.Utf16, text, length: text.length * 2 }
 }
 
 /**
@@ -198,8 +184,6 @@ function scanPlain(value: unknown, path: Path, scan: PlainScan): boolean {
   return true
 }
 
-const TEXT_ENCODINGS = { [BlobKind.Ascii]: "latin1", [BlobKind.Utf8]: "utf8", [BlobKind.Utf16]: "utf16le" } as const
-
 /** `value` in the plain format, or `undefined` when it is not plain (see `scanPlain`). */
 function encodePlain(value: unknown): Uint8Array | undefined {
   const scan: PlainScan = { blobs: [], seen: new Set(), chars: 0 }
@@ -217,55 +201,8 @@ function encodePlain(value: unknown): Uint8Array | undefined {
   out[0] = headEncoding === "utf8" ? PLAIN : PLAIN_UTF16_HEAD
   out.writeUInt32LE(headLength, 1)
   out.write(json, 5, headLength, headEncoding)
-  let offset = 5 + headLength
-  for (const blob of scan.blobs) {
-    if (blob.bytes !== undefined) out.set(blob.bytes, offset)
-    else out.write(blob.text as string, offset, blob.length, TEXT_ENCODINGS[blob.kind as keyof typeof TEXT_ENCODINGS])
-    offset += blob.length
-  }
+  writeBlobs(out, 5 + headLength, scan.blobs)
   return out
-}
-
-/** `value` with null in place of each of its blobs, copying only the arrays and objects on their paths. */
-function withoutBlobs(value: unknown, blobs: readonly Blob[]): unknown {
-  if (blobs.length === 0) return value
-  const top: Record<string | number, unknown> = { v: value }
-  const copies = new Set<unknown>()
-  for (const { path } of blobs) {
-    let holder = top
-    let name: string | number = "v"
-    for (const step of path) {
-      let container = holder[name] as Record<string | number, unknown>
-      if (!copies.has(container)) {
-        container = (Array.isArray(container) ? [...container] : { ...container }) as Record<string | number, unknown>
-        copies.add(container)
-        holder[name] = container
-      }
-      holder = container
-      name = step
-    }
-    holder[name] = null
-  }
-  return top.v
-}
-
-/** What the blob of `kind` at `offset` reads back as. */
-function readBlob(bytes: Buffer, kind: unknown, offset: number, length: number): unknown {
-  switch (kind) {
-    case BlobKind.Buffer:
-      return Buffer.from(bytes.buffer, bytes.byteOffset + offset, length)
-    case BlobKind.Uint8Array:
-      return new Uint8Array(bytes.buffer, bytes.byteOffset + offset, length)
-    case BlobKind.Ascii:
-      return bytes.toString("latin1", offset, offset + length)
-    case BlobKind.Utf8:
-      return bytes.toString("utf8", offset, offset + length)
-    case BlobKind.Utf16:
-      if (length % 2 !== 0) throw new Error("plain payload: UTF-16 text of an odd length")
-      return bytes.toString("utf16le", offset, offset + length)
-    default:
-      throw new Error("plain payload: unknown kind of blob")
-  }
 }
 
 /** The value of a payload in the plain format; its byte arrays are views of `payload`. Throws on any inconsistency. */
@@ -285,31 +222,7 @@ function decodePlain(payload: Uint8Array): unknown {
   }
   const head = JSON.parse(text) as { v: unknown; b: BlobMeta[] }
   if (head === null || typeof head !== "object" || !Array.isArray(head.b)) throw new Error("plain payload: bad head")
-  let root = head.v
-  let offset = headEnd
-  for (const [path, kind, length] of head.b) {
-    if (!Array.isArray(path) || !Number.isInteger(length) || length < 0 || offset + length > bytes.length)
-      throw new Error("plain payload: bad blob")
-    const view = readBlob(bytes, kind, offset, length)
-    offset += length
-    if (path.length === 0) {
-      root = view
-      continue
-    }
-    let holder = root as Record<string | number, unknown>
-    for (let i = 0; i < path.length; i++) {
-      const name = path[i] as string | number
-      // Only a null the encoder left in an own property of a plain object or array is replaced.
-      if (holder === null || typeof holder !== "object" || name === "__proto__" || !Object.hasOwn(holder, name))
-        throw new Error("plain payload: blob path does not exist")
-      if (i === path.length - 1) {
-        if (holder[name] !== null) throw new Error("plain payload: blob path is taken")
-        holder[name] = view
-      } else holder = holder[name] as Record<string | number, unknown>
-    }
-  }
-  if (offset !== bytes.length) throw new Error("plain payload: trailing bytes")
-  return root
+  return placeBlobs(head.v, head.b, bytes, headEnd)
 }
 
 const OPEN_BRACKET = 0x5b
@@ -353,4 +266,87 @@ function checkTextNesting(text: string): void {
       if (++depth > MAX_DEPTH + 1) throw new Error(`plain payload: nested more than ${MAX_DEPTH} levels deep`)
     } else if (unit === CLOSE_BRACKET || unit === CLOSE_BRACE) depth--
   }
+}
+
+/** A long string found in a value v8 must serialize, and the property that holds it. */
+interface HeldText {
+  readonly blob: Blob
+  readonly holder: Record<string | number, unknown>
+  readonly name: string | number
+}
+
+/**
+ * The long strings of a value v8 must serialize that can be taken out: those
+ * held in writable data properties of plain objects and dense arrays (not
+ * inside a `Map`, a `Set` or any other object v8 writes whole). An object
+ * reached twice is walked once: v8 writes it once, and keeps the reference.
+ */
+function textOutsideV8(value: unknown): HeldText[] {
+  const found: HeldText[] = []
+  const seen = new Set<object>()
+  const path: Path = []
+  const walk = (item: object): void => {
+    if (seen.has(item) || path.length >= MAX_DEPTH) return
+    seen.add(item)
+    const proto = Object.getPrototypeOf(item)
+    const array = proto === Array.prototype && Object.keys(item).length === (item as unknown[]).length
+    if (!array && proto !== Object.prototype) return
+    const holder = item as Record<string | number, unknown>
+    for (const key of Object.keys(item)) {
+      const name = array ? Number(key) : key
+      const child = holder[name]
+      path.push(name)
+      if (typeof child === "string" && child.length >= TEXT_BLOB_CHARS && key !== "__proto__") {
+        const descriptor = Object.getOwnPropertyDescriptor(item, key)
+        if (descriptor?.writable === true) found.push({ blob: textBlob(path, child), holder, name })
+      } else if (child !== null && typeof child === "object") walk(child)
+      path.pop()
+    }
+  }
+  if (value !== null && typeof value === "object") walk(value)
+  return found
+}
+
+/**
+ * `v8.serialize(value)`, with its long strings (see `textOutsideV8`) stored
+ * after it in their smallest encodings: v8 writes a string with one
+ * character past U+00FF at two bytes a character. The strings are set to
+ * null for the serialization and put back before it returns, so no object
+ * is copied and every shared reference stays one.
+ */
+function encodeV8(value: unknown): Uint8Array {
+  const held = typeof value === "string" ? [] : textOutsideV8(value)
+  if (held.length === 0) return serialize(value)
+  let v8: Buffer
+  try {
+    for (const { holder, name } of held) holder[name] = null
+    v8 = serialize(value)
+  } finally {
+    for (const { blob, holder, name } of held) holder[name] = blob.text
+  }
+  const blobs = held.map((item) => item.blob)
+  const meta = Buffer.from(JSON.stringify(blobs.map((blob): BlobMeta => [blob.path, blob.kind, blob.length])), "utf8")
+  let size = 9 + v8.length + meta.length
+  for (const blob of blobs) size += blob.length
+  const out = Buffer.allocUnsafe(size)
+  out[0] = V8_WITH_TEXT
+  out.writeUInt32LE(v8.length, 1)
+  v8.copy(out, 5)
+  out.writeUInt32LE(meta.length, 5 + v8.length)
+  meta.copy(out, 9 + v8.length)
+  writeBlobs(out, 9 + v8.length + meta.length, blobs)
+  return out
+}
+
+/** The value of a `V8_WITH_TEXT` payload. Throws on any inconsistency. */
+function decodeV8WithText(payload: Uint8Array): unknown {
+  const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
+  if (bytes.length < 9) throw new Error("v8 payload with text: no head")
+  const v8End = 5 + bytes.readUInt32LE(1)
+  if (v8End + 4 > bytes.length) throw new Error("v8 payload with text: v8 bytes past the end")
+  const metaEnd = v8End + 4 + bytes.readUInt32LE(v8End)
+  if (metaEnd > bytes.length) throw new Error("v8 payload with text: list of strings past the end")
+  checkNesting(bytes, v8End + 4, metaEnd)
+  const value = deserialize(bytes.subarray(5, v8End))
+  return placeBlobs(value, JSON.parse(bytes.toString("utf8", v8End + 4, metaEnd)), bytes, metaEnd)
 }

@@ -49,6 +49,54 @@ describe("jsonOrV8Codec", () => {
     expect(() => jsonOrV8Codec.decode(forged.subarray(0, forged.length - 1))).toThrow(/past the end|odd length/)
   })
 
+  it("takes the long strings out of a value v8 must write (a Date, a Map), keeping shared references, and leaves the value as it was", () => {
+    const typographic = `<p>\u201cCurly\u201d ${"text of a page, ".repeat(200)}</p>`
+    const cjk = "静的サイトのキャッシュ。".repeat(100)
+    const shared = { html: typographic }
+    const frozen = Object.freeze({ html: `${typographic} frozen` })
+    const value = {
+      date: new Date(0),
+      a: shared,
+      b: shared,
+      list: [cjk, { deep: typographic }],
+      map: new Map([["page", typographic]]),
+      frozen,
+    }
+    const payload = jsonOrV8Codec.encode(value)
+    expect(payload[0]).toBe(0x03)
+    const back = jsonOrV8Codec.decode(payload) as typeof value
+    expect(back).toStrictEqual(deserialize(serialize(value)))
+    expect(back.a).toBe(back.b)
+    expect(back.date).toBeInstanceOf(Date)
+    expect(back.map.get("page")).toBe(typographic)
+    // Nothing of the value changed, and it is smaller than what v8 alone writes (the Map's and the frozen
+    // object's strings are still v8's).
+    expect(value.a.html).toBe(typographic)
+    expect(value.list[0]).toBe(cjk)
+    expect(payload.length).toBeLessThan(serialize(value).length * 0.8)
+    // A cycle, and an object shared between a Map and a plain property: v8 keeps both.
+    const cycle: Record<string, unknown> = { html: typographic, when: new Date(1) }
+    cycle.self = cycle
+    const inMap = { html: typographic }
+    const both = { cycle, inMap, map: new Map([["x", inMap]]) }
+    const again = jsonOrV8Codec.decode(jsonOrV8Codec.encode(both)) as typeof both & { cycle: { self: unknown } }
+    expect(again.cycle.self).toBe(again.cycle)
+    expect(again.map.get("x")).toBe(again.inMap)
+    expect(again.inMap.html).toBe(typographic)
+  })
+
+  it("refuses a damaged v8 payload with text instead of guessing", () => {
+    const good = Buffer.from(jsonOrV8Codec.encode({ d: new Date(0), html: "é".repeat(600) }))
+    expect(good[0]).toBe(0x03)
+    expect(() => jsonOrV8Codec.decode(good.subarray(0, good.length - 1))).toThrow(/past the end|trailing|bad blob/)
+    expect(() => jsonOrV8Codec.decode(Buffer.concat([good, Buffer.from([0])]))).toThrow(/trailing bytes/)
+    expect(() => jsonOrV8Codec.decode(good.subarray(0, 7))).toThrow(/no head/)
+    const v8Length = good.readUInt32LE(1)
+    const forged = Buffer.from(good)
+    forged.writeUInt32LE(0xffff, 5 + v8Length)
+    expect(() => jsonOrV8Codec.decode(forged)).toThrow(/past the end/)
+  })
+
   it("round-trips long strings exactly: at the top, in arrays, beside bytes, with lone surrogates and NUL", () => {
     const long = (seed: string) => seed.repeat(Math.ceil(600 / seed.length))
     const values: unknown[] = [
