@@ -201,9 +201,11 @@ export interface ResolvedBackends {
 
 /**
  * Load the backends of a configuration and check each one's options with its
- * schema: the tiers', and every other backend's options object in it (a
- * `redis` object kept for CI while building on SQLite), so a typo anywhere is
- * refused, naming the key. What `createCache` opens, and what the `sitecache`
+ * schema: the tiers', and every other installed backend's options object in
+ * it (a `redis` object kept for CI while building on SQLite), so a typo is
+ * refused, naming the key. An object under a name close to a core option, a
+ * tier or an installed backend is a typo; the options of a backend that is
+ * neither used nor installed here are left for the builds that use it. What `createCache` opens, and what the `sitecache`
  * command reads its tiers from.
  */
 export function resolveBackends(config: CacheConfig = {}, options: ResolveBackendsOptions = {}): Promise<ResolvedBackends> {
@@ -242,7 +244,11 @@ async function resolveTiers(resolved: ResolvedCacheConfig, options: ResolveBacke
     } catch (error) {
       if (!(error instanceof BackendMissingError || error instanceof BadOptionError)) throw error
       const known = [...Object.keys(CONFIG_OPTIONS), ...backends.map((backend) => backend.name)]
-      throw unknownKey(name, known, `no backend named "${name}" is installed`)
+      // A typo: of a core option, a tier's name, or an installed backend's (the loader's `BadOptionError`).
+      if (error instanceof BadOptionError || closestName(name, known) !== undefined)
+        throw unknownKey(name, known, `no backend named "${name}" is installed`)
+      // The options of a backend not installed here and not used (a `redis` object kept for CI): left for it.
+      continue
     }
     checkOptions(section, other.options, `${name}.`)
   }

@@ -94,13 +94,20 @@ describe("createCache", () => {
     await expect(createCache({ backend: "null", memory: { maxSzie: 1 } } as never)).rejects.toThrow(
       expect.objectContaining({ option: "memory.maxSzie", message: expect.stringContaining("did you mean `memory.maxSize`?") }),
     )
-    // An object under a name no installed backend has: a typo of an option or of a backend's name.
+    // An object under a name no installed backend has, close to a tier's or an option's: a typo.
     await expect(createCache({ backend: "memory", memroy: { maxSize: 1 } } as never)).rejects.toThrow(
       expect.objectContaining({
         option: "memroy",
         message: expect.stringMatching(/did you mean `memory`\?.*no backend named "memroy"/),
       }),
     )
+    await expect(createCache({ backend: "memory", maxSiz: { bytes: 1 } } as never)).rejects.toThrow(
+      expect.objectContaining({ option: "maxSiz", message: expect.stringContaining("did you mean `maxSize`?") }),
+    )
+    // The options of a backend neither used nor installed here (kept for the CI that installs it) are left alone.
+    const cache = await createCache({ backend: "memory", mongodb: { url: "mongodb://x" } } as never)
+    expect(cache.location).toBe("this process's memory")
+    await cache.close()
   })
 
   it("refuses a backend name nothing provides: a near miss suggests the installed one", async () => {
