@@ -8,7 +8,8 @@
 import { EventEmitter } from "node:events"
 import { readFile, rm } from "node:fs/promises"
 import { extname, isAbsolute, relative, resolve } from "node:path"
-import { BuildStats, type Cache, contentHash, FileHasher } from "@sitecache/core"
+import type { BuildStats, Cache } from "@sitecache/core"
+import { contentHash, FileHasher } from "@sitecache/core"
 import type { PackageResolver } from "@sitecache/unified"
 import { type BuildResult, blogSession, build, type DocumentResult, projectPath, writeSiteFiles } from "./build.js"
 import type { Site } from "./config.js"
@@ -62,7 +63,6 @@ export async function watch(site: Site, options: WatchOptions = {}): Promise<Wat
     throw error
   })
   const { renderer } = initial
-  const { cache } = renderer
   const documents = new Map(initial.documents.map((document) => [document.file, document]))
   const events = new EventEmitter()
   // Rebuilds and failures, in order, for `next()`.
@@ -127,38 +127,45 @@ export async function watch(site: Site, options: WatchOptions = {}): Promise<Wat
   const rebuild = async (reported: Map<string, "add" | "change" | "unlink">): Promise<void> => {
     const changes = await effective(reported)
     if (changes.size === 0) return
-    const stats = new BuildStats()
-    const targets = new Set<string>()
+    // Each rebuild is a build of the session: recorded (what it rendered, the rest of the last manifest kept), so
+    // `sitecache explain` speaks of the last edit.
+    const { stats } = await session.start()
     const removed: string[] = []
-    for (const [path, kind] of changes) {
-      files.invalidate(path)
-      if (isDocument(path)) {
-        if (kind === "unlink") {
-          const document = documents.get(path)
-          if (document) {
-            documents.delete(path)
-            removed.push(document.source)
-            await rm(document.output, { force: true })
+    const rendered: DocumentResult[] = []
+    try {
+      const targets = new Set<string>()
+      for (const [path, kind] of changes) {
+        files.invalidate(path)
+        if (isDocument(path)) {
+          if (kind === "unlink") {
+            const document = documents.get(path)
+            if (document) {
+              documents.delete(path)
+              removed.push(document.source)
+              await rm(document.output, { force: true })
+            }
+          } else {
+            targets.add(path)
           }
-        } else {
-          targets.add(path)
+        }
+        for (const document of documents.values()) if (document.dependencies.includes(path)) targets.add(document.file)
+      }
+      for (const path of [...targets].sort()) {
+        try {
+          const result = await renderer.render(path, stats)
+          documents.set(path, result)
+          rendered.push(result)
+          reporter.document(result)
+        } catch (error) {
+          reporter.line(`cannot render ${projectPath(site.root, path)}: ${(error as Error).message}`)
         }
       }
-      for (const document of documents.values()) if (document.dependencies.includes(path)) targets.add(document.file)
+      await writeSiteFiles(site, [...documents.values()])
+    } catch (error) {
+      await session.abort()
+      throw error
     }
-    const rendered: DocumentResult[] = []
-    for (const path of [...targets].sort()) {
-      try {
-        const result = await renderer.render(path, stats)
-        documents.set(path, result)
-        rendered.push(result)
-        reporter.document(result)
-      } catch (error) {
-        reporter.line(`cannot render ${projectPath(site.root, path)}: ${(error as Error).message}`)
-      }
-    }
-    await writeSiteFiles(site, [...documents.values()])
-    await cache.persist()
+    await session.finish({ incremental: true, removed })
     const event: RebuildEvent = {
       changed: [...changes.keys()].map((path) => projectPath(site.root, path)).sort(),
       rebuilt: rendered.map((document) => document.source).sort(),

@@ -1,7 +1,8 @@
 import { appendFile, readFile, rm } from "node:fs/promises"
 import { join } from "node:path"
+import { readManifest, readRuns } from "@sitecache/core"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { loadSite, type Watcher, watch } from "../src/index.js"
+import { loadSite, openCache, type Watcher, watch } from "../src/index.js"
 import { BACKENDS, DOCUMENTS, makeSite, removeDir, tempDir, writeText } from "./helpers.js"
 
 let dir: string
@@ -38,6 +39,22 @@ describe.each(BACKENDS)("watch mode on the %s backend", (backend) => {
     const site = await loadSite({ cwd: dir, argv: ["--cache-backend", backend, "--cache-dir", join(dir, "cache")], env: {} })
     watcher = await watch(site, { debounceMs: 30 })
     expect(watcher.initial.stats.misses).toBe(6)
+    /** The last build's manifest, read beside the watcher (the memory cache lives in the watcher alone). */
+    const manifest = async () => {
+      if (backend === "memory") return undefined
+      const cache = await openCache(
+        await loadSite({
+          cwd: dir,
+          argv: ["--cache-backend", backend, "--cache-dir", join(dir, "cache"), "--cache=read"],
+          env: {},
+        }),
+      )
+      try {
+        return { ...(await readManifest(cache, "blog")), runs: (await readRuns(cache, "blog")).length }
+      } finally {
+        await cache.close()
+      }
+    }
 
     // A partial included by two pages.
     await writeText(join(dir, "partials/note.md"), "> The note, edited while watching.\n")
@@ -58,6 +75,14 @@ describe.each(BACKENDS)("watch mode on the %s backend", (backend) => {
     const document = await next("editing content/two.md")
     expect(document.rebuilt).toEqual(["content/two.md"])
     expect(await readFile(join(dir, "dist/two.html"), "utf8")).toContain("Watched edit.")
+    // Each rebuild is recorded: the last build's manifest has the edit, and keeps every other document.
+    const lastBuild = await manifest()
+    if (lastBuild !== undefined) {
+      expect(lastBuild.runs).toBe(4)
+      expect(lastBuild.startedAt).not.toBe(watcher.initial.run?.startedAt)
+      expect(lastBuild.documents?.["content/two.md"]?.hit).toBe(false)
+      expect(Object.keys(lastBuild.documents ?? {}).sort()).toEqual(watcher.initial.documents.map((page) => page.source).sort())
+    }
 
     // A new document, then its removal.
     await writeText(join(dir, "content/new.md"), "# New\n")
@@ -67,6 +92,7 @@ describe.each(BACKENDS)("watch mode on the %s backend", (backend) => {
     await rm(join(dir, "content/new.md"))
     const removed = await next("removing content/new.md")
     expect(removed.removed).toEqual(["content/new.md"])
+    expect(Object.keys((await manifest())?.documents ?? {})).not.toContain("content/new.md")
     expect(await readFile(join(dir, "dist/index.html"), "utf8")).not.toContain("new.html")
 
     // A document created and written again at once: its creation and its change land in one window, and it is new.

@@ -31,7 +31,7 @@ import { type MemoSyncOptions, Preloaded } from "./memo-sync.js"
 import { createNullCache } from "./memory.js"
 import { manifestKeys } from "./prefetch.js"
 import { type BuildManifest, finishBuild, type RunSummary, readManifest } from "./runs.js"
-import { BuildStats } from "./stats.js"
+import { BuildStats, type DocumentRef, documentId } from "./stats.js"
 import type { Cache } from "./types.js"
 
 export interface BuildSessionOptions {
@@ -94,6 +94,8 @@ export interface FinishOptions {
    * process still finds them.
    */
   readonly incremental?: boolean
+  /** With `incremental`: documents gone since the last build (their source removed), not kept. */
+  readonly removed?: readonly (string | DocumentRef)[]
 }
 
 interface BuildInit {
@@ -335,8 +337,9 @@ export class BuildSession {
       if (known !== undefined) this.#known = known
       if (options.incremental) {
         const previous = build.previous ?? (await readManifest(cache, this.tool))
+        const removed = new Set((options.removed ?? []).map(documentId))
         for (const [document, record] of Object.entries(previous?.documents ?? {}))
-          if (!stats.documentRecords.has(document)) stats.documentRecords.set(document, record)
+          if (!stats.documentRecords.has(document) && !removed.has(document)) stats.documentRecords.set(document, record)
       }
       run = await finishBuild(cache, stats, this.tool)
     } finally {

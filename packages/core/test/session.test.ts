@@ -163,6 +163,10 @@ describe("BuildSession", () => {
     await builds.finish({ incremental: true })
     const manifest = await readManifest(cache, "test")
     expect(Object.keys(manifest?.documents ?? {}).sort()).toEqual(["a.md", "b.md"])
+    // A document whose source is gone is not kept.
+    await render(builds, { "b.md": "B3" })
+    await builds.finish({ incremental: true, removed: ["a.md"] })
+    expect(Object.keys((await readManifest(cache, "test"))?.documents ?? {})).toEqual(["b.md"])
     await cache.close()
   })
 
