@@ -6,7 +6,7 @@
  * fail the build that appends to it or the `sitecache` command that shows it.
  */
 
-import type { BuildManifest, RunSummary } from "./runs.js"
+import type { RunSummary } from "./runs.js"
 import type { SweepRecord } from "./sweep.js"
 
 /** A manifest as stored: see `encodeManifest` in runs.ts. */
