@@ -120,6 +120,20 @@ try {
         `consumer: ${manifest.name}'s packed exports point at src/, which it does not ship: ${JSON.stringify(packed.exports)}`,
       )
     }
+    if (typeof packed.repository?.url !== "string" || typeof packed.repository?.directory !== "string") {
+      throw new Error(`consumer: ${manifest.name}'s package.json has no repository with a directory`)
+    }
+    const tarball = join(tarballs, made[0] as string)
+    const readme = execFileSync("tar", ["xzOf", tarball, "package/README.md"], { encoding: "utf8" })
+    const relative = readme.match(/\]\((?!https?:|#|mailto:)[^)]+\)/g)
+    if (relative !== null) throw new Error(`consumer: ${manifest.name}'s README links relatively: ${relative.join(", ")}`)
+    // Source maps name ../src/*.ts, which is not shipped: each must carry the sources' text.
+    for (const map of listed.split("\n").filter((file) => file.endsWith(".js.map"))) {
+      const parsed = JSON.parse(execFileSync("tar", ["xzOf", tarball, map], { encoding: "utf8" }))
+      if (!Array.isArray(parsed.sourcesContent) || parsed.sourcesContent.length !== parsed.sources.length) {
+        throw new Error(`consumer: ${manifest.name}'s ${map} has no sourcesContent`)
+      }
+    }
   }
   console.log(Object.keys(tarballOf).join(", "))
 
