@@ -54,6 +54,22 @@ describe("sitecache() in astro build", () => {
     expect(smartypants.report).toMatchObject({ hits: 0, misses: 3 })
   })
 
+  it("does not cache a step whose plugins it cannot see, and names why", async () => {
+    // A bound function's source says nothing of what it calls: no key could tell two of them apart.
+    const remarkNothing = function (this: unknown) {
+      return () => {}
+    }.bind(null)
+    const first = await site.build({ cache, markdown: { remarkPlugins: [remarkNothing] } })
+    const second = await site.build({ cache, markdown: { remarkPlugins: [remarkNothing] } })
+    for (const built of [first, second]) {
+      expect(built.report).toMatchObject({ hits: 0, misses: 3 })
+      const reasons = [...built.report.stats!.uncacheable.keys()]
+      expect(reasons.length).toBe(2)
+      for (const reason of reasons) expect(reason).toMatch(/^(astro:markdown load|@astrojs\/mdx transform): .*bound function/)
+    }
+    expect(second.files).toEqual(first.files)
+  })
+
   it("leaves a plugin of an unknown shape alone, with one warning, and the build goes on", async () => {
     // What a release of Astro that gave the markdown plugin's `load` hook options would look like.
     const reshape = {
