@@ -202,7 +202,7 @@ try {
   }
   const bin = join(fsOnly, "node_modules", "@sitecache", "cli", "bin", "sitecache.js")
   const asked = spawnSync(process.execPath, [bin, "inspect", "--cache-backend", "sqlite"], { cwd: fsOnly, encoding: "utf8" })
-  if (asked.status !== 2 || !asked.stderr.includes("needs the package `@sitecache/backend-sqlite`")) {
+  if (asked.status !== 2 || !asked.stderr.includes("`pnpm add @sitecache/backend-sqlite`")) {
     throw new Error(
       `consumer: sitecache inspect --cache-backend sqlite without the backend (exit ${asked.status}):\n${asked.stderr}`,
     )
