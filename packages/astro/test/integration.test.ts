@@ -4,7 +4,7 @@
  */
 import { appendFileSync } from "node:fs"
 import { join } from "node:path"
-import { createMemoryCache } from "@sitecache/core"
+import { createMemoryCache, Key } from "@sitecache/core"
 import { afterAll, describe, expect, it } from "vitest"
 import { MARKDOWN_STEP, shapeProblem } from "../src/index.js"
 import { createSite } from "./site.js"
@@ -52,6 +52,20 @@ describe("sitecache() in astro build", () => {
     expect(edited.report.stats!.documentRecords.get("src/pages/alpha.md")?.hit).toBe(false)
     const smartypants = await site.build({ cache, markdown: { smartypants: false } })
     expect(smartypants.report).toMatchObject({ hits: 0, misses: 3 })
+  })
+
+  it("takes a forged entry for a miss, with one warning, renders the page and replaces the entry", async () => {
+    const before = await site.build({ cache })
+    const record = before.report.stats!.documentRecords.get("src/pages/beta.mdx")!
+    const key = Key.fromHex(record.key)
+    await cache.delete(key)
+    await cache.put(key, { value: { code: "export default 1", meta: { astro: { __proto__: null, x: 1 } }, extra: true }, ms: 1 })
+    const forged = await site.build({ cache })
+    expect(forged.report).toMatchObject({ hits: 2, misses: 1, rejected: 1 })
+    expect(forged.warnings.join("\n")).toMatch(/an entry with `extra`/)
+    expect(forged.files).toEqual(before.files)
+    const after = await site.build({ cache })
+    expect(after.report).toMatchObject({ hits: 3, misses: 0, rejected: 0 })
   })
 
   it("does not cache a step whose plugins it cannot see, and names why", async () => {
