@@ -6,6 +6,9 @@
  * script (script.ts) that replaces it only if its header says it has expired
  * at the cache's clock. Both are pipelined for a batch. Every command goes
  * through the connection's rules for failing open (connection.ts).
+ *
+ * Slightly over ~400 lines: every `Store` method over one connection and key
+ * layout; connection, errors, script, layout and read-ahead live apart.
  */
 import type { EntryId, EntryMeta, Key, PruneOptions, PruneResult, Store, StoredEntry, StoreStats } from "@sitecache/core"
 import type { Redis } from "ioredis"

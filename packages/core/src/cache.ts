@@ -5,6 +5,11 @@
  * prefixes, the entry format and its checks, TTL by an injectable clock, value
  * isolation (values are stored encoded, decoded fresh on every read), the
  * modes, the statistics, and fail-open fault handling.
+ *
+ * Longer than this repository's ~400 lines: it is one class whose every read
+ * and write path shares the same counters, prefix, modes and fault handling;
+ * the parts that stand alone already live apart (cache-options.ts, bounds.ts,
+ * causes.ts, entry.ts, codec.ts).
  */
 import { valueFault } from "./bounds.js"
 import { CACHE_OPTIONS, checkPrefix } from "./cache-options.js"

@@ -13,6 +13,9 @@
  * - the list of tools that recorded builds, so `sitecache` finds them;
  * - what the automatic sweep removed (sweep.ts), which `finishBuild` runs.
  *
+ * Slightly over ~400 lines: the manifest's compact stored form (encode and
+ * decode) sits beside the records that use it, so one format lives in one file.
+ *
  * A build that missed nothing and saw the same documents under the same keys
  * and dependency hashes as the stored manifest (its digest says so) does not
  * write it again: its run summary names the manifest's digest, and

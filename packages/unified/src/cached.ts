@@ -12,6 +12,9 @@
  * processor fixes (stage, pipeline, plugins, version) are hashed once into a
  * `BuildKey`, one part of every document's key; the document's record still
  * lists each of them by name.
+ *
+ * Slightly over ~400 lines: `cached` and `cachedRun` share their lookup,
+ * record and restore path here; the snapshot format is snapshot.ts.
  */
 import { isAbsolute, relative, resolve, sep } from "node:path"
 import {
