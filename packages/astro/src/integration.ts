@@ -16,9 +16,11 @@ import {
   BadOptionError,
   BuildSession,
   type BuildStats,
+  BusyTime,
   type Cache,
   type CacheConfig,
   describeUnsound,
+  FairShare,
   fingerprint,
   installedVersion,
   type Key,
@@ -31,7 +33,6 @@ import type { AstroConfig, AstroIntegration, AstroIntegrationLogger } from "astr
 import { wholeLines } from "./shiki.js"
 import { STEPS, type Step, shapeProblem } from "./steps.js"
 import { type Anchor, anchors } from "./stored.js"
-import { BusyTime, FairShare } from "./timing.js"
 import { type CurrentBuild, type StepContext, wrapStep } from "./wrap.js"
 
 /** This package, as it appears in every key: a new release of the integration starts cold. */

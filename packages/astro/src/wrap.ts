@@ -6,10 +6,9 @@
  * configuration they read, the file's project-relative path and its content.
  */
 import { relative, sep } from "node:path"
-import type { Build, Key, KeyPart, Uncacheable } from "@sitecache/core"
+import type { Build, BusyTime, FairShare, Key, KeyPart, Uncacheable } from "@sitecache/core"
 import { type Handler, handlerOf, type Step } from "./steps.js"
 import { type Anchor, fromStored, invalidEntry, type StoredModule, toStored } from "./stored.js"
-import type { BusyTime, FairShare } from "./timing.js"
 
 /** The build in progress, as a wrapped hook sees it. */
 export interface CurrentBuild {

@@ -153,4 +153,5 @@ export type {
 } from "./store.js"
 export { DEFAULT_MAX_IDLE, SWEEP_INTERVAL, type SweepRecord, type SweepResult } from "./sweep.js"
 export { createTieredStore, TieredStore, type TieredStoreOptions } from "./tiered.js"
+export { BusyTime, FairShare } from "./timing.js"
 export type { Cache, CacheCounters, CacheInfo, CacheMode, PutOptions, SweepRequest } from "./types.js"

@@ -22,7 +22,17 @@
  */
 import { existsSync } from "node:fs"
 import { dirname, isAbsolute, join, relative, resolve } from "node:path"
-import { BadOptionError, type Build, fingerprint, type Key, key, type MemoContext, type Uncacheable } from "@sitecache/core"
+import {
+  BadOptionError,
+  type Build,
+  BusyTime,
+  FairShare,
+  fingerprint,
+  type Key,
+  key,
+  type MemoContext,
+  type Uncacheable,
+} from "@sitecache/core"
 import { findBuildDates, hasPlaceholder, mask, passesThrough, unmask } from "./build-date.js"
 import { type BundleAddition, BundleJournal, toBundleAdditions } from "./bundles.js"
 import { ADAPTER } from "./identity.js"
@@ -91,42 +101,6 @@ function decoded(url: string): string {
   }
 }
 
-/**
- * Time of transforms that run at once, each given an equal share of the
- * time they overlap: Eleventy runs every page's transforms together, so the
- * wall time of one includes all the others' (500 pages would "save" hours).
- */
-class FairShare {
-  readonly #shares = new Map<number, number>()
-  #last = performance.now()
-  #next = 0
-
-  #tick(): void {
-    const now = performance.now()
-    const running = this.#shares.size
-    if (running > 0) {
-      const share = (now - this.#last) / running
-      for (const [id, total] of this.#shares) this.#shares.set(id, total + share)
-    }
-    this.#last = now
-  }
-
-  start(): number {
-    this.#tick()
-    const id = this.#next++
-    this.#shares.set(id, 0)
-    return id
-  }
-
-  /** The share of the wall time the run `id` had, in ms. */
-  stop(id: number): number {
-    this.#tick()
-    const total = this.#shares.get(id) ?? 0
-    this.#shares.delete(id)
-    return total
-  }
-}
-
 /** Pages that printed the build's time, as the summary line reports them. */
 export interface BuildDatePages {
   readonly pages: number
@@ -146,10 +120,12 @@ export class TransformCache {
   #pages = new Set<string>()
   #datedPages = new Set<string>()
   #uncachedDates = new Set<string>()
+  #busy = new BusyTime()
+
   /** Wall time during which a cached transform ran (lookups included) in this build, in ms. */
-  ms = 0
-  #running = 0
-  #runningSince = 0
+  get ms(): number {
+    return this.#busy.ms
+  }
 
   constructor(config: TransformConfig, version: string | number | undefined, plugins: () => Part) {
     this.#config = config
@@ -208,7 +184,7 @@ export class TransformCache {
     this.#pages = new Set()
     this.#datedPages = new Set()
     this.#uncachedDates = new Set()
-    this.ms = 0
+    this.#busy = new BusyTime()
   }
 
   finishBuild(): BuildDatePages {
@@ -296,7 +272,7 @@ export class TransformCache {
   ): Promise<unknown> {
     const build = this.#build
     if (build === undefined || typeof content !== "string" || content === "") return callback.call(context, content, outputPath)
-    if (this.#running++ === 0) this.#runningSince = performance.now()
+    this.#busy.enter()
     try {
       const written = typeof outputPath === "string" ? outputPath : context.outputPath
       const output = typeof written === "string" && written !== "" ? build.files.relative(written) : null
@@ -368,7 +344,7 @@ export class TransformCache {
       if (dates.length === 0 || result.uncacheable !== undefined) return stored.output
       return unmask(stored.output, dates) ?? callback.call(context, content, outputPath)
     } finally {
-      if (--this.#running === 0) this.ms += performance.now() - this.#runningSince
+      this.#busy.leave()
     }
   }
 }

@@ -5,8 +5,7 @@
  * reported and closed at the last `closeBundle`, several environments at
  * once) is core's.
  */
-import { BadOptionError, type Build, BuildSession, BuildStats } from "@sitecache/core"
-import { BusyTime } from "./busy.js"
+import { BadOptionError, type Build, BuildSession, BuildStats, BusyTime } from "@sitecache/core"
 import type { CacheTransformsOptions, TransformCacheReport } from "./cache-transforms.js"
 import { createIdFilter } from "./filter.js"
 

@@ -1,6 +1,8 @@
 /**
- * Timing of the steps the integration wraps, across the overlapping calls
- * Vite makes: the wall time inside them, and each call's share of it.
+ * Timing of the steps an adapter wraps when its tool runs many of them at
+ * once (Vite and Rollup load and transform many modules together, Eleventy
+ * runs every page's transforms together): the wall time inside them, and each
+ * call's share of it. Used by the vite, astro and eleventy adapters.
  */
 
 /**
@@ -22,6 +24,7 @@ export class BusyTime {
     if (--this.#active === 0) this.#total += performance.now() - this.#since
   }
 
+  /** Milliseconds busy so far. */
   get ms(): number {
     return this.#total + (this.#active > 0 ? performance.now() - this.#since : 0)
   }
@@ -29,9 +32,9 @@ export class BusyTime {
 
 /**
  * Each running step's share of the wall time: while n steps run at once, each
- * is charged 1/n of the time. Vite starts every page's render together, so a
- * render's own wall time is mostly waiting for the others; its share is what
- * a hit saves.
+ * is charged 1/n of the time. A tool that starts every page's render together
+ * makes a render's own wall time mostly waiting for the others (500 pages
+ * would "save" hours); its share is what a hit saves.
  */
 export class FairShare {
   readonly #running = new Set<{ ms: number }>()
