@@ -14,6 +14,7 @@
  * shape `toStored` writes, rebuilt property by property into fresh objects; a
  * key `__proto__`, `constructor` or `prototype` anywhere makes it invalid.
  */
+import { copyPlainData } from "@sitecache/core"
 
 /** Where absolute paths are moved to and from: a marker per anchor directory. */
 export interface Anchor {
@@ -36,8 +37,6 @@ export interface StoredModule {
 }
 
 const MARK = "\u0000sitecache:"
-const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"])
-const MAX_DEPTH = 64
 const MODULE_KEYS = new Set(["code", "map", "meta"])
 
 /** The anchors for a project: longest path first, so a package inside the root is moved as the package. */
@@ -59,33 +58,8 @@ function refuse(why: string): never {
 }
 
 /** A fresh copy of plain data, each string passed through `text`; refuses anything else. */
-function copyData(value: unknown, at: string, text: (s: string) => string, depth = 0): unknown {
-  if (depth > MAX_DEPTH) refuse(`\`${at}\` is nested too deep`)
-  switch (typeof value) {
-    case "string":
-      return text(value)
-    case "number":
-    case "boolean":
-      return value
-    case "object":
-      break
-    default:
-      return refuse(`\`${at}\` holds a ${typeof value}`)
-  }
-  if (value === null) return null
-  if (Array.isArray(value)) return value.map((item, i) => copyData(item, `${at}[${i}]`, text, depth + 1))
-  const proto = Object.getPrototypeOf(value)
-  if (proto !== Object.prototype && proto !== null) refuse(`\`${at}\` is not a plain object`)
-  const out: Record<string, unknown> = {}
-  for (const name of Object.getOwnPropertyNames(value)) {
-    if (FORBIDDEN_KEYS.has(name)) refuse(`\`${at}\` has a key \`${name}\``)
-    const descriptor = Object.getOwnPropertyDescriptor(value, name) as PropertyDescriptor
-    if (!("value" in descriptor)) refuse(`\`${at}.${name}\` is an accessor`)
-    if (descriptor.value === undefined) continue
-    out[name] = copyData(descriptor.value, `${at}.${name}`, text, depth + 1)
-  }
-  if (Object.getOwnPropertySymbols(value).length > 0) refuse(`\`${at}\` has symbol keys`)
-  return out
+function copyData(value: unknown, at: string, text: (s: string) => string): unknown {
+  return copyPlainData(value, at, { text, dropUndefined: true, invalid: refuse })
 }
 
 /** A source map as plain data (a `SourceMap` instance loses its methods, which bundlers do not need). */

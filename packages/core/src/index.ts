@@ -103,6 +103,7 @@ export {
   parseDuration,
   parseSize,
 } from "./options.js"
+export { copyPlainData, FORBIDDEN_KEYS, PLAIN_COPY_DEPTH, type PlainCopyOptions } from "./plain-copy.js"
 export { manifestKeys, prefetchFromManifest } from "./prefetch.js"
 export { type HitProfile, hitProfile } from "./profile.js"
 export {

@@ -16,7 +16,7 @@
  * makes the entry invalid (and such a result is never stored, so a valid entry
  * never holds one). An invalid entry is a miss, never an exception.
  */
-import type { MemoContext } from "@sitecache/core"
+import { copyPlainData, FORBIDDEN_KEYS, type MemoContext, PLAIN_COPY_DEPTH } from "@sitecache/core"
 import type { RecordedLog } from "./context.js"
 
 /** What a hook may return. */
@@ -36,17 +36,15 @@ export interface StoredResult {
 }
 
 /** Property names that lead to a prototype when written: never stored, never restored. */
-const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"])
-const MAX_DEPTH = 64
 const LOG_LEVELS = new Set(["warn", "info", "debug"])
 const ENTRY_KEYS = new Set(["root", "string", "code", "map", "fields", "logs"])
 
 /** A hook that returned nothing: not stored, not counted. */
 export const NO_OUTPUT = "no output"
 
-/** Plain data: primitives, arrays and plain objects, no forbidden key, at most `MAX_DEPTH` deep. */
+/** Plain data: primitives, arrays and plain objects, no forbidden key, at most `PLAIN_COPY_DEPTH` deep. */
 export function isPlainData(value: unknown, depth = 0): boolean {
-  if (depth > MAX_DEPTH) return false
+  if (depth > PLAIN_COPY_DEPTH) return false
   switch (typeof value) {
     case "string":
     case "number":
@@ -122,40 +120,8 @@ function invalid(why: string): never {
 }
 
 /** A fresh copy of plain data from an entry: own data properties into new objects, nothing else. */
-function copyData(value: unknown, at: string, depth = 0): unknown {
-  if (depth > MAX_DEPTH) invalid(`\`${at}\` is nested too deep`)
-  switch (typeof value) {
-    case "string":
-    case "number":
-    case "boolean":
-      return value
-    case "object":
-      break
-    default:
-      return invalid(`\`${at}\` holds a ${typeof value}`)
-  }
-  if (value === null) return null
-  if (Array.isArray(value)) {
-    const out: unknown[] = []
-    for (let i = 0; i < value.length; i++) out.push(copyData(value[i], `${at}[${i}]`, depth + 1))
-    return out
-  }
-  const proto = Object.getPrototypeOf(value)
-  if (proto !== Object.prototype && proto !== null) invalid(`\`${at}\` is not a plain object`)
-  const out: Record<string, unknown> = {}
-  for (const name of Object.getOwnPropertyNames(value)) {
-    if (FORBIDDEN_KEYS.has(name)) invalid(`\`${at}\` has a key \`${name}\``)
-    const descriptor = Object.getOwnPropertyDescriptor(value, name) as PropertyDescriptor
-    if (!("value" in descriptor)) invalid(`\`${at}.${name}\` is an accessor`)
-    // A new own property: `out` is fresh and `name` is none of the forbidden keys.
-    Object.defineProperty(out, name, {
-      value: copyData(descriptor.value, `${at}.${name}`, depth + 1),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    })
-  }
-  return out
+function copyData(value: unknown, at: string): unknown {
+  return copyPlainData(value, at, { invalid })
 }
 
 function readLogs(value: unknown): RecordedLog[] {
