@@ -19,6 +19,7 @@
  * posthtml plugins in the key, the local files its images read, a check that
  * the files it wrote are still there, and pages that print the build date.
  */
+import { resolve } from "node:path"
 import {
   BadOptionError,
   type Build,
@@ -268,7 +269,8 @@ export class EleventyCache {
     const started = performance.now()
     try {
       const inputPath = (env as { page?: { inputPath?: unknown } } | undefined)?.page?.inputPath
-      const template = typeof inputPath === "string" && inputPath !== "" ? build.files.relative(inputPath) : null
+      // Eleventy's paths are relative to the working directory, not to the cache's root.
+      const template = typeof inputPath === "string" && inputPath !== "" ? build.files.relative(resolve(inputPath)) : null
       const deps = this.#declaredDependencies(env, build)
       const markdown = this.#markdown(md)
       const plugins = this.#plugins()

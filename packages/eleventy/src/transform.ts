@@ -275,9 +275,10 @@ export class TransformCache {
     this.#busy.enter()
     try {
       const written = typeof outputPath === "string" ? outputPath : context.outputPath
-      const output = typeof written === "string" && written !== "" ? build.files.relative(written) : null
+      // Eleventy's paths are relative to the working directory, not to the cache's root.
+      const output = typeof written === "string" && written !== "" ? build.files.relative(resolve(written)) : null
       const inputPath = typeof context.inputPath === "string" ? context.inputPath : undefined
-      const page = output ?? (inputPath === undefined ? "(content)" : build.files.relative(inputPath))
+      const page = output ?? (inputPath === undefined ? "(content)" : build.files.relative(resolve(inputPath)))
       // Where in the site, not where the site is: a build into another output folder finds the same entries.
       const inSite = typeof written === "string" && written !== "" ? relative(this.#outputDir(), resolve(written)) : null
       this.#pages.add(page)

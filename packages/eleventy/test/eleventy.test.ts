@@ -153,6 +153,25 @@ describe("@sitecache/eleventy on a real Eleventy build", () => {
     })
   })
 
+  it("records project-relative paths when Eleventy runs from another working directory", async () => {
+    // Eleventy gives paths relative to the working directory; the cache's root is the site's.
+    // "/" differs in depth from any temporary folder, so a path resolved against the wrong one shows.
+    const copy = site()
+    const cache = createMemoryCache()
+    const cwd = process.cwd()
+    process.chdir("/")
+    try {
+      const cold = await copy.build({ sitecache: { cache } })
+      expect(misses(cold)).toContain("content/posts/minify-once.md")
+      expect(misses(cold)).toContain("_site/posts/minify-once/index.html (htmlmin)")
+      copy.edit("content/posts/minify-once.md", (text) => text.replace("most pages do not change", "most pages stay the same"))
+      const edited = await copy.build({ sitecache: { cache } })
+      expect(misses(edited)).toEqual(["_site/posts/minify-once/index.html (htmlmin)", "content/posts/minify-once.md"])
+    } finally {
+      process.chdir(cwd)
+    }
+  })
+
   it("renders again exactly the edited page", async () => {
     const copy = site()
     const cache = createMemoryCache()
