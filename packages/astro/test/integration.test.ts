@@ -68,6 +68,46 @@ describe("sitecache() in astro build", () => {
     expect(after.report).toMatchObject({ hits: 3, misses: 0, rejected: 0 })
   })
 
+  it("creates no markdown or MDX processor and highlights nothing when every document is a hit", async () => {
+    // Astro's markdown plugin and MDX's create their unified processor (which runs every remark plugin's
+    // attacher) at their first file, and Shiki's highlighter at the first tree they highlight: a build whose
+    // every document is a hit must do neither. What these counters see is what ran, not how long it took.
+    const seen = { attached: 0, documents: 0, highlighted: 0 }
+    const remarkCount = () => {
+      seen.attached++
+      return () => {
+        seen.documents++
+      }
+    }
+    const countHighlights = {
+      name: "test:count-highlights",
+      preprocess() {
+        seen.highlighted++
+      },
+    }
+    const markdown = { remarkPlugins: [remarkCount], shikiConfig: { transformers: [countHighlights] } }
+    const build = async (options: Parameters<typeof site.build>[0]) => {
+      seen.attached = seen.documents = seen.highlighted = 0
+      const built = await site.build({ cache, markdown, ...options })
+      return { built, seen: { ...seen } }
+    }
+    const off = await build({ env: { SITECACHE: "off" } })
+    // One markdown processor, one MDX processor (pages and the collection entry share the SSR build's).
+    expect(off.seen).toEqual({ attached: 2, documents: 3, highlighted: 2 })
+    const cold = await build({})
+    expect(cold.built.report).toMatchObject({ hits: 0, misses: 3 })
+    expect(cold.seen).toEqual(off.seen)
+    const warm = await build({})
+    expect(warm.built.report).toMatchObject({ hits: 3, misses: 0 })
+    expect(warm.seen).toEqual({ attached: 0, documents: 0, highlighted: 0 })
+    expect(warm.built.files).toEqual(off.built.files)
+    // An edit renders its page alone: only the markdown processor is created, for that one file.
+    appendFileSync(join(site.root, "src/pages/alpha.md"), "\nA paragraph the processor test added.\n")
+    const edited = await build({})
+    expect(edited.built.report).toMatchObject({ hits: 2, misses: 1 })
+    expect(edited.seen).toEqual({ attached: 1, documents: 1, highlighted: 1 })
+  })
+
   it("does not cache a step whose plugins it cannot see, and names why", async () => {
     // A bound function's source says nothing of what it calls: no key could tell two of them apart.
     const remarkNothing = function (this: unknown) {
