@@ -10,6 +10,21 @@ import { ensureSqlite3, SQLITE3_SUITES } from "./peers.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const args = process.argv.slice(2).filter((arg) => arg !== "--")
+const available = readdirSync(join(here, "suites"))
+  .filter((file) => file.endsWith(".ts"))
+  .map((file) => basename(file, ".ts"))
+  .sort()
+if (args.includes("--help") || args.includes("-h")) {
+  console.log(
+    `usage: pnpm bench [--smoke] [suite…]\nsuites: ${available.join(", ")}\nBENCH_REPEAT=n sets the repetitions (default 3, 1 with --smoke)`,
+  )
+  process.exit(0)
+}
+const unknown = args.filter((arg) => arg.startsWith("-") && arg !== "--smoke")
+if (unknown.length > 0) {
+  console.error(`bench: unknown option ${unknown.join(", ")} (pnpm bench --help)`)
+  process.exit(2)
+}
 const smoke = args.includes("--smoke") || process.env.BENCH_SMOKE === "1"
 const wanted = args.filter((arg) => !arg.startsWith("--"))
 // Three repetitions: a median that one disturbed build cannot move, and a full run that fits in 10 minutes.
@@ -17,15 +32,13 @@ const repeat = Number(process.env.BENCH_REPEAT ?? (smoke ? 1 : 3))
 const outRoot = join(here, "out")
 const runStarted = performance.now()
 
-const suites = readdirSync(join(here, "suites"))
-  .filter((file) => file.endsWith(".ts"))
-  .map((file) => basename(file, ".ts"))
+const suites = available
   .filter((name) => wanted.length === 0 || wanted.includes(name))
   // Alphabetical, the site suite last: it ends by deleting gigabytes of pages and caches, which on a disk mounted
   // with `discard` slows the creation of files for a while after (see test/bench/site/child.ts).
   .sort((a, b) => Number(a === "site") - Number(b === "site") || a.localeCompare(b))
 if (suites.length === 0) {
-  console.error(`bench: no suite matches ${wanted.join(", ")}`)
+  console.error(`bench: no suite matches ${wanted.join(", ")} (suites: ${available.join(", ")})`)
   process.exit(2)
 }
 

@@ -83,6 +83,7 @@ export {
   type MemoResult,
   memo,
   memoize,
+  memoKey,
 } from "./memo.js"
 export type { MemoSyncOptions } from "./memo-sync.js"
 export {

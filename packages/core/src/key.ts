@@ -307,9 +307,22 @@ export class BuildKey {
       const part = parts[name]
       if (part !== undefined) hashes[name] = part instanceof Key ? part.hex : key(part).hex
     }
+    BUILD_HASHES.set(this, { ...hashes })
     this.hashes = Object.freeze(hashes)
     this.key = key(hashes)
   }
+}
+
+/**
+ * An unfrozen copy of each build key's hashes, for `copyBuildHashes`:
+ * `Object.assign` from it costs ~0.3 µs, from the frozen `hashes` ~9 µs
+ * (V8 copies a frozen object property by property on its slow path).
+ */
+const BUILD_HASHES = new WeakMap<BuildKey, Record<string, string>>()
+
+/** Copy a build key's part hashes into `record` (a document's record: once per document on the warm path). */
+export function copyBuildHashes(record: Record<string, string>, build: BuildKey): Record<string, string> {
+  return Object.assign(record, BUILD_HASHES.get(build))
 }
 
 /**

@@ -16,11 +16,11 @@ import {
   computeContext,
   depsUnchanged,
   entryFault,
-  keyOf,
   type MemoContext,
   type MemoEntry,
   type MemoOptions,
   type MemoResult,
+  memoKey,
   warnOnce,
 } from "./memo.js"
 import { type BuildStats, type DocumentRef, documentId, type Uncacheable } from "./stats.js"
@@ -113,7 +113,7 @@ export class Preloaded {
     compute: (context: MemoContext) => T,
     options: MemoSyncOptions = {},
   ): MemoResult<T> {
-    const { key: entryKey, parts: named } = keyOf(parts)
+    const { key: entryKey, parts: named } = memoKey(parts)
     const hex = entryKey.hex
     const base = { key: entryKey, ...(named ? { parts: named } : {}) }
     const started = performance.now()

@@ -10,7 +10,7 @@
  */
 import { BadOptionError, UnserializableError } from "./errors.js"
 import { FileHasher } from "./file-hasher.js"
-import { BuildKey, Key, type KeyPart, key } from "./key.js"
+import { BuildKey, copyBuildHashes, Key, type KeyPart, key } from "./key.js"
 import { type BuildStats, type DocumentRef, toUncacheable, type Uncacheable } from "./stats.js"
 import type { Cache, PutOptions } from "./types.js"
 
@@ -130,27 +130,40 @@ export function entryFault(found: unknown, validate: MemoOptions["validate"]): s
   return validate?.(found.value)
 }
 
-export function keyOf(parts: KeyPart | readonly KeyPart[]): { key: Key; parts?: Record<string, string> } {
+/**
+ * The key `memoize` looks `parts` up under, and (for a record of named parts)
+ * the part hashes it records for `sitecache explain`: a build key's own parts
+ * by name, every other part's key as hex. Each named part's key is framed as
+ * its 16 bytes, so a document costs the hash of its content and its path, and
+ * one small hash over the three keys.
+ */
+export function memoKey(parts: KeyPart | readonly KeyPart[]): { key: Key; parts?: Record<string, string> } {
   if (Array.isArray(parts)) return { key: key(...(parts as KeyPart[])) }
   if (parts !== null && typeof parts === "object" && Object.getPrototypeOf(parts) === Object.prototype) {
+    // The key is the framed record of each part's own key (16 bytes a part); the record keeps each hash as hex.
+    // A build key is one part of the key, and its own parts are listed by name in the record, for `explain`.
     const record = parts as Record<string, KeyPart>
-    const named: Record<string, string> = {}
-    let grouped = false
-    for (const [name, part] of Object.entries(record)) {
-      if (part === undefined) continue
-      // A `Key` part is already a hash (a fingerprint computed once per build): it is its own part hash.
-      named[name] = part instanceof Key ? part.hex : part instanceof BuildKey ? part.key.hex : key(part).hex
-      grouped ||= part instanceof BuildKey
-    }
-    if (!grouped) return { key: key(named), parts: named }
-    // A build key is one part of the key; the record lists its own parts by name, for `explain`.
-    const recorded: Record<string, string> = {}
-    for (const [name, hex] of Object.entries(named)) {
+    const names = Object.keys(record)
+    const keys: Record<string, Key> = {}
+    let builds: BuildKey[] | undefined
+    for (const name of names) {
       const part = record[name]
-      if (part instanceof BuildKey) Object.assign(recorded, part.hashes)
-      else recorded[name] = hex
+      if (part === undefined) continue
+      if (part instanceof BuildKey) {
+        keys[name] = part.key
+        ;(builds ??= []).push(part)
+      } else {
+        // A `Key` part is already a hash (a fingerprint computed once per build): it is its own part hash.
+        keys[name] = part instanceof Key ? part : key(part)
+      }
     }
-    return { key: key(named), parts: recorded }
+    const named: Record<string, string> = {}
+    if (builds !== undefined) for (const build of builds) copyBuildHashes(named, build)
+    for (const name of names) {
+      const part = record[name]
+      if (part !== undefined && !(part instanceof BuildKey)) named[name] = (keys[name] as Key).hex
+    }
+    return { key: key(keys), parts: named }
   }
   return { key: key(parts as KeyPart) }
 }
@@ -170,7 +183,7 @@ export async function memoize<T>(
   options: MemoOptions = {},
 ): Promise<MemoResult<T>> {
   const keyStarted = performance.now()
-  const { key: entryKey, parts: named } = keyOf(parts)
+  const { key: entryKey, parts: named } = memoKey(parts)
   const keyMs = performance.now() - keyStarted
   if (options.uncacheable !== undefined) {
     // Nothing to share or look up: the key cannot be trusted to say two computations are the same.

@@ -77,6 +77,7 @@ it("pins the public exports of @sitecache/core", () => {
       "manifestKey",
       "manifestKeys",
       "memo",
+      "memoKey",
       "memoize",
       "memoryBackend",
       "normalizeCacheConfig",
