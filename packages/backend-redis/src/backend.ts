@@ -28,6 +28,8 @@ export const backend: Backend<RedisStore> = {
   name: "redis",
   options: REDIS_OPTIONS,
   persistent: true,
+  // A build gives Redis 1 s a command and fails open; the CLI scans the whole namespace and fails on a fault.
+  commandOptions: { commandTimeout: 10_000, connectTimeout: 5_000 },
   location(context: BackendContext): string {
     const options = resolveRedisOptions(context.options, context.scope)
     const where =

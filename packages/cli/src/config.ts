@@ -126,9 +126,6 @@ export function namingFile<T>(error: T, source: ConfigSource | undefined): T {
   return error
 }
 
-/** Redis timeouts of this command (ms), unless the configuration sets them. */
-const REDIS_PATIENCE = { commandTimeout: 10_000, connectTimeout: 5_000 } as const
-
 const SITECACHE_CONFIGS = ["sitecache.config.js", "sitecache.config.mjs", "sitecache.config.json"]
 const PROJECT_CONFIG = /^[\w.-]+\.config\.json$/
 
@@ -272,16 +269,9 @@ export async function loadConfig(input: LoadConfigInput): Promise<CliConfig> {
     }
   }
   let merged: CacheConfig
-  let resolved: ResolvedCacheConfig
-  let config: CacheConfig
   try {
-    merged = resolveCacheConfig({ config: base, argv, env })
-    // A build gives Redis 1 s per command and fails open; this command scans the
-    // whole namespace and fails on a fault, so it waits longer unless told otherwise.
-    const usesRedis = [merged.backend].flat().includes("redis")
-    const redis = usesRedis ? { ...REDIS_PATIENCE, ...(merged.redis as object | undefined) } : merged.redis
-    config = { ...merged, ...(redis === undefined ? {} : { redis }), mode: "read-write", strict: true }
-    resolved = normalizeCacheConfig(config)
+    merged = { ...resolveCacheConfig({ config: base, argv, env }), mode: "read-write", strict: true }
+    normalizeCacheConfig(merged)
   } catch (error) {
     throw namingFile(error, found?.source)
   }
@@ -296,7 +286,21 @@ export async function loadConfig(input: LoadConfigInput): Promise<CliConfig> {
   // With no backend configured, the command looks for each local cache (see open.ts): none need be installed.
   let resolvedBackends: Awaited<ReturnType<typeof resolveBackends>> | undefined
   try {
-    resolvedBackends = backendGiven ? await resolveBackends(config, { resolveFrom: import.meta.url }) : undefined
+    resolvedBackends = backendGiven ? await resolveBackends(merged, { resolveFrom: import.meta.url }) : undefined
+  } catch (error) {
+    throw namingFile(error, found?.source)
+  }
+  // A build fails open and waits little (Redis: 1 s a command); this command scans the whole cache and fails on a
+  // fault, so each backend's `commandOptions` (Redis: longer timeouts) apply unless the configuration sets them.
+  const config: Record<string, unknown> = { ...merged }
+  for (const { backend } of resolvedBackends?.tiers ?? []) {
+    if (backend.commandOptions === undefined) continue
+    const own = merged[backend.name as keyof CacheConfig]
+    config[backend.name] = { ...backend.commandOptions, ...(own !== null && typeof own === "object" ? own : {}) }
+  }
+  let resolved: ResolvedCacheConfig
+  try {
+    resolved = normalizeCacheConfig(config as CacheConfig)
   } catch (error) {
     throw namingFile(error, found?.source)
   }

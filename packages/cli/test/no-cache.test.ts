@@ -176,3 +176,18 @@ describe("with a cache", () => {
     expect(await sizeOf({}, "read-write")).toBe(2 * 1024 ** 3)
   })
 })
+
+describe("a backend's command options", () => {
+  it("give Redis a command's patience unless the configuration sets it, and apply to a backend core does not know", async () => {
+    const root = await tempProject()
+    const load = (values: Record<string, string>, env: Record<string, string> = {}) =>
+      loadConfig({ values, env, cwd: root, allTiers: false })
+    // Resolving opens nothing: no server needs to listen at this address.
+    const redis = await load({ "cache-backend": "redis", "redis-url": "redis://127.0.0.1:1" })
+    expect(redis.config.redis).toEqual({ commandTimeout: 10_000, connectTimeout: 5_000, url: "redis://127.0.0.1:1" })
+    await writeFiles(root, { "sitecache.config.json": JSON.stringify({ backend: "redis", redis: { commandTimeout: 250 } }) })
+    expect((await load({})).config.redis).toEqual({ commandTimeout: 250, connectTimeout: 5_000 })
+    // fs has none: its section stays as configured.
+    expect((await load({ "cache-backend": "fs" })).config.fs).toBeUndefined()
+  })
+})

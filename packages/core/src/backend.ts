@@ -72,6 +72,12 @@ export interface Backend<S extends Store = Store, C extends StoreCache = StoreCa
   location(context: BackendContext): string
   /** Open its store. With `context.create` false, throw `CacheNotFoundError` where no cache exists, creating nothing. */
   open(context: BackendContext): S | Promise<S>
+  /**
+   * Its own options for a one-off command (the `sitecache` CLI's inspect, verify, prune…), unless the
+   * configuration sets them: a command scans the whole cache and fails on a fault, where a build fails
+   * open and must not wait (Redis: longer timeouts).
+   */
+  readonly commandOptions?: Readonly<Record<string, unknown>>
   /** Options of the whole cache that its own options set (Redis: `redis.secret` signs every entry, every tier). */
   cacheOptions?(context: BackendContext): { readonly secret?: string | Uint8Array }
   /** The cache over its store when it offers more than the contract (fs: streams). Default `new StoreCache(store, options)`. */

@@ -41,6 +41,11 @@ function backendList(value: string, option: string): string | readonly string[] 
   return checkBackends(names.length === 1 ? names[0] : names, option)
 }
 
+/** The backends a configuration names that can have a flag of their own (a name, not a module path or object). */
+function namedBackends(backend: unknown): string[] {
+  return [backend].flat().filter((name): name is string => typeof name === "string" && /^[a-z][a-z0-9-]*$/.test(name))
+}
+
 /** Read `--flag value` or `--flag=value`; the last occurrence wins. */
 function flagValue(argv: readonly string[], flag: string): string | undefined {
   let value: string | undefined
@@ -68,7 +73,7 @@ function flagValue(argv: readonly string[], flag: string): string | undefined {
  * | `--cache=read\|write\|read-write\|off` | `SITECACHE=read\|write\|…` | the mode |
  * | `--cache-backend <name[,name…]>` | `SITECACHE_BACKEND` | the backend (a list makes tiers) |
  * | `--cache-dir <dir>` | `SITECACHE_DIR` | the directory |
- * | `--redis-url <url>` | `SITECACHE_REDIS_URL` | `redis.url` |
+ * | `--<backend>-url <url>` | `SITECACHE_<BACKEND>_URL` | `<backend>.url`, for a backend the configuration names (`--redis-url`) |
  * | | `SITECACHE_SECRET` | `secret` |
  */
 export function resolveCacheConfig(input: ResolveCacheConfigInput = {}): CacheConfig {
@@ -80,7 +85,6 @@ export function resolveCacheConfig(input: ResolveCacheConfigInput = {}): CacheCo
   if (envMode !== undefined && envMode !== "") config.mode = flagMode(envMode.toLowerCase(), "SITECACHE")
   if (env.SITECACHE_BACKEND) config.backend = backendList(env.SITECACHE_BACKEND, "SITECACHE_BACKEND")
   if (env.SITECACHE_DIR) config.dir = env.SITECACHE_DIR
-  if (env.SITECACHE_REDIS_URL) config.redis = { ...sectionOf(config.redis), url: env.SITECACHE_REDIS_URL }
   if (env.SITECACHE_SECRET) config.secret = env.SITECACHE_SECRET
 
   const cacheFlag = flagValue(argv, "--cache")
@@ -90,7 +94,13 @@ export function resolveCacheConfig(input: ResolveCacheConfigInput = {}): CacheCo
   if (backend !== undefined) config.backend = backendList(backend, "--cache-backend")
   const dir = flagValue(argv, "--cache-dir")
   if (dir !== undefined) config.dir = dir
-  const redisUrl = flagValue(argv, "--redis-url")
-  if (redisUrl !== undefined) config.redis = { ...sectionOf(config.redis), url: redisUrl }
+  // A network backend's address, for any backend by name (`--redis-url`, `SITECACHE_REDIS_URL`): only for the
+  // backends the configuration names, so a host tool's own `--site-url` is never read as a cache option.
+  for (const name of namedBackends(config.backend)) {
+    const envUrl = env[`SITECACHE_${name.toUpperCase().replaceAll("-", "_")}_URL`]
+    const flagUrl = flagValue(argv, `--${name}-url`)
+    const url = flagUrl ?? (envUrl === "" ? undefined : envUrl)
+    if (url !== undefined) config[name] = { ...sectionOf(config[name]), url }
+  }
   return config as CacheConfig
 }

@@ -177,16 +177,42 @@ describe("resolveCacheConfig", () => {
   it("overrides dir, backend and redis url; a comma list makes tiers", () => {
     const resolved = resolveCacheConfig({
       config,
-      argv: ["--cache-dir", "/tmp/c", "--cache-backend=memory,fs", "--redis-url", "redis://127.0.0.1:1"],
+      argv: ["--cache-dir", "/tmp/c", "--cache-backend=memory,redis", "--redis-url", "redis://127.0.0.1:1"],
       env: { SITECACHE_DIR: "/ignored", SITECACHE_BACKEND: "fs" },
     })
-    expect(resolved).toMatchObject({ dir: "/tmp/c", backend: ["memory", "fs"], redis: { url: "redis://127.0.0.1:1" } })
+    expect(resolved).toMatchObject({ dir: "/tmp/c", backend: ["memory", "redis"], redis: { url: "redis://127.0.0.1:1" } })
     expect(resolveCacheConfig({ config, env: { SITECACHE_DIR: "/env", SITECACHE_BACKEND: "fs" } })).toMatchObject({
       dir: "/env",
       backend: "fs",
     })
     expect(() => resolveCacheConfig({ argv: ["--cache-backend", "fs,fs"] })).toThrow(/`--cache-backend\[1\]`/)
     expect(() => resolveCacheConfig({ argv: ["--cache-dir"] })).toThrow(/`--cache-dir`: expects a value/)
+  })
+
+  it("sets `<backend>.url` from `--<backend>-url` or `SITECACHE_<BACKEND>_URL` for the backends it names, core knowing none", () => {
+    const redis = { backend: "redis", redis: { namespace: "site" } } as const
+    expect(resolveCacheConfig({ config: redis, env: { SITECACHE_REDIS_URL: "redis://127.0.0.1:2" } }).redis).toEqual({
+      namespace: "site",
+      url: "redis://127.0.0.1:2",
+    })
+    expect(
+      resolveCacheConfig({ config: redis, env: { SITECACHE_REDIS_URL: "redis://env" }, argv: ["--redis-url=redis://flag"] })
+        .redis,
+    ).toMatchObject({ url: "redis://flag" })
+    // A backend core has never heard of gets the same flag and variable.
+    const plugin = resolveCacheConfig({
+      argv: ["--cache-backend", "my-kv", "--my-kv-url", "kv://127.0.0.1"],
+    }) as Record<string, unknown>
+    expect(plugin["my-kv"]).toEqual({ url: "kv://127.0.0.1" })
+    expect(resolveCacheConfig({ env: { SITECACHE_BACKEND: "my-kv", SITECACHE_MY_KV_URL: "kv://env" } })).toMatchObject({
+      "my-kv": { url: "kv://env" },
+    })
+    // A host tool's own flag that looks alike is not a cache option, and neither is a backend not configured.
+    const other = resolveCacheConfig({
+      config: { backend: "sqlite" },
+      argv: ["--site-url", "https://example.org", "--redis-url", "x"],
+    })
+    expect(other).toEqual({ backend: "sqlite" })
   })
 
   it("leaves the input config untouched", () => {
