@@ -102,21 +102,37 @@ export class FileHasher {
   /** The content hash of a file, or `null` when it does not exist. */
   hash(path: string): Promise<string | null> {
     const absolute = this.absolute(path)
-    const known = this.#known.get(absolute)
-    if (
-      known !== undefined &&
-      !this.#invalidated.has(absolute) &&
-      !this.#recheck.has(absolute) &&
-      (this.recheck === "per-build" || unchanged(absolute, known))
-    ) {
-      return Promise.resolve(known.hash)
-    }
+    const known = this.#current(absolute)
+    if (known !== undefined) return Promise.resolve(known.hash)
     let pending = this.#pending.get(absolute)
     if (pending === undefined) {
       pending = this.#rehash(absolute, known).finally(() => this.#pending.delete(absolute))
       this.#pending.set(absolute, pending)
     }
     return pending
+  }
+
+  /**
+   * The hash `hash(path)` would give when it needs no read (the file is
+   * known, and still the same as far as `recheck` asks), else `undefined`.
+   * For a hit's dependency check: the layouts and partials of every document
+   * are known after the first, and need no promise each.
+   */
+  knownHash(path: string): string | null | undefined {
+    return this.#current(this.absolute(path))?.hash
+  }
+
+  /** What is known of `absolute` when it is still current (see `hash`), else `undefined`. */
+  #current(absolute: string): FileState | undefined {
+    const known = this.#known.get(absolute)
+    if (
+      known !== undefined &&
+      !this.#invalidated.has(absolute) &&
+      !this.#recheck.has(absolute) &&
+      (this.recheck === "per-build" || unchanged(absolute, known))
+    )
+      return known
+    return undefined
   }
 
   /** Read a file again at its next lookup, whatever its identity says (a watcher saw it change). */

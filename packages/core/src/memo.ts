@@ -253,7 +253,7 @@ async function lookupOrCompute<T>(
   if (fault !== undefined) warnOnce(cache, options, fault)
   const found = fault === undefined ? (stored as MemoEntry<T> | undefined) : undefined
   phase = performance.now()
-  const unchanged = found !== undefined && (await depsUnchanged(found.deps, files))
+  const unchanged = found !== undefined && (knownDepsUnchanged(found.deps, files) ?? (await depsUnchanged(found.deps, files)))
   timing.depsMs = performance.now() - phase
   if (found !== undefined && unchanged) {
     return {
@@ -327,6 +327,22 @@ async function computeUncached<T>(
   const { context, deps } = computeContext(entryKey, files)
   const value = await compute(context)
   return { value, key: entryKey, hit: false, savedMs: 0, deps: [...deps], uncacheable, ...(named ? { parts: named } : {}) }
+}
+
+/**
+ * `depsUnchanged` without waiting, when the hasher knows every dependency's
+ * current hash (or one of those it knows differs); `undefined` when a file
+ * must be looked at.
+ */
+function knownDepsUnchanged(deps: MemoEntry["deps"], files: FileHasher): boolean | undefined {
+  if (deps === undefined) return true
+  let complete = true
+  for (const path of Object.keys(deps)) {
+    const hash = files.knownHash(path)
+    if (hash === undefined) complete = false
+    else if (hash !== deps[path]) return false
+  }
+  return complete ? true : undefined
 }
 
 /** Whether every recorded dependency still has its hash; one that cannot be read any more has changed. */

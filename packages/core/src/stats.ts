@@ -104,14 +104,15 @@ export class BuildStats {
 
   record(result: MemoResult<unknown>, computeMs = 0, document?: string | DocumentRef): void {
     if (document !== undefined) {
-      this.documentRecords.set(documentId(document), {
-        ...documentRef(document),
-        key: result.key.hex,
-        hit: result.hit,
-        ...(result.parts === undefined ? {} : { parts: result.parts }),
-        ...(result.depHashes === undefined ? {} : { deps: result.depHashes }),
-        ...(result.uncacheable === undefined ? {} : { uncacheable: result.uncacheable }),
-      })
+      // Field by field rather than spreads of optional objects: one record per document of every build.
+      const record: { -readonly [K in keyof DocumentRecord]: DocumentRecord[K] } =
+        typeof document === "string"
+          ? { path: document, key: result.key.hex, hit: result.hit }
+          : { ...documentRef(document), key: result.key.hex, hit: result.hit }
+      if (result.parts !== undefined) record.parts = result.parts
+      if (result.depHashes !== undefined) record.deps = result.depHashes
+      if (result.uncacheable !== undefined) record.uncacheable = result.uncacheable
+      this.documentRecords.set(documentId(document), record)
     }
     if (result.hit) {
       this.hits++

@@ -150,6 +150,34 @@ describe("BuildKey", () => {
   })
 })
 
+describe("the parts a document records with a build key", () => {
+  it("lists each document's own parts and every part of the build key, for any set of document parts", async () => {
+    const build = new BuildKey({ stage: "process", pipeline: key("pipeline"), "plugin:remark-gfm@4.0.1": key("gfm") })
+    const cache = createMemoryCache()
+    const stats = new BuildStats()
+    for (const name of ["a", "b", "c"]) {
+      const result = await memoize(cache, { content: `# ${name}`, path: `${name}.md`, build }, () => name, {
+        stats,
+        document: `${name}.md`,
+      })
+      expect(result.parts).toEqual({ content: key(`# ${name}`).hex, path: key(`${name}.md`).hex, ...build.hashes })
+      expect(stats.documentRecords.get(`${name}.md`)?.parts).toEqual(result.parts)
+    }
+    // Another set of document parts (data set on the file): its own record, the build's parts all the same.
+    const withInput = await memoize(cache, { content: "# a", path: "a.md", build, input: { draft: true } }, () => "draft")
+    expect(withInput.parts).toEqual({
+      content: key("# a").hex,
+      path: key("a.md").hex,
+      input: key({ draft: true }).hex,
+      ...build.hashes,
+    })
+    // Records are the documents' own: changing one changes no other.
+    const first = stats.documentRecords.get("a.md")?.parts as Record<string, string>
+    first.content = "changed"
+    expect(stats.documentRecords.get("b.md")?.parts?.content).toBe(key("# b").hex)
+  })
+})
+
 describe("contentHash()", () => {
   it("normalizes line endings of text, so a CRLF checkout hashes the same", () => {
     expect(contentHash("a\r\nb\rc\n")).toBe(contentHash("a\nb\nc\n"))

@@ -152,6 +152,56 @@ describe("memo", () => {
     expect(() => new FileHasher({ recheck: "sometimes" as never })).toThrow(/bad option `recheck`/)
   })
 
+  it("`knownHash` answers without a read only what `hash` would serve without one", async () => {
+    const files = new FileHasher({ root, recheck: "per-build" })
+    const path = join(root, "layout.html")
+    await writeFile(path, "v1")
+    expect(files.knownHash("layout.html")).toBeUndefined() // never read
+    const first = await files.hash("layout.html")
+    expect(files.knownHash("layout.html")).toBe(first)
+    expect(files.knownHash(path)).toBe(first) // absolute or relative, one file
+    await writeFile(path, "v2, longer")
+    files.refresh()
+    expect(files.knownHash("layout.html")).toBeUndefined() // a new build checks it again
+    expect(await files.hash("layout.html")).toBe(contentHash("v2, longer"))
+    files.invalidate(path)
+    expect(files.knownHash(path)).toBeUndefined()
+    expect(await files.hash("missing.html")).toBeNull()
+    expect(files.knownHash("missing.html")).toBeNull()
+    // Checked at every lookup: a file this fresh cannot be told apart by a stat, so `hash` would read it again.
+    const everyLookup = new FileHasher({ root })
+    await everyLookup.hash(path)
+    expect(everyLookup.knownHash(path)).toBeUndefined()
+  })
+
+  it("a hit whose dependencies the hasher knows is checked without reading them, and a changed one still misses", async () => {
+    const files = new FileHasher({ root, recheck: "per-build" })
+    const partial = join(root, "footer.html")
+    await writeFile(partial, "footer v1")
+    const cache = createMemoryCache()
+    let renders = 0
+    const render = (path: string) =>
+      memoize(
+        cache,
+        [path],
+        (context) => {
+          renders++
+          context.dependOn(partial)
+          return `${path}+footer`
+        },
+        { files },
+      )
+    await render("a.md")
+    await render("b.md")
+    expect((await render("a.md")).hit).toBe(true)
+    expect(renders).toBe(2)
+    await writeFile(partial, "footer v2, longer")
+    files.refresh()
+    expect((await render("a.md")).hit).toBe(false) // looked at again after refresh: changed
+    expect((await render("b.md")).hit).toBe(false) // now known, and known to differ
+    expect(renders).toBe(4)
+  })
+
   it("a dependency that is not a regular file is never read: a directory or a pipe is an error, and a forged one a miss", async () => {
     const files = new FileHasher({ root })
     await mkdir(join(root, "dir"))

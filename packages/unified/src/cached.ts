@@ -193,6 +193,8 @@ class Engine {
    * and why the processor cannot be cached, when it cannot.
    */
   #buildKey: Promise<{ build: BuildKey; uncacheable?: Uncacheable }> | undefined
+  /** `#buildKey` once settled: a document then waits for nothing before its lookup. */
+  #built: { build: BuildKey; uncacheable?: Uncacheable } | undefined
   #processor: Promise<ProcessorLike> | undefined
   #loaded: ProcessorLike | undefined
 
@@ -306,17 +308,7 @@ class Engine {
     whyUnusable: (stored: unknown) => string | undefined,
     restore: (value: T) => void,
   ): Promise<T> {
-    this.#buildKey ??= this.fingerprint().then((fingerprint) => {
-      const fixed: Record<string, KeyPart> = { stage: this.#stage, pipeline: Key.fromHex(fingerprint.pipeline) }
-      for (const [name, hex] of Object.entries(fingerprint.parts)) fixed[name] = Key.fromHex(hex)
-      if (this.#options.version !== undefined) fixed.version = String(this.#options.version)
-      const build = new BuildKey(fixed)
-      return fingerprint.uncacheable === undefined ? { build } : { build, uncacheable: fingerprint.uncacheable }
-    })
-    const { build, uncacheable: processorUncacheable } = await this.#buildKey.catch((error: unknown) => {
-      this.#buildKey = undefined
-      throw error
-    })
+    const { build, uncacheable: processorUncacheable } = this.#built ?? (await this.#settleBuildKey())
     const document = file.path ? this.#projectPath(file.path, file.cwd) : undefined
     const content = contentOf(file.value)
     const parts: Record<string, KeyPart> = { content, path: document ?? "", build }
@@ -390,6 +382,23 @@ class Engine {
       ...(result.uncacheable === undefined ? {} : { uncacheable: describeUncacheable(result.uncacheable) }),
     })
     return value
+  }
+
+  /** The build key, computed once (a failure is not kept: the next document tries again). */
+  async #settleBuildKey(): Promise<{ build: BuildKey; uncacheable?: Uncacheable }> {
+    this.#buildKey ??= this.fingerprint().then((fingerprint) => {
+      const fixed: Record<string, KeyPart> = { stage: this.#stage, pipeline: Key.fromHex(fingerprint.pipeline) }
+      for (const [name, hex] of Object.entries(fingerprint.parts)) fixed[name] = Key.fromHex(hex)
+      if (this.#options.version !== undefined) fixed.version = String(this.#options.version)
+      const build = new BuildKey(fixed)
+      return fingerprint.uncacheable === undefined ? { build } : { build, uncacheable: fingerprint.uncacheable }
+    })
+    const built = await this.#buildKey.catch((error: unknown) => {
+      this.#buildKey = undefined
+      throw error
+    })
+    this.#built = built
+    return built
   }
 
   /** `path` (relative to `cwd`) project-relative with `/`, or absolute when outside the root. */

@@ -203,7 +203,7 @@ export function restoreSnapshot(file: VFile, snapshot: FileSnapshot, root: strin
     // Keep the identity of `file.data` (and any other plain record) that callers may hold.
     if (isRecord(current) && isRecord(value) && current !== value) {
       for (const key of Object.keys(current)) delete current[key]
-      for (const key of Object.keys(value)) defineData(current, key, value[key], true)
+      for (const key of Object.keys(value)) setData(current, key, value[key], true)
     } else {
       defineData(target, name, value, true)
     }
@@ -216,7 +216,7 @@ export function restoreSnapshot(file: VFile, snapshot: FileSnapshot, root: strin
       const [name] = property
       const value = property.length === 3 ? property[1] : undefined
       const enumerable = property.length === 3 ? property[2] : property[1]
-      defineData(message, name, name === "file" ? fromPortable(value, root) : value, enumerable)
+      setData(message, name, name === "file" ? fromPortable(value, root) : value, enumerable)
     }
     file.messages.push(message)
   }
@@ -225,6 +225,45 @@ export function restoreSnapshot(file: VFile, snapshot: FileSnapshot, root: strin
 /** Set an own data property: unlike assignment, it never runs a setter nor replaces a prototype. */
 function defineData(target: object, name: string, value: unknown, enumerable: boolean): void {
   Object.defineProperty(target, name, { value, enumerable, writable: true, configurable: true })
+}
+
+/**
+ * `defineData` on an object that has no own property `name` yet (a message
+ * being rebuilt, a record just emptied), by plain assignment where that is
+ * the same thing: an enumerable property whose name no object of the
+ * prototype chain holds as an accessor or a read-only property (never
+ * `__proto__`). Assignment then creates exactly the own, enumerable,
+ * writable, configurable property `defineData` would, several times faster
+ * (a restored page sets about twenty: its data and each message's fields).
+ */
+function setData(target: object, name: string, value: unknown, enumerable: boolean): void {
+  if (enumerable && assignable(Object.getPrototypeOf(target), name)) (target as Record<string, unknown>)[name] = value
+  else defineData(target, name, value, enumerable)
+}
+
+/** Per prototype: whether assigning each name creates an own data property (see `setData`). */
+const ASSIGNABLE = new WeakMap<object, Map<string, boolean>>()
+
+function assignable(proto: object | null, name: string): boolean {
+  if (name === "__proto__") return false
+  if (proto === null) return true
+  let names = ASSIGNABLE.get(proto)
+  if (names === undefined) {
+    names = new Map()
+    ASSIGNABLE.set(proto, names)
+  }
+  let known = names.get(name)
+  if (known === undefined) {
+    known = true
+    for (let at: object | null = proto; at !== null; at = Object.getPrototypeOf(at)) {
+      const descriptor = Object.getOwnPropertyDescriptor(at, name)
+      if (descriptor === undefined) continue
+      known = descriptor.writable === true
+      break
+    }
+    names.set(name, known)
+  }
+  return known
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

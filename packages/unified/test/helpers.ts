@@ -59,6 +59,13 @@ export function observe(file: VFile) {
       isError: message instanceof Error,
       own: Object.getOwnPropertyNames(message).sort(),
       enumerable: Object.keys(message).sort(),
+      // Each own property as a plain data property would be: writable and configurable, enumerable or not.
+      descriptors: Object.getOwnPropertyNames(message)
+        .sort()
+        .map((name) => {
+          const descriptor = Object.getOwnPropertyDescriptor(message, name) as PropertyDescriptor
+          return [name, "value" in descriptor, descriptor.writable, descriptor.configurable, descriptor.enumerable]
+        }),
       properties: Object.fromEntries(
         Object.getOwnPropertyNames(message).map((name) => [name, (message as unknown as Record<string, unknown>)[name]]),
       ),
