@@ -463,9 +463,14 @@ export class StoreCache implements Cache {
 
   /** The codec's value of a checked payload, refused when out of bounds (see `./bounds.ts`): a value is untrusted input. */
   #decodePayload(payload: Uint8Array): unknown {
-    const value = this.codec.decode(payload)
-    const fault = valueFault(value, payload.length)
-    if (fault !== undefined) throw new CorruptEntryError(fault)
+    const codec = this.codec
+    if (codec.decodeBounded !== undefined) {
+      const { value, bounded } = codec.decodeBounded(payload)
+      if (!bounded) checkBounds(value, payload.length)
+      return value
+    }
+    const value = codec.decode(payload)
+    checkBounds(value, payload.length)
     return value
   }
 
@@ -538,4 +543,10 @@ export class StoreCache implements Cache {
     this.#warned.add(cause)
     this.#onWarning(message, error)
   }
+}
+
+/** Refuse a decoded value out of bounds (see `./bounds.ts`). */
+function checkBounds(value: unknown, payloadBytes: number): void {
+  const fault = valueFault(value, payloadBytes)
+  if (fault !== undefined) throw new CorruptEntryError(fault)
 }

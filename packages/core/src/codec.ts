@@ -29,6 +29,13 @@ export interface Codec {
   /** Throws `UnserializableError` for a value it cannot store. */
   encode(value: unknown): Uint8Array
   decode(payload: Uint8Array): unknown
+  /**
+   * Optional: `decode`, and whether the value is known to be within the
+   * bounds a cache checks every decoded value against (bounds.ts: depth,
+   * weight, no own `__proto__` key), so that the cache need not walk it.
+   * Say `true` only when the decoding itself proves it.
+   */
+  decodeBounded?(payload: Uint8Array): { readonly value: unknown; readonly bounded: boolean }
 }
 
 const nodeMajor = process.versions.node.split(".")[0] ?? "0"
@@ -78,11 +85,14 @@ export const jsonOrV8Codec: Codec = {
       )
     }
   },
-  decode(payload) {
-    const format = payload[0]
-    if (format === PLAIN || format === PLAIN_UTF16_HEAD) return decodePlain(payload)
-    return format === V8_WITH_TEXT ? decodeV8WithText(payload) : deserialize(payload)
-  },
+  decode: (payload) => decodeDefault(payload).value,
+  decodeBounded: (payload) => decodeDefault(payload),
+}
+
+function decodeDefault(payload: Uint8Array): { value: unknown; bounded: boolean } {
+  const format = payload[0]
+  if (format === PLAIN || format === PLAIN_UTF16_HEAD) return decodePlain(payload)
+  return { value: format === V8_WITH_TEXT ? decodeV8WithText(payload) : deserialize(payload), bounded: false }
 }
 
 /**
@@ -205,8 +215,21 @@ function encodePlain(value: unknown): Uint8Array | undefined {
   return out
 }
 
-/** The value of a payload in the plain format; its byte arrays are views of `payload`. Throws on any inconsistency. */
-function decodePlain(payload: Uint8Array): unknown {
+/**
+ * The value of a payload in the plain format; its byte arrays are views of
+ * `payload`. Throws on any inconsistency.
+ *
+ * `bounded`: the value is within the bounds a cache checks (bounds.ts), as
+ * the decoding proves, so the cache need not walk it again (a tenth of a warm
+ * hit's decode). Depth: `checkNesting` refused more than `MAX_DEPTH` levels
+ * below the head's own object, as `valueFault` does. Weight: a JSON tree
+ * weighs under twice its text (a property its name and one, an item two, a
+ * string its length), and each blob its length, so under three times the
+ * payload, against a budget of eight. `__proto__`: a JSON key can only spell
+ * it literally or with a `\u` escape, and a blob is never placed under it
+ * (`placeBlobs`); a head with either text is walked as any other value.
+ */
+function decodePlain(payload: Uint8Array): { value: unknown; bounded: boolean } {
   const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
   if (bytes.length < 5) throw new Error("plain payload: no head")
   const headEnd = 5 + bytes.readUInt32LE(1)
@@ -222,7 +245,8 @@ function decodePlain(payload: Uint8Array): unknown {
   }
   const head = JSON.parse(text) as { v: unknown; b: BlobMeta[] }
   if (head === null || typeof head !== "object" || !Array.isArray(head.b)) throw new Error("plain payload: bad head")
-  return placeBlobs(head.v, head.b, bytes, headEnd)
+  const value = placeBlobs(head.v, head.b, bytes, headEnd)
+  return { value, bounded: !text.includes("__proto__") && !text.includes("\\u") }
 }
 
 const OPEN_BRACKET = 0x5b

@@ -223,6 +223,18 @@ describe("jsonOrV8Codec", () => {
     expect(Object.getPrototypeOf(roundTrip(proto).back)).toBe(Object.prototype)
   })
 
+  it("says which decoded values need no walk against the cache's bounds: plain data whose head cannot spell `__proto__`", () => {
+    const page = { html: "x".repeat(5000), data: { title: "T", tags: ["a", "b"] }, bytes: new Uint8Array([1, 2]) }
+    const decoded = jsonOrV8Codec.decodeBounded?.(jsonOrV8Codec.encode(page))
+    expect(decoded?.bounded).toBe(true)
+    expect(decoded?.value).toEqual(page)
+    expect(jsonOrV8Codec.decode(jsonOrV8Codec.encode(page))).toEqual(page)
+    // What the head may spell `__proto__` with, and whatever v8 wrote, is left to the cache's walk.
+    expect(jsonOrV8Codec.decodeBounded?.(jsonOrV8Codec.encode({ note: "__proto__" }))?.bounded).toBe(false)
+    expect(jsonOrV8Codec.decodeBounded?.(jsonOrV8Codec.encode({ control: "\u0001" }))?.bounded).toBe(false)
+    expect(jsonOrV8Codec.decodeBounded?.(jsonOrV8Codec.encode({ when: new Date(0) }))?.bounded).toBe(false)
+  })
+
   it("refuses a damaged plain payload instead of guessing", () => {
     const good = Buffer.from(jsonOrV8Codec.encode({ page: new Uint8Array([1, 2, 3]) }))
     const headLength = good.readUInt32LE(1)
