@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os"
 import { defineConfig } from "vitest/config"
 
 // Every package runs from its sources, without a build: the workspace-only
@@ -6,17 +7,39 @@ import { defineConfig } from "vitest/config"
 // inherit it from `process.execArgv`, see @sitecache/conformance's childNodeArgs).
 const SOURCE = "@sitecache/source"
 
+// The files that keep every core busy on purpose (test/reliability/support.ts,
+// `saturateCores`). They run after every other file, one at a time, alone: a
+// busy machine is what they test, and no other file's timeouts (Redis
+// `commandTimeout`, say) should meet their busy loops. See docs/architecture.md §8.
+const BUSY_MACHINE = ["test/reliability/concurrent.test.ts", "test/reliability/concurrent-builds.test.ts"]
+
 export default defineConfig({
   resolve: { conditions: [SOURCE] },
   ssr: { resolve: { conditions: [SOURCE], externalConditions: [SOURCE] } },
   test: {
-    include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts", "examples/*/test/**/*.test.ts"],
     exclude: ["**/node_modules/**", "**/dist/**", "test/bench/**"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // vitest's default in `run` is one worker less than the cores: one worker on a 2-core machine,
+    // although most files spend much of their time waiting on child processes and servers.
+    maxWorkers: Math.max(2, availableParallelism()),
     // One scratch folder for the run (TMPDIR), removed at its end: see test/support/run-temp.ts.
     globalSetup: ["test/support/run-temp.ts"],
     execArgv: [`--conditions=${SOURCE}`],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "suite",
+          include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts", "examples/*/test/**/*.test.ts"],
+          exclude: ["**/node_modules/**", "**/dist/**", "test/bench/**", ...BUSY_MACHINE],
+        },
+      },
+      {
+        extends: true,
+        test: { name: "busy machine", include: BUSY_MACHINE, maxWorkers: 1, sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 })

@@ -13,6 +13,11 @@
  * tsx keeps its compile cache in `$TMPDIR/tsx-<uid>`: that one is linked to
  * the system's, so child processes start as fast as before and do not write a
  * cold cache while a test watches what they leave running.
+ *
+ * vitest runs a global setup once per project (vitest.config.ts has two), in
+ * one process: the first makes the folder, the next ones find it
+ * (`SITECACHE_TEST_RUN_DIR`) and leave it alone, and the first one's teardown,
+ * which runs last, removes it.
  */
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs"
 import { tmpdir, userInfo } from "node:os"
@@ -36,7 +41,11 @@ function describeLeftovers(names: readonly string[]): string {
   return [...counts].map(([kind, count]) => (count > 1 ? `${kind} ×${count}` : kind)).join(", ")
 }
 
+const RUN_DIR = "SITECACHE_TEST_RUN_DIR"
+
 export default function setup(): () => void {
+  const current = process.env[RUN_DIR]
+  if (current !== undefined && current === process.env.TMPDIR) return () => {}
   const previous = process.env.TMPDIR
   const runDir = mkdtempSync(join(tmpdir(), "sitecache-test-run-"))
   // Like the system's temporary folder: a test's child process running as another user can use it.
@@ -47,7 +56,9 @@ export default function setup(): () => void {
     symlinkSync(join(tmpdir(), tsxCache), join(runDir, tsxCache))
   } catch {}
   process.env.TMPDIR = runDir
+  process.env[RUN_DIR] = runDir
   return () => {
+    delete process.env[RUN_DIR]
     let left: string[] = []
     try {
       left = readdirSync(runDir).filter((name) => name !== tsxCache)

@@ -4,7 +4,7 @@
  * collection entry) with the real `astro build`, in a temporary copy.
  */
 import { createHash } from "node:crypto"
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs"
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import mdx from "@astrojs/mdx"
@@ -48,7 +48,12 @@ function hashes(dir: string): Map<string, string> {
 export function createSite(): Site {
   const root = mkdtempSync(join(tmpdir(), "sitecache-astro-"))
   cpSync(join(import.meta.dirname, "fixtures", "site"), root, { recursive: true })
-  symlinkSync(join(import.meta.dirname, "..", "node_modules"), join(root, "node_modules"), "dir")
+  // The package's dependencies, but Astro's and Vite's own caches (node_modules/.astro, .vite) in the copy:
+  // test files run at once (vitest.config.ts), and each site is a checkout of its own.
+  const modules = join(import.meta.dirname, "..", "node_modules")
+  mkdirSync(join(root, "node_modules"))
+  for (const name of readdirSync(modules))
+    if (!name.startsWith(".")) symlinkSync(join(modules, name), join(root, "node_modules", name))
   let builds = 0
   return {
     root,
