@@ -1,63 +1,14 @@
 /**
- * One whole build of the example blog (examples/blog), as its `blog` command
- * runs one: the site at `<site-root>` (its `blog.config.json`), the cache in
- * `<cache-dir>` (`{ backend, dir }` over the site's own setting), real renders
- * that block the event loop. Run from the sources (`node --conditions=@sitecache/source
+ * One whole build of the example blog in a process of its own (see
+ * blog-build.ts). Run from the sources (`node --conditions=@sitecache/source
  * --import tsx`): the blog loads its plugins by path, which a bundle would move.
  *
  * Usage: `build-child.ts <backend> <site-root> <cache-dir>`. Prints one JSON
  * line: the build's counts, what its cache counted, every sitecache warning,
  * and a digest of the site it wrote.
  */
-import { createHash } from "node:crypto"
-import { readdirSync, readFileSync, statSync } from "node:fs"
-import { join, relative } from "node:path"
-import { build, loadSite, silentReporter } from "example-blog"
-
-export interface BuildReport {
-  readonly documents: number
-  readonly hits: number
-  readonly misses: number
-  /** What the build's cache counted (`inspect()` after the build's record was written). */
-  readonly puts: number
-  readonly errors: number
-  readonly warnings: string[]
-  /** sha256 over every page and asset's path and bytes. */
-  readonly site: string
-}
-
-function digest(dir: string): string {
-  const hash = createHash("sha256")
-  const walk = (path: string): void => {
-    for (const name of readdirSync(path).sort()) {
-      // The blog's own record of what it wrote holds modification times.
-      if (name.startsWith(".")) continue
-      const full = join(path, name)
-      if (statSync(full).isDirectory()) walk(full)
-      else hash.update(relative(dir, full)).update("\0").update(readFileSync(full)).update("\0")
-    }
-  }
-  walk(dir)
-  return hash.digest("hex")
-}
+import { buildBlog } from "./blog-build.js"
 
 const [backend = "", root = "", dir = ""] = process.argv.slice(2)
-const warnings: string[] = []
-// The build opens its own cache, which reports through process warnings.
-process.on("warning", (warning) => {
-  if (warning.name === "SitecacheWarning") warnings.push(warning.message)
-})
-const site = await loadSite({ cwd: root, overrides: { cache: { backend, dir } } })
-const result = await build(site, { reporter: silentReporter() })
-// Warnings are emitted on the next tick.
-await new Promise((resolve) => setImmediate(resolve))
-const report: BuildReport = {
-  documents: result.stats.documents,
-  hits: result.stats.hits,
-  misses: result.stats.misses,
-  puts: result.cache?.puts ?? -1,
-  errors: result.cache?.errors ?? -1,
-  warnings,
-  site: digest(site.outDir),
-}
+const report = await buildBlog(backend, root, dir)
 process.stdout.write(`${JSON.stringify(report)}\n`)
