@@ -7,12 +7,19 @@
  * sites' documents; half under another prefix, older builds') must send
  * exactly the same commands, and never a `SCAN` or `MEMORY USAGE`.
  * `sitecache inspect` may scan; a build may not.
+ *
+ * The caches wait for Redis as long as a test may take (`COMMAND_TIMEOUT`):
+ * with the default second, a loaded machine once timed out a build's read
+ * of its records (the list of tools), which the build then took for a miss
+ * and wrote again, one `UNLINK` + `SET` more than the same build elsewhere.
+ * What a fault costs is for the outage tests; here every build must see
+ * none, and each says so (`errors: 0`) before its commands are compared.
  */
 import { createHash } from "node:crypto"
 import { cp, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { type CacheConfig, createCache, finishBuild, type StoreCache } from "@sitecache/core"
+import { type Cache, type CacheConfig, createCache, finishBuild, type StoreCache } from "@sitecache/core"
 import { BLOG_PACKAGE_ROOT, build as buildBlog, loadSite } from "example-blog"
 import { Cluster } from "ioredis"
 import { afterAll, beforeAll, expect, it } from "vitest"
@@ -29,6 +36,13 @@ import { build, makeDocs } from "./build.js"
 const OTHERS = 100_000
 const NAMESPACE = "shared"
 const OTHER_PREFIX = "f".repeat(32)
+/** Longer than any build here takes: no command may time out (see the top). */
+const COMMAND_TIMEOUT = 60_000
+
+/** A build's cache must have met no fault: a timed-out read is a miss, and changes what the build sends. */
+function expectNoFault(cache: Cache): void {
+  expect(cache.counters().errors).toBe(0)
+}
 
 /** `count` entries of the layout `<namespace>:{<tag>}:<prefix>:<key>`, alternately under `prefix` and another prefix. */
 function otherEntries(count: number, prefix: string): Map<string, string[]> {
@@ -72,7 +86,10 @@ describeWithRedis("what a build costs Redis, whatever the shared namespace holds
 
   beforeAll(async () => {
     ;[empty, full] = await Promise.all([startRedisServer(), startRedisServer()])
-    const prefix = await buildPrefix({ backend: "redis", redis: { url: full.url, namespace: NAMESPACE } })
+    const prefix = await buildPrefix({
+      backend: "redis",
+      redis: { url: full.url, namespace: NAMESPACE, commandTimeout: COMMAND_TIMEOUT },
+    })
     for (const names of otherEntries(OTHERS, prefix).values()) {
       const args = names.flatMap((name) => [name, "x".repeat(64)])
       await redisCommand(full.port, ["MSET", ...args], { timeoutMs: 30_000 })
@@ -99,9 +116,14 @@ describeWithRedis("what a build costs Redis, whatever the shared namespace holds
 
   it("the blog: cold, warm and read-only builds send the same commands next to 100,000 other entries as alone", async () => {
     const blogBuild = (server: RedisServer, mode: "read-write" | "read-only") => async () => {
-      const cache = await createCache({ backend: "redis", mode, redis: { url: server.url, namespace: NAMESPACE } })
+      const cache = await createCache({
+        backend: "redis",
+        mode,
+        redis: { url: server.url, namespace: NAMESPACE, commandTimeout: COMMAND_TIMEOUT },
+      })
       try {
         await buildBlog(site, { cache })
+        expectNoFault(cache)
       } finally {
         await cache.close()
       }
@@ -122,10 +144,14 @@ describeWithRedis("what a build costs Redis, whatever the shared namespace holds
 
   it("a build through a memory tier (prefetch of the last build's entries) costs the same next to 100,000 others", async () => {
     const tieredBuild = (server: RedisServer) => async () => {
-      const cache = await createCache({ backend: ["memory", "redis"], redis: { url: server.url, namespace: NAMESPACE } })
+      const cache = await createCache({
+        backend: ["memory", "redis"],
+        redis: { url: server.url, namespace: NAMESPACE, commandTimeout: COMMAND_TIMEOUT },
+      })
       try {
         const { stats } = await build(cache, makeDocs(40))
         await finishBuild(cache, stats, "tiered")
+        expectNoFault(cache)
       } finally {
         await cache.close()
       }
@@ -155,12 +181,13 @@ describeWithRedis(
 
     it("a build's commands, summed over the masters, do not change when 100,000 other entries join the namespace", async () => {
       const nodes = cluster.seeds.map(({ host, port }) => `${host}:${port}`)
-      const config: CacheConfig = { backend: "redis", redis: { nodes, namespace: NAMESPACE } }
+      const config: CacheConfig = { backend: "redis", redis: { nodes, namespace: NAMESPACE, commandTimeout: COMMAND_TIMEOUT } }
       const clusterBuild = async () => {
         const cache = await createCache(config)
         try {
           const { stats } = await build(cache, makeDocs(40))
           await finishBuild(cache, stats, "cluster")
+          expectNoFault(cache)
         } finally {
           await cache.close()
         }
