@@ -1,13 +1,16 @@
 /**
  * The integration in real `astro build`s of a small site (test/fixtures/site).
- * Each build runs in this process, on a memory cache the test keeps.
+ * Each build runs in this process, on a memory cache the test keeps. The
+ * tests go on from one another's builds (the cache and the sources carry
+ * over), and no state of the site is built twice just to look at it again:
+ * the first three builds serve the first test and the last one.
  */
 import { appendFileSync } from "node:fs"
 import { join } from "node:path"
 import { createMemoryCache, Key } from "@sitecache/core"
-import { afterAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { MARKDOWN_STEP, shapeProblem } from "../src/index.js"
-import { createSite } from "./site.js"
+import { type Built, createSite } from "./site.js"
 
 const DOCUMENTS = ["src/content/guides/gamma.mdx", "src/pages/alpha.md", "src/pages/beta.mdx"]
 
@@ -19,14 +22,32 @@ describe("sitecache() in astro build", () => {
     elsewhere.remove()
   })
   const cache = createMemoryCache()
+  let off: Built
+  let cold: Built
+  let warm: Built
+  /** What `shapeProblem` said of Astro's markdown plugin in the warm build. */
+  let markdownShape: string | undefined = "not found"
+  /** The build of the sources edited in the third test, with the default options. */
+  let edited: Built
 
-  it("renders cold, restores warm with the same pages, and is off with SITECACHE=off", async () => {
-    const off = await site.build({ cache, env: { SITECACHE: "off" } })
+  beforeAll(async () => {
+    off = await site.build({ cache, env: { SITECACHE: "off" } })
+    cold = await site.build({ cache })
+    // A plugin that only looks (no option of the key): the warm build is the build of the last test too.
+    const inspect = {
+      name: "test:inspect",
+      configResolved(config: { plugins: Record<string, unknown>[] }) {
+        const markdown = config.plugins.find((plugin) => plugin.name === "astro:markdown")
+        markdownShape = markdown === undefined ? "not found" : shapeProblem(markdown, MARKDOWN_STEP)
+      },
+    }
+    warm = await site.build({ cache, vitePlugins: [inspect] })
+  })
+
+  it("renders cold, restores warm with the same pages, and is off with SITECACHE=off", () => {
     expect(off.report).toMatchObject({ enabled: false, hits: 0, misses: 0 })
     expect(off.report.stepMs).toBeGreaterThan(0)
-    const cold = await site.build({ cache })
     expect(cold.report).toMatchObject({ enabled: true, hits: 0, misses: 3, unwrapped: [] })
-    const warm = await site.build({ cache })
     expect(warm.report).toMatchObject({ enabled: true, hits: 3, misses: 0, unwrapped: [], rejected: 0 })
     expect([...warm.report.stats!.documentRecords.keys()].sort()).toEqual(DOCUMENTS)
     expect(warm.report.stats!.uncacheable.size).toBe(0)
@@ -47,7 +68,7 @@ describe("sitecache() in astro build", () => {
 
   it("renders again only the page that changed, and every page when a markdown option changes", async () => {
     appendFileSync(join(site.root, "src/pages/alpha.md"), "\nOne more paragraph.\n")
-    const edited = await site.build({ cache })
+    edited = await site.build({ cache })
     expect(edited.report).toMatchObject({ hits: 2, misses: 1 })
     expect(edited.report.stats!.documentRecords.get("src/pages/alpha.md")?.hit).toBe(false)
     const smartypants = await site.build({ cache, markdown: { smartypants: false } })
@@ -55,7 +76,8 @@ describe("sitecache() in astro build", () => {
   })
 
   it("takes a forged entry for a miss, with one warning, renders the page and replaces the entry", async () => {
-    const before = await site.build({ cache })
+    // The last build of these sources and options: every entry it used is in the cache.
+    const before = edited
     const record = before.report.stats!.documentRecords.get("src/pages/beta.mdx")!
     const key = Key.fromHex(record.key)
     await cache.delete(key)
@@ -144,16 +166,8 @@ describe("sitecache() in astro build", () => {
     expect(built.files.get("alpha/index.html")).toBeDefined()
   })
 
-  it("knows the shape of the installed Astro's markdown plugin", async () => {
-    let problem: string | undefined = "not found"
-    const inspect = {
-      name: "test:inspect",
-      configResolved(config: { plugins: Record<string, unknown>[] }) {
-        const markdown = config.plugins.find((plugin) => plugin.name === "astro:markdown")
-        problem = markdown === undefined ? "not found" : shapeProblem(markdown, MARKDOWN_STEP)
-      },
-    }
-    await site.build({ cache, vitePlugins: [inspect] })
-    expect(problem).toBeUndefined()
+  it("knows the shape of the installed Astro's markdown plugin", () => {
+    // Seen in the warm build (beforeAll).
+    expect(markdownShape).toBeUndefined()
   })
 })
