@@ -121,7 +121,7 @@ export function cached(processor: ProcessorLike | Pipeline, options: CachedOptio
 }
 
 function processorFacade(engine: Engine, stats: BuildStats | undefined): CachedProcessor {
-  return {
+  const facade: CachedProcessor = {
     process: (file) => engine.process(file, stats),
     processSync: () => {
       throw new UnsupportedError("processSync", "cachedProcessor.process(file)")
@@ -131,8 +131,10 @@ function processorFacade(engine: Engine, stats: BuildStats | undefined): CachedP
     get loaded() {
       return engine.loaded
     },
-    withStats: (other) => processorFacade(engine, other),
+    // A renderer may ask for the build's facade once per document (the blog does): the same stats, the same facade.
+    withStats: (other) => (other === stats ? facade : engine.facade(other, processorFacade)),
   }
+  return facade
 }
 
 /**
@@ -159,7 +161,7 @@ function runnerFacade(engine: Engine, stats: BuildStats | undefined): CachedRunn
     get loaded() {
       return engine.loaded
     },
-    withStats: (other) => runnerFacade(engine, other),
+    withStats: (other) => engine.facade(other, runnerFacade),
   }
 }
 
@@ -234,6 +236,18 @@ class Engine {
 
   get loaded(): boolean {
     return this.#loaded !== undefined
+  }
+
+  /** The facade counting into `stats`, made once per `stats` (and kept only while `stats` is). */
+  readonly #facades = new WeakMap<BuildStats, object>()
+  facade<F extends object>(stats: BuildStats | undefined, make: (engine: Engine, stats: BuildStats | undefined) => F): F {
+    if (stats === undefined) return make(this, undefined)
+    let facade = this.#facades.get(stats) as F | undefined
+    if (facade === undefined) {
+      facade = make(this, stats)
+      this.#facades.set(stats, facade)
+    }
+    return facade
   }
 
   fingerprint(): Promise<Fingerprint> {
@@ -377,7 +391,7 @@ class Engine {
       hit: !ran,
       key: result.key.hex,
       ...(contentHex === undefined ? {} : { content: contentHex }),
-      result: result.depHashes === undefined ? result.key.hex : key(result.key, result.depHashes).hex,
+      result: result.depHashes === undefined ? result.key.hex : key(result.key, this.#depsKey(result.depHashes)).hex,
       ms: ran ? ms : result.savedMs,
       ...(result.uncacheable === undefined ? {} : { uncacheable: describeUncacheable(result.uncacheable) }),
     })
@@ -400,6 +414,24 @@ class Engine {
     this.#built = built
     return built
   }
+
+  /**
+   * One key for a document's dependency hashes, which the documents of a
+   * site mostly share (the same layout and partials): hashed once per
+   * distinct set, not framed as a record for every document.
+   */
+  #depsKey(deps: Readonly<Record<string, string | null>>): Key {
+    const text = JSON.stringify(deps)
+    let found = this.#depsKeys.get(text)
+    if (found === undefined) {
+      found = key(text)
+      if (this.#depsKeys.size >= 1024) this.#depsKeys.clear()
+      this.#depsKeys.set(text, found)
+    }
+    return found
+  }
+
+  readonly #depsKeys = new Map<string, Key>()
 
   /** `path` (relative to `cwd`) project-relative with `/`, or absolute when outside the root. */
   #projectPath(path: string, cwd: string): string {

@@ -101,6 +101,17 @@ it("a declared file that did not exist invalidates when it appears", async () =>
   const file = await render()
   expect(cacheStatus(file)?.hit).toBe(false)
   expect(String(file)).toContain("here now")
+  // `result` names the entry and its dependencies' hashes: the same on a hit, another once a dependency changes.
+  files.refresh()
+  const hit = await render()
+  expect(cacheStatus(hit)?.hit).toBe(true)
+  expect(cacheStatus(hit)?.result).toBe(cacheStatus(file)?.result)
+  expect(cacheStatus(hit)?.result).not.toBe(cacheStatus(hit)?.key)
+  await writeFile(join(dir, "later.txt"), "here now, changed")
+  files.refresh()
+  const changed = await render()
+  expect(cacheStatus(changed)?.key).toBe(cacheStatus(hit)?.key)
+  expect(cacheStatus(changed)?.result).not.toBe(cacheStatus(hit)?.result)
 })
 
 it("dependOn needs a path", () => {

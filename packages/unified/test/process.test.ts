@@ -438,6 +438,12 @@ describe("cached(processor).process", () => {
     await processor.withStats(first).process("# a")
     await processor.withStats(second).process("# a")
     expect([first.misses, first.hits, second.misses, second.hits]).toEqual([1, 0, 0, 1])
+    // Asked once per document, as a renderer does: one facade per stats, and a facade's own stats give itself.
+    const facade = processor.withStats(first)
+    expect(processor.withStats(first)).toBe(facade)
+    expect(facade.withStats(first)).toBe(facade)
+    expect(facade.withStats(second)).toBe(processor.withStats(second))
+    expect(processor.withStats(undefined)).not.toBe(facade)
   })
 })
 
