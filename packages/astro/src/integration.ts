@@ -30,7 +30,7 @@ import {
   type Uncacheable,
 } from "@sitecache/core"
 import type { AstroConfig, AstroIntegration, AstroIntegrationLogger } from "astro"
-import { wholeLines } from "./shiki.js"
+import { loadEmbeddedLanguagesFor, wholeLines } from "./shiki.js"
 import { STEPS, type Step, shapeProblem } from "./steps.js"
 import { type Anchor, anchors } from "./stored.js"
 import { type CurrentBuild, type StepContext, wrapStep } from "./wrap.js"
@@ -268,7 +268,7 @@ export function sitecache(options: SitecacheAstroOptions = {}): AstroIntegration
   return {
     name: "sitecache",
     hooks: {
-      "astro:config:setup": ({ config, command: astroCommand, updateConfig, logger: astroLogger }) => {
+      "astro:config:setup": async ({ config, command: astroCommand, updateConfig, logger: astroLogger }) => {
         logger = astroLogger
         if (astroCommand !== "build" && astroCommand !== "dev") return
         command = astroCommand
@@ -297,6 +297,10 @@ export function sitecache(options: SitecacheAstroOptions = {}): AstroIntegration
           warn: (line) => warn(line.replace(/^sitecache: /, "")),
         })
         updateConfig({ vite: { plugins: [vitePlugin] }, markdown: { shikiConfig: { transformers: [wholeLines] } } })
+        // Code blocks that embed other languages are highlighted the same whatever rendered before them (shiki.ts).
+        const embedded = await loadEmbeddedLanguagesFor([astroDir, packageDir("@astrojs/mdx", root)], packageDir)
+        if (embedded !== undefined)
+          warn(`code blocks that embed other languages may be highlighted differently by each build: ${embedded}`)
       },
       "astro:config:done": ({ config, logger: astroLogger }) => {
         logger = astroLogger
