@@ -284,6 +284,33 @@ export function key(...parts: readonly KeyPart[]): Key {
 }
 
 /**
+ * `key(record)` for a record of named keys (`{ content: Key, path: Key }`),
+ * the same bytes without the general walk: what `memoize` hashes once per
+ * document (see `memoKey`). `names` must be the record's names, sorted.
+ */
+export function keyOfKeys(names: readonly string[], keys: readonly Key[]): Key {
+  length = 0
+  writeUint32(1)
+  writeTag(Tag.Object)
+  writeUint32(names.length)
+  for (let i = 0; i < names.length; i++) {
+    writeString(Tag.String, names[i] as string)
+    const bytes = (keys[i] as Key).bytes
+    reserve(21)
+    const out = frame
+    let at = length
+    out[at++] = Tag.Key
+    out[at++] = 16
+    out[at++] = 0
+    out[at++] = 0
+    out[at++] = 0
+    for (let j = 0; j < 16; j++) out[at++] = bytes[j] as number
+    length = at
+  }
+  return digest(new Uint8Array(frame.buffer, frame.byteOffset, length))
+}
+
+/**
  * The named parts of a key that stay the same for a whole build (a
  * pipeline's fingerprint, one part per plugin, the adapter's stage, the
  * user's version), hashed once into one key. Passed as one named part to

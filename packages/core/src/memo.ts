@@ -10,7 +10,7 @@
  */
 import { BadOptionError, UnserializableError } from "./errors.js"
 import { FileHasher } from "./file-hasher.js"
-import { BuildKey, copyBuildHashes, Key, type KeyPart, key } from "./key.js"
+import { BuildKey, copyBuildHashes, Key, type KeyPart, key, keyOfKeys } from "./key.js"
 import { type BuildStats, type DocumentRef, toUncacheable, type Uncacheable } from "./stats.js"
 import type { Cache, PutOptions } from "./types.js"
 
@@ -140,30 +140,29 @@ export function entryFault(found: unknown, validate: MemoOptions["validate"]): s
 export function memoKey(parts: KeyPart | readonly KeyPart[]): { key: Key; parts?: Record<string, string> } {
   if (Array.isArray(parts)) return { key: key(...(parts as KeyPart[])) }
   if (parts !== null && typeof parts === "object" && Object.getPrototypeOf(parts) === Object.prototype) {
-    // The key is the framed record of each part's own key (16 bytes a part); the record keeps each hash as hex.
-    // A build key is one part of the key, and its own parts are listed by name in the record, for `explain`.
     const record = parts as Record<string, KeyPart>
-    const names = Object.keys(record)
-    const keys: Record<string, Key> = {}
+    const names: string[] = []
+    for (const name of Object.keys(record)) if (record[name] !== undefined) names.push(name)
+    names.sort()
+    const keys: Key[] = []
     let builds: BuildKey[] | undefined
     for (const name of names) {
       const part = record[name]
-      if (part === undefined) continue
       if (part instanceof BuildKey) {
-        keys[name] = part.key
+        keys.push(part.key)
         ;(builds ??= []).push(part)
       } else {
         // A `Key` part is already a hash (a fingerprint computed once per build): it is its own part hash.
-        keys[name] = part instanceof Key ? part : key(part)
+        keys.push(part instanceof Key ? part : key(part))
       }
     }
+    // The record: a build key's own parts by name (for `explain`), then each other part's hash.
     const named: Record<string, string> = {}
     if (builds !== undefined) for (const build of builds) copyBuildHashes(named, build)
-    for (const name of names) {
-      const part = record[name]
-      if (part !== undefined && !(part instanceof BuildKey)) named[name] = (keys[name] as Key).hex
+    for (let i = 0; i < names.length; i++) {
+      if (!(record[names[i] as string] instanceof BuildKey)) named[names[i] as string] = (keys[i] as Key).hex
     }
-    return { key: key(keys), parts: named }
+    return { key: keyOfKeys(names, keys), parts: named }
   }
   return { key: key(parts as KeyPart) }
 }

@@ -10,9 +10,11 @@ import {
   Key,
   key,
   memoize,
+  memoKey,
   normalizeLineEndings,
   toKey,
 } from "../src/index.js"
+import { keyOfKeys } from "../src/key.js"
 
 describe("key()", () => {
   it("is 128 bits shown as 32 hex characters, and deterministic", () => {
@@ -122,6 +124,14 @@ describe("key()", () => {
 })
 
 describe("BuildKey", () => {
+  it("memoize's key of a record of named keys is key() of that record, framed without the general walk", () => {
+    const record = { path: key("a.md"), build: key("build"), content: key("# a") }
+    const names = Object.keys(record).sort()
+    const keys = names.map((name) => record[name as keyof typeof record])
+    expect(keyOfKeys(names, keys).hex).toBe(key(record).hex)
+    expect(memoKey({ content: "# a", path: "a.md", build: key("build") }).key.hex).toBe(key(record).hex)
+  })
+
   it("hashes a build's fixed parts once into one part of each document's key; the record still names each part", async () => {
     const fixed = { stage: "process", pipeline: key("pipeline"), "plugin:remark-gfm@4.0.1": key("gfm") }
     const build = new BuildKey(fixed)
