@@ -31,6 +31,7 @@ import {
 } from "@sitecache/core"
 import type { AstroConfig, AstroIntegration, AstroIntegrationLogger } from "astro"
 import { loadEmbeddedLanguagesFor, wholeLines } from "./shiki.js"
+import { StopSignals } from "./signals.js"
 import { STEPS, type Step, shapeProblem } from "./steps.js"
 import { type Anchor, anchors } from "./stored.js"
 import { type CurrentBuild, type StepContext, wrapStep } from "./wrap.js"
@@ -227,6 +228,7 @@ export function sitecache(options: SitecacheAstroOptions = {}): AstroIntegration
   }
 
   let command: "build" | "dev" = "build"
+  const stopSignals = new StopSignals()
 
   const start = async () => {
     if (session === undefined || current !== undefined) return
@@ -309,8 +311,16 @@ export function sitecache(options: SitecacheAstroOptions = {}): AstroIntegration
       // A build runs a dev server of its own to sync content: its server hooks are not the build's.
       "astro:build:start": () => (command === "build" ? start() : undefined),
       "astro:build:done": () => (command === "build" ? finish() : undefined),
-      "astro:server:setup": () => (command === "dev" ? start() : undefined),
-      "astro:server:done": () => (command === "dev" ? finish() : undefined),
+      "astro:server:setup": () => {
+        if (command !== "dev") return undefined
+        stopSignals.listen(finish)
+        return start()
+      },
+      "astro:server:done": () => {
+        if (command !== "dev") return undefined
+        stopSignals.forget()
+        return finish()
+      },
     },
   }
 }
