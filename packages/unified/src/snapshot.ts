@@ -66,6 +66,23 @@ export function fromPortable(path: unknown, root: string): unknown {
   return path
 }
 
+/**
+ * A message's `name` as vfile's `file.message()` writes it, `<file.path>:<place>`,
+ * with the path in the root stored relative to it (`{ inRoot, place }`), as
+ * `file` is, so a message restored in another checkout names that checkout's file.
+ */
+function portableName(name: unknown, file: unknown, root: string): unknown {
+  if (typeof name !== "string" || typeof file !== "string" || !name.startsWith(`${file}:`)) return name
+  const path = toPortable(file, root)
+  return typeof path === "string" ? name : { inRoot: (path as { inRoot: string }).inRoot, place: name.slice(file.length) }
+}
+
+function nameFromPortable(name: unknown, root: string): unknown {
+  if (name === null || typeof name !== "object") return name
+  const { inRoot, place } = name as { inRoot?: unknown; place?: unknown }
+  return typeof inRoot === "string" && typeof place === "string" ? `${fromPortable({ inRoot }, root) as string}${place}` : name
+}
+
 /** What processing left in `file`, given the lengths of `history` and `messages` before it. */
 export function takeSnapshot(
   file: VFile,
@@ -91,7 +108,12 @@ export function takeSnapshot(
     messages: file.messages.slice(before.messages).map((message) => ({
       properties: Object.getOwnPropertyNames(message).map((name) => {
         const descriptor = Object.getOwnPropertyDescriptor(message, name) as PropertyDescriptor
-        const value = name === "file" ? toPortable(descriptor.value, root) : descriptor.value
+        const value =
+          name === "file"
+            ? toPortable(descriptor.value, root)
+            : name === "name"
+              ? portableName(descriptor.value, message.file, root)
+              : descriptor.value
         const enumerable = descriptor.enumerable === true
         return value === undefined ? ([name, enumerable] as const) : ([name, value, enumerable] as const)
       }),
@@ -216,7 +238,8 @@ export function restoreSnapshot(file: VFile, snapshot: FileSnapshot, root: strin
       const [name] = property
       const value = property.length === 3 ? property[1] : undefined
       const enumerable = property.length === 3 ? property[2] : property[1]
-      setData(message, name, name === "file" ? fromPortable(value, root) : value, enumerable)
+      const restored = name === "file" ? fromPortable(value, root) : name === "name" ? nameFromPortable(value, root) : value
+      setData(message, name, restored, enumerable)
     }
     file.messages.push(message)
   }

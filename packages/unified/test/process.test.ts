@@ -312,6 +312,10 @@ describe("cached(processor).process", () => {
     expect(cacheStatus(file)?.hit).toBe(true)
     expect(file.history).toEqual([join(second, "doc.md"), join(second, "doc.html")])
     expect(file.messages[0]?.file).toBe(join(second, "doc.md"))
+    // vfile names a message `<path>:<place>`: the restored one names this checkout's file, as an uncached run would.
+    const uncached = await createProcessor().process(new VFile({ path: join(second, "doc.md"), value: SOURCE }))
+    expect(file.messages[0]?.name).toBe(uncached.messages[0]?.name)
+    expect(file.messages[0]?.name.startsWith(`${join(second, "doc.md")}:`)).toBe(true)
   })
 
   it("keys by `version` and by data set on the file before processing", async () => {
