@@ -20,6 +20,7 @@ const BUSY_MACHINE = ["test/reliability/concurrent.test.ts", "test/reliability/c
 const LONGEST_FIRST = [
   "examples/astro-site/test/astro-site.test.ts",
   "packages/astro/test/integration.test.ts",
+  "packages/astro/test/embedded.test.ts",
   "test/reliability/killed-writer.test.ts",
   "test/redis/outage.test.ts",
 ]
