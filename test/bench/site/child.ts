@@ -34,6 +34,7 @@ import {
   Key,
   type KeyPart,
   key,
+  memoKey,
   normalizeLineEndings,
   readManifest,
   type StoreCache,
@@ -561,24 +562,20 @@ async function profileWarm(backend: string | readonly string[], processor: Proce
   }
   const storeGetUs = await perDocument(keys.length, async (i) => cache.store.get(cache.entryId(keys[i] as Key)))
   const cacheGetUs = await perDocument(keys.length, (i) => cache.get(keys[i] as Key))
-  // The parts the processor fixes are one build key, hashed once per build; a document hashes its content and path,
-  // then the three part hashes, and records every part by name (as memoize does with a BuildKey).
+  // The parts the processor fixes are one build key, hashed once per build; a document's key is memoize's own
+  // (`memoKey`: its content and path hashed, then the three part keys, every part recorded by name).
   const fixed: Record<string, KeyPart> = { stage: "process", pipeline: Key.fromHex(fingerprint.pipeline) }
   for (const [name, hex] of Object.entries(fingerprint.parts)) fixed[name] = Key.fromHex(hex)
   const build = new BuildKey(fixed)
-  const keyUs = await perDocument(paths.length, async (i) => {
-    const named = {
-      content: key(normalizeLineEndings(sources[i] as string)).hex,
-      path: key(
-        relative(site.root, paths[i] as string)
-          .split(sep)
-          .join("/"),
-      ).hex,
-      build: build.key.hex,
-    }
-    const recorded = { ...build.hashes, content: named.content, path: named.path }
-    return [key(named), recorded]
-  })
+  const keyUs = await perDocument(paths.length, async (i) =>
+    memoKey({
+      content: normalizeLineEndings(sources[i] as string),
+      path: relative(site.root, paths[i] as string)
+        .split(sep)
+        .join("/"),
+      build,
+    }),
+  )
   const depsUs = await perDocument(records.length, async (i) => {
     for (const path of Object.keys(records[i]?.deps ?? {})) await files.hash(path)
   })
