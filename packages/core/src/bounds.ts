@@ -3,8 +3,8 @@
  *
  * Whoever can write a cache directory or an unsigned shared namespace chooses
  * what `get` returns, and a valid checksum proves nothing about intent. So
- * every value a `StoreCache` decodes is walked once before anyone sees it,
- * whatever the codec, and refused (a miss) when it is:
+ * every value a `StoreCache` decodes (`decodeWithinBounds`) is refused (a
+ * miss) when it is:
  *
  * - nested deeper than `MAX_DEPTH` objects, arrays, maps or sets: a recursive
  *   consumer (`JSON.stringify`, a deep copy, a tree walker) would overflow the
@@ -18,6 +18,10 @@
  *   with assignment (`Object.assign`, `target[key] = value`) replaces its
  *   target's prototype.
  *
+ * It is walked once before anyone sees it, unless the codec proves the bounds
+ * while decoding (`Codec.decodeBounded`: the default codec does for plain
+ * payloads whose head cannot spell `__proto__`).
+ *
  * `put` runs the same walk on the value it encodes and refuses what a read
  * would refuse (`UnserializableError`), so no honest entry can become a
  * permanent miss.
@@ -29,6 +33,9 @@
  * references it is never above three times the bytes of its payload, in
  * either payload format (every item costs at least a byte).
  */
+
+import type { Codec } from "./codec.js"
+import { CorruptEntryError } from "./errors.js"
 
 /** The deepest nesting of objects, arrays, maps and sets a cached value may have. */
 export const MAX_DEPTH = 1000
@@ -164,4 +171,21 @@ function visitOther(value: object, depth: number, walk: Walk): void {
     for (const name of Object.keys(value)) visitProperty(value as Record<string, unknown>, name, depth, walk)
   }
   if (walk.weight > walk.budget) throw tooHeavy(walk)
+}
+
+/** The codec's value of a checked payload, refused (`CorruptEntryError`) when out of bounds: a value is untrusted input. */
+export function decodeWithinBounds(codec: Codec, payload: Uint8Array): unknown {
+  if (codec.decodeBounded !== undefined) {
+    const { value, bounded } = codec.decodeBounded(payload)
+    if (!bounded) refuseOutOfBounds(value, payload.length)
+    return value
+  }
+  const value = codec.decode(payload)
+  refuseOutOfBounds(value, payload.length)
+  return value
+}
+
+function refuseOutOfBounds(value: unknown, payloadBytes: number): void {
+  const fault = valueFault(value, payloadBytes)
+  if (fault !== undefined) throw new CorruptEntryError(fault)
 }

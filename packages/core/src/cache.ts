@@ -7,12 +7,15 @@
  * modes, the statistics, and fail-open fault handling.
  *
  * Longer than this repository's ~400 lines: it is one class whose every read
- * and write path shares the same counters, prefix, modes and fault handling;
- * the parts that stand alone already live apart (cache-options.ts, bounds.ts,
- * causes.ts, entry.ts, codec.ts).
+ * and write path shares the same counters, prefix, modes, warn-once set and
+ * fail-open fault handling (private state that subclasses such as `FsCache`
+ * reach only through the protected members below). What stands alone lives
+ * apart: the options and their schema (cache-options.ts), decoding within
+ * bounds (bounds.ts), fault causes (causes.ts), the entry format (entry.ts)
+ * and the codec (codec.ts).
  */
-import { valueFault } from "./bounds.js"
-import { CACHE_OPTIONS, checkPrefix } from "./cache-options.js"
+import { decodeWithinBounds, valueFault } from "./bounds.js"
+import { CACHE_OPTIONS, checkPrefix, type StoreCacheOptions } from "./cache-options.js"
 import { describeCause, faultCause } from "./causes.js"
 import { type Codec, jsonOrV8Codec } from "./codec.js"
 import { decodeEntry, encodeEntry, FORMAT_VERSION, readEntryHeader } from "./entry.js"
@@ -23,41 +26,7 @@ import type { EntryId, EntryMeta, PruneOptions, PruneResult, Store } from "./sto
 import { DEFAULT_MAX_IDLE } from "./sweep.js"
 import type { Cache, CacheCounters, CacheInfo, CacheMode, PutOptions, SweepRequest } from "./types.js"
 
-export interface StoreCacheOptions {
-  /** Overrides the store's name in messages and `inspect()`. */
-  readonly name?: string
-  /**
-   * Where the store keeps its entries, for people (`Cache.location`). Set by
-   * whoever opens the store from a backend (see `Backend.location`). Default
-   * the store's name.
-   */
-  readonly location?: string
-  /** `read-only` never writes; `write-only` never serves a hit. Default `read-write`. */
-  readonly mode?: CacheMode
-  /** Default time to live of every entry, in ms. Default: none. */
-  readonly ttl?: number
-  /** Throw operational faults instead of failing open (for tests and tooling). */
-  readonly strict?: boolean
-  readonly codec?: Codec
-  /** Sign entries with HMAC-SHA256; at least 32 bytes. Unsigned or foreign-signed entries read as misses. */
-  readonly secret?: string | Uint8Array
-  /** Refuse to read payloads above this many bytes. Default 512 MiB. */
-  readonly maxEntrySize?: number
-  /** Gzip payloads of at least this many bytes. Default: never. */
-  readonly compressAbove?: number
-  /** Initial key prefix (see `setKeyPrefix`). */
-  readonly keyPrefix?: string | Uint8Array
-  /**
-   * Entries nobody read or wrote for this many ms are removed at the end of a
-   * build (`finishBuild`, at most once a day; see sweep.ts); `false` never.
-   * Default a week.
-   */
-  readonly maxIdle?: number | false
-  /** Clock in ms since the epoch; injectable for TTL tests. */
-  readonly clock?: () => number
-  /** Where warnings go. Default: `process.emitWarning`. */
-  readonly onWarning?: (message: string, cause: unknown) => void
-}
+export type { StoreCacheOptions } from "./cache-options.js"
 
 const DEFAULT_MAX_ENTRY_SIZE = 512 * 1024 * 1024
 
@@ -182,22 +151,14 @@ export class StoreCache implements Cache {
   }
 
   async get<T = unknown>(key: KeyLike): Promise<T | undefined> {
-    // `getMany` of one key, without its three arrays and two closures: a warm build makes one `get` a document.
+    // Not `getMany([key])`: a warm build makes one `get` a document, and a batch's arrays and closures cost it.
     this.#open("get")
     const id = this.entryId(key)
     if (this.mode === "write-only") {
       this.#misses++
       return undefined
     }
-    let bytes: Uint8Array | undefined
-    try {
-      bytes = await this.store.get(id)
-    } catch (error) {
-      this.#fault("get", error)
-    }
-    const value = bytes === undefined ? undefined : this.#decode<T>(id, bytes)
-    if (value === undefined) this.#misses++
-    else this.#hits++
+    const value = this.#counted<T>(id, await this.#readOne(id))
     if (this.#discards.length > 0) await this.#settleDiscards()
     return value
   }
@@ -210,12 +171,7 @@ export class StoreCache implements Cache {
       return ids.map(() => undefined)
     }
     const stored = await this.#read(ids)
-    const values = stored.map((bytes, i) => {
-      const value = bytes === undefined ? undefined : this.#decode<T>(ids[i] as EntryId, bytes)
-      if (value === undefined) this.#misses++
-      else this.#hits++
-      return value
-    })
+    const values = stored.map((bytes, i) => this.#counted<T>(ids[i] as EntryId, bytes))
     if (this.#discards.length > 0) await this.#settleDiscards()
     return values
   }
@@ -224,7 +180,7 @@ export class StoreCache implements Cache {
     this.#open("has")
     if (this.mode === "write-only") return false
     const id = this.entryId(key)
-    const [bytes] = await this.#read([id])
+    const bytes = await this.#readOne(id)
     const live = bytes !== undefined && this.#payload(id, bytes) !== undefined
     if (this.#discards.length > 0) await this.#settleDiscards()
     return live
@@ -414,7 +370,7 @@ export class StoreCache implements Cache {
       const header = readEntryHeader(bytes)
       const entry = decodeEntry(bytes, { maxPayload: this.#maxEntrySize, secret: this.#secret })
       if (header.codecId !== this.codec.id) return { ok: false, reason: `codec ${header.codecId}` }
-      this.#decodePayload(entry.payload)
+      decodeWithinBounds(this.codec, entry.payload)
       return { ok: true, expires: entry.expires, created: entry.created }
     } catch (error) {
       return { ok: false, reason: describeCause(error) }
@@ -439,14 +395,31 @@ export class StoreCache implements Cache {
   }
 
   async #read(ids: EntryId[]): Promise<(Uint8Array | undefined)[]> {
+    if (ids.length === 1) return [await this.#readOne(ids[0] as EntryId)]
     try {
-      if (ids.length === 1) return [await this.store.get(ids[0] as EntryId)]
       if (this.store.getMany) return await this.store.getMany(ids)
       return await Promise.all(ids.map((id) => this.store.get(id)))
     } catch (error) {
       this.#fault("get", error)
       return ids.map(() => undefined)
     }
+  }
+
+  async #readOne(id: EntryId): Promise<Uint8Array | undefined> {
+    try {
+      return await this.store.get(id)
+    } catch (error) {
+      this.#fault("get", error)
+      return undefined
+    }
+  }
+
+  /** The value of stored bytes (or `undefined`), counted as a hit or a miss. */
+  #counted<T>(id: EntryId, bytes: Uint8Array | undefined): T | undefined {
+    const value = bytes === undefined ? undefined : this.#decode<T>(id, bytes)
+    if (value === undefined) this.#misses++
+    else this.#hits++
+    return value
   }
 
   /** The checked payload of a live entry, or `undefined` (expired or corrupt entries are removed). */
@@ -470,24 +443,11 @@ export class StoreCache implements Cache {
     const payload = this.#payload(id, bytes)
     if (payload === undefined) return undefined
     try {
-      return this.#decodePayload(payload) as T
+      return decodeWithinBounds(this.codec, payload) as T
     } catch (error) {
       this.#corrupt(id, error)
       return undefined
     }
-  }
-
-  /** The codec's value of a checked payload, refused when out of bounds (see `./bounds.ts`): a value is untrusted input. */
-  #decodePayload(payload: Uint8Array): unknown {
-    const codec = this.codec
-    if (codec.decodeBounded !== undefined) {
-      const { value, bounded } = codec.decodeBounded(payload)
-      if (!bounded) checkBounds(value, payload.length)
-      return value
-    }
-    const value = codec.decode(payload)
-    checkBounds(value, payload.length)
-    return value
   }
 
   /**
@@ -559,10 +519,4 @@ export class StoreCache implements Cache {
     this.#warned.add(cause)
     this.#onWarning(message, error)
   }
-}
-
-/** Refuse a decoded value out of bounds (see `./bounds.ts`). */
-function checkBounds(value: unknown, payloadBytes: number): void {
-  const fault = valueFault(value, payloadBytes)
-  if (fault !== undefined) throw new CorruptEntryError(fault)
 }

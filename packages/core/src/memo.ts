@@ -10,7 +10,7 @@
  */
 import { BadOptionError, UnserializableError } from "./errors.js"
 import { FileHasher } from "./file-hasher.js"
-import { BuildKey, copyBuildHashes, Key, type KeyPart, key, keyOfKeys } from "./key.js"
+import { BuildKey, Key, type KeyPart, key, keyOfKeys } from "./key.js"
 import { type BuildStats, type DocumentRef, toUncacheable, type Uncacheable } from "./stats.js"
 import type { Cache, PutOptions } from "./types.js"
 
@@ -158,7 +158,7 @@ export function memoKey(parts: KeyPart | readonly KeyPart[]): { key: Key; parts?
     }
     // The record: a build key's own parts by name (for `explain`), then each other part's hash.
     const named: Record<string, string> = {}
-    if (builds !== undefined) for (const build of builds) copyBuildHashes(named, build)
+    if (builds !== undefined) for (const build of builds) build.copyHashesInto(named)
     for (let i = 0; i < names.length; i++) {
       if (!(record[names[i] as string] instanceof BuildKey)) named[names[i] as string] = (keys[i] as Key).hex
     }
